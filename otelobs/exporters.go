@@ -1,0 +1,171 @@
+package otelobs
+
+// Exporter selection is written here rather than delegated to
+// go.opentelemetry.io/contrib/exporters/autoexport because autoexport
+//   - accepts one exporter name per variable, not the comma lists the
+//     specification allows (contrib issue #4471), so prometheus,otlp fails;
+//   - serves its Prometheus reader on a server of its own, at a fixed path,
+//     and without OpenMetrics negotiation, so no exemplar reaches Prometheus on
+//     a normal scrape and the endpoint cannot share the application's port.
+// The exporters themselves are the upstream OTel Go ones, which still read
+// their own endpoint, header, TLS, timeout and compression variables.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/otlptranslator"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// newSpanExporters builds one exporter per name in OTEL_TRACES_EXPORTER. On
+// error it still returns the exporters it built, for the caller to shut down.
+func newSpanExporters(ctx context.Context, cfg config, s settings) ([]sdktrace.SpanExporter, error) {
+	var out []sdktrace.SpanExporter
+	for _, name := range s.tracesExporters {
+		var (
+			e   sdktrace.SpanExporter
+			err error
+		)
+		switch name {
+		case exporterOTLP:
+			// Without an endpoint variable the Go exporters would dial
+			// https://localhost; the specification's default is plain http.
+			ep := otlpEndpoint(cfg.lookup, "TRACES", s.tracesProtocol)
+			if s.tracesProtocol == protocolGRPC {
+				var o []otlptracegrpc.Option
+				if !endpointSet(cfg.lookup, "TRACES") {
+					o = append(o, otlptracegrpc.WithEndpointURL(ep))
+				}
+				e, err = otlptracegrpc.New(ctx, o...)
+			} else {
+				var o []otlptracehttp.Option
+				if !endpointSet(cfg.lookup, "TRACES") {
+					o = append(o, otlptracehttp.WithEndpointURL(ep))
+				}
+				e, err = otlptracehttp.New(ctx, o...)
+			}
+		case exporterConsole:
+			e, err = stdouttrace.New(stdouttrace.WithWriter(cfg.consoleWriter))
+		}
+		if err != nil {
+			return out, fmt.Errorf("otelobs: create %s trace exporter: %w", name, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// newMetricReaders builds one reader per name in OTEL_METRICS_EXPORTER. The
+// Prometheus reader's registry is returned so that the handler can serve it.
+// On error, the readers built so far are shut down.
+func (t *Telemetry) newMetricReaders(ctx context.Context, cfg config, s settings) (readers []sdkmetric.Reader, promGatherer prometheus.Gatherer, err error) {
+	defer func() {
+		if err != nil {
+			for _, r := range readers {
+				err = errors.Join(err, r.Shutdown(context.WithoutCancel(ctx)))
+			}
+			readers = nil
+		}
+	}()
+	periodic := []sdkmetric.PeriodicReaderOption{
+		sdkmetric.WithInterval(s.exportInterval),
+		sdkmetric.WithTimeout(s.exportTimeout),
+	}
+	for _, name := range s.metricsExporters {
+		switch name {
+		case exporterPrometheus:
+			reg := prometheus.NewRegistry()
+			exp, err := otelprom.New(
+				otelprom.WithRegisterer(reg),
+				// The same names on every path: this is the exporter's default
+				// today, and pinning it keeps a library upgrade from renaming
+				// series under the dashboards and alert rules.
+				otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes),
+				// otel_scope_name/_version labels on every series: the OTLP
+				// path into Prometheus does not add them, and they double the
+				// scrape's size. Instrument names are unique across scopes here.
+				otelprom.WithoutScopeInfo(),
+			)
+			if err != nil {
+				return readers, nil, fmt.Errorf("otelobs: create prometheus exporter: %w", err)
+			}
+			readers = append(readers, exp)
+			promGatherer = reg
+		case exporterOTLP:
+			var (
+				exp sdkmetric.Exporter
+				err error
+			)
+			ep := otlpEndpoint(cfg.lookup, "METRICS", s.metricsProtocol)
+			if s.metricsProtocol == protocolGRPC {
+				var o []otlpmetricgrpc.Option
+				if !endpointSet(cfg.lookup, "METRICS") {
+					o = append(o, otlpmetricgrpc.WithEndpointURL(ep))
+				}
+				exp, err = otlpmetricgrpc.New(ctx, o...)
+			} else {
+				var o []otlpmetrichttp.Option
+				if !endpointSet(cfg.lookup, "METRICS") {
+					o = append(o, otlpmetrichttp.WithEndpointURL(ep))
+				}
+				exp, err = otlpmetrichttp.New(ctx, o...)
+			}
+			if err != nil {
+				return readers, nil, fmt.Errorf("otelobs: create otlp metric exporter: %w", err)
+			}
+			readers = append(readers, sdkmetric.NewPeriodicReader(exp, periodic...))
+		case exporterConsole:
+			exp, err := stdoutmetric.New(stdoutmetric.WithWriter(cfg.consoleWriter))
+			if err != nil {
+				return readers, nil, fmt.Errorf("otelobs: create console metric exporter: %w", err)
+			}
+			readers = append(readers, sdkmetric.NewPeriodicReader(exp, periodic...))
+		}
+	}
+	return readers, promGatherer, nil
+}
+
+// endpointSet reports whether an endpoint variable applies to the signal.
+func endpointSet(lookup lookupFunc, signal string) bool {
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_" + signal + "_ENDPOINT", envOTLPEndpoint} {
+		if v, ok := lookup(name); ok && strings.TrimSpace(v) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// otlpEndpoint resolves the endpoint the OTLP exporter of a signal ("TRACES"
+// or "METRICS") will use, the way the exporters do, for the start-up log.
+func otlpEndpoint(lookup lookupFunc, signal, protocol string) string {
+	get := func(name string) string {
+		v, _ := lookup(name)
+		return strings.TrimSpace(v)
+	}
+	if v := get("OTEL_EXPORTER_OTLP_" + signal + "_ENDPOINT"); v != "" {
+		return v
+	}
+	base := get(envOTLPEndpoint)
+	if protocol == protocolGRPC {
+		if base == "" {
+			return "http://localhost:4317"
+		}
+		return base
+	}
+	if base == "" {
+		base = "http://localhost:4318"
+	}
+	return strings.TrimSuffix(base, "/") + "/v1/" + strings.ToLower(signal)
+}

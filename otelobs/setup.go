@@ -1,0 +1,318 @@
+package otelobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// Telemetry is what Setup configured: the providers, the Prometheus handler,
+// and the exporters behind them. Call Shutdown before the program exits so
+// that buffered spans and metrics are sent.
+//
+// A Telemetry is safe for concurrent use.
+type Telemetry struct {
+	mp       metric.MeterProvider
+	tp       trace.TracerProvider
+	prop     propagation.TextMapPropagator
+	res      *resource.Resource
+	handler  http.Handler
+	listener net.Listener
+	logger   *slog.Logger
+	summary  Summary
+
+	// flushers are ForceFlush funcs of the SDK providers.
+	flushers []func(context.Context) error
+
+	mu        sync.Mutex
+	shutdowns []func(context.Context) error
+	done      bool
+}
+
+// Summary describes the configuration Setup resolved, for start-up logs and
+// diagnostics.
+type Summary struct {
+	// Disabled is true when OTEL_SDK_DISABLED=true made every provider a no-op.
+	Disabled bool
+	// ServiceName is the resource's service.name.
+	ServiceName string
+	// MetricsExporters and TracesExporters are the exporters in use, in the
+	// order given (nil for none).
+	MetricsExporters []string
+	TracesExporters  []string
+	// MetricsEndpoint and TracesEndpoint are the OTLP endpoints resolved from
+	// the environment, when OTLP is in use.
+	MetricsEndpoint string
+	TracesEndpoint  string
+	// PrometheusListener is the address of the stand-alone /metrics listener,
+	// when one was started.
+	PrometheusListener string
+	// Sampler, ExemplarFilter and Propagators are the resolved names.
+	Sampler        string
+	ExemplarFilter string
+	Propagators    []string
+}
+
+// String renders the summary as one log-friendly line.
+func (s Summary) String() string {
+	if s.Disabled {
+		return "OTEL_SDK_DISABLED=true: metrics and traces are off"
+	}
+	list := func(v []string) string {
+		if len(v) == 0 {
+			return "none"
+		}
+		return strings.Join(v, ",")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "service=%s metrics=%s", s.ServiceName, list(s.MetricsExporters))
+	if s.MetricsEndpoint != "" {
+		fmt.Fprintf(&b, " metrics_endpoint=%s", s.MetricsEndpoint)
+	}
+	if s.PrometheusListener != "" {
+		fmt.Fprintf(&b, " prometheus_listener=http://%s/metrics", s.PrometheusListener)
+	}
+	fmt.Fprintf(&b, " traces=%s", list(s.TracesExporters))
+	if s.TracesEndpoint != "" {
+		fmt.Fprintf(&b, " traces_endpoint=%s", s.TracesEndpoint)
+	}
+	fmt.Fprintf(&b, " sampler=%s exemplar_filter=%s propagators=%s",
+		s.Sampler, s.ExemplarFilter, list(s.Propagators))
+	return b.String()
+}
+
+// Setup configures OpenTelemetry metrics and traces for a service from the
+// standard OTEL_* environment variables (see the package documentation for
+// each variable, its values and its default) and the options, installs the
+// providers and the propagator as the globals unless WithoutGlobals is given,
+// and returns the Telemetry that owns them.
+//
+// A bad environment value is an error that names the variable, the value and
+// the accepted values (errors.As finds an *EnvError for each). Setup never
+// panics and does not wait for a Collector: exporters connect in the
+// background, so an unreachable endpoint costs no start-up time. When Setup
+// fails half way, it shuts down what it had already started.
+func Setup(ctx context.Context, opts ...Option) (tel *Telemetry, err error) {
+	cfg := newConfig(opts)
+	s, err := loadSettings(cfg.lookup)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("otelobs: setup: %w", err)
+	}
+	logger := newLogger(cfg.logger, s)
+
+	t := &Telemetry{logger: logger, prop: s.propagator}
+	defer func() {
+		if err != nil {
+			// Undo what was started; the context may be done already.
+			err = errors.Join(err, t.Shutdown(context.WithoutCancel(ctx)))
+			tel = nil
+		}
+	}()
+
+	if s.disabled {
+		t.setupDisabled(cfg)
+	} else if err := t.setupSDK(ctx, cfg, s); err != nil {
+		return nil, err
+	}
+
+	if !cfg.noGlobals {
+		otel.SetMeterProvider(t.mp)
+		otel.SetTracerProvider(t.tp)
+		otel.SetTextMapPropagator(t.prop)
+		otel.SetErrorHandler(newErrorHandler(logger))
+	}
+	logger.Info("otelobs: telemetry configured", "config", t.summary.String())
+	return t, nil
+}
+
+func (t *Telemetry) setupDisabled(cfg config) {
+	t.mp = metricnoop.NewMeterProvider()
+	t.tp = tracenoop.NewTracerProvider()
+	t.res = resource.Empty()
+	// An empty but valid exposition: the scrape target stays UP.
+	t.handler = newPrometheusHandler(prometheus.NewRegistry(), cfg.gatherers, t.logger)
+	t.summary = Summary{Disabled: true}
+}
+
+func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error {
+	res, err := buildResource(ctx, cfg, t.logger)
+	if err != nil {
+		return err
+	}
+	t.res = res
+	serviceName, _ := res.Set().Value("service.name")
+	t.summary = Summary{
+		ServiceName:      serviceName.AsString(),
+		MetricsExporters: s.metricsExporters,
+		TracesExporters:  s.tracesExporters,
+		Sampler:          s.samplerName,
+		ExemplarFilter:   s.exemplarFilterName,
+		Propagators:      s.propagatorNames,
+	}
+	if strings.HasPrefix(t.summary.ServiceName, "unknown_service") {
+		t.logger.Warn("otelobs: service.name is not set; set OTEL_SERVICE_NAME", "service.name", t.summary.ServiceName)
+	}
+
+	// Traces first: the metric readers may start a listener, which is the
+	// most likely step to fail, and everything started is undone then.
+	spanExporters, err := newSpanExporters(ctx, cfg, s)
+	for _, e := range spanExporters {
+		t.shutdowns = append(t.shutdowns, e.Shutdown)
+	}
+	if err != nil {
+		return err
+	}
+	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(s.sampler)}
+	for _, e := range spanExporters {
+		tpOpts = append(tpOpts, sdktrace.WithBatcher(e))
+	}
+	for _, p := range cfg.processors {
+		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
+	}
+	tp := sdktrace.NewTracerProvider(tpOpts...)
+	// The provider's Shutdown shuts its exporters down; replace theirs.
+	t.shutdowns = []func(context.Context) error{tp.Shutdown}
+	t.tp = tp
+	t.flushers = append(t.flushers, tp.ForceFlush)
+	if contains(s.tracesExporters, exporterOTLP) {
+		t.summary.TracesEndpoint = otlpEndpoint(cfg.lookup, "TRACES", s.tracesProtocol)
+	}
+
+	readers, promGatherer, err := t.newMetricReaders(ctx, cfg, s)
+	if err != nil {
+		return err
+	}
+	mpOpts := []sdkmetric.Option{
+		sdkmetric.WithResource(res),
+		sdkmetric.WithExemplarFilter(s.exemplarFilter),
+	}
+	if s.cardinalityLimitSet {
+		mpOpts = append(mpOpts, sdkmetric.WithCardinalityLimit(s.cardinalityLimit))
+	}
+	for _, r := range append(readers, cfg.readers...) {
+		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
+	}
+	if len(cfg.views) > 0 {
+		mpOpts = append(mpOpts, sdkmetric.WithView(cfg.views...))
+	}
+	mp := sdkmetric.NewMeterProvider(mpOpts...)
+	t.shutdowns = append(t.shutdowns, mp.Shutdown)
+	t.mp = mp
+	t.flushers = append(t.flushers, mp.ForceFlush)
+	if contains(s.metricsExporters, exporterOTLP) {
+		t.summary.MetricsEndpoint = otlpEndpoint(cfg.lookup, "METRICS", s.metricsProtocol)
+	}
+
+	t.handler = newPrometheusHandler(promGatherer, cfg.gatherers, t.logger)
+	if promGatherer != nil && s.prometheusListen {
+		if err := t.listen(s); err != nil {
+			return err
+		}
+	} else if s.prometheusListen {
+		t.logger.Warn("otelobs: OTEL_EXPORTER_PROMETHEUS_HOST/PORT is set but OTEL_METRICS_EXPORTER does not "+
+			"include prometheus; no /metrics listener was started", envMetricsExporter, s.metricsExporters)
+	}
+	return nil
+}
+
+// MeterProvider returns the MeterProvider Setup built (a no-op one when
+// OTEL_SDK_DISABLED=true).
+func (t *Telemetry) MeterProvider() metric.MeterProvider { return t.mp }
+
+// TracerProvider returns the TracerProvider Setup built (a no-op one when
+// OTEL_SDK_DISABLED=true).
+func (t *Telemetry) TracerProvider() trace.TracerProvider { return t.tp }
+
+// Propagator returns the propagator chosen by OTEL_PROPAGATORS.
+func (t *Telemetry) Propagator() propagation.TextMapPropagator { return t.prop }
+
+// Resource returns the resource describing the service.
+func (t *Telemetry) Resource() *resource.Resource { return t.res }
+
+// Summary returns the configuration Setup resolved.
+func (t *Telemetry) Summary() Summary { return t.summary }
+
+// MetricsHandler returns the http.Handler that serves the metrics in the
+// Prometheus exposition formats; mount it on the application's own mux:
+//
+//	mux.Handle("GET /metrics", tel.MetricsHandler())
+//
+// It negotiates OpenMetrics when the scraper asks for it (Prometheus does by
+// default), which is the only text format that carries exemplars. When
+// OTEL_METRICS_EXPORTER does not include prometheus, it answers 404 with a
+// sentence saying so; with OTEL_SDK_DISABLED=true it serves an empty
+// exposition.
+func (t *Telemetry) MetricsHandler() http.Handler { return t.handler }
+
+// PrometheusAddr returns the address of the stand-alone /metrics listener
+// started because OTEL_EXPORTER_PROMETHEUS_HOST or _PORT was set, or "".
+func (t *Telemetry) PrometheusAddr() string {
+	if t.listener == nil {
+		return ""
+	}
+	return t.listener.Addr().String()
+}
+
+// ForceFlush exports all buffered spans and pushes all metrics now, waiting
+// at most until ctx is done. Prometheus pull is not affected.
+func (t *Telemetry) ForceFlush(ctx context.Context) error {
+	var errs []error
+	for _, f := range t.flushers {
+		errs = append(errs, f(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Shutdown flushes and stops every exporter and the stand-alone listener,
+// waiting at most until ctx is done, and returns their errors joined. Pass a
+// context with a deadline: an unreachable Collector otherwise holds the final
+// export until the exporter's own timeout. Calling Shutdown again does nothing
+// and returns nil. The global providers are left in place; after Shutdown
+// they record nothing.
+func (t *Telemetry) Shutdown(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return nil
+	}
+	t.done = true
+	var errs []error
+	// Stop in reverse order of start: listener, metrics, traces.
+	for i := len(t.shutdowns) - 1; i >= 0; i-- {
+		if err := t.shutdowns[i](ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("otelobs: shutdown: %w", err)
+	}
+	return nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

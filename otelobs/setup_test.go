@@ -1,0 +1,601 @@
+package otelobs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// setupEnv runs Setup without globals, with env as the only variables Setup
+// itself reads.
+func setupEnv(t *testing.T, env map[string]string, opts ...Option) *Telemetry {
+	t.Helper()
+	opts = append([]Option{withLookupEnv(mapLookup(env)), WithoutGlobals(), WithLogger(quiet)}, opts...)
+	tel, err := Setup(t.Context(), opts...)
+	if err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	return tel
+}
+
+// recordInSpan records a merge histogram and counter inside a sampled span
+// and returns the span's context.
+func recordInSpan(t *testing.T, tel *Telemetry) trace.SpanContext {
+	t.Helper()
+	ctx, span := tel.TracerProvider().Tracer("test").Start(t.Context(), "git.merge")
+	defer span.End()
+	m := tel.MeterProvider().Meter("test")
+	h, err := m.Float64Histogram("git.merge.duration", metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(0.01, 0.1, 1, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.Int64Counter("git.merge", metric.WithUnit("{merge}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := metric.WithAttributes(attribute.String("result", "success"))
+	h.Record(ctx, 0.42, attrs)
+	c.Add(ctx, 1, attrs)
+	return span.SpanContext()
+}
+
+func scrape(t *testing.T, h http.Handler, accept string) (string, string) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics = %d: %s", rec.Code, rec.Body)
+	}
+	return rec.Body.String(), rec.Header().Get("Content-Type")
+}
+
+func TestMetricsHandlerServesExemplarsWithOpenMetrics(t *testing.T) {
+	t.Parallel()
+	tel := setupEnv(t, nil, WithServiceName("handler-test"))
+	sc := recordInSpan(t, tel)
+
+	body, ctype := scrape(t, tel.MetricsHandler(), "application/openmetrics-text;version=1.0.0")
+	if !strings.HasPrefix(ctype, "application/openmetrics-text") {
+		t.Fatalf("Content-Type = %q, want OpenMetrics", ctype)
+	}
+	ex := fmt.Sprintf(`trace_id="%s",span_id="%s"`, sc.TraceID(), sc.SpanID())
+	for _, series := range []string{
+		`git_merge_duration_seconds_bucket{result="success",le="1.0"} 1 # {` + ex + `} 0.42`,
+		`git_merge_total{result="success"} 1.0 # {` + ex + `} 1.0`,
+	} {
+		if !strings.Contains(body, series) {
+			t.Errorf("OpenMetrics body lacks %q:\n%s", series, body)
+		}
+	}
+	if strings.Contains(body, "otel_scope_name") {
+		t.Errorf("scope labels are exposed; they must be off for parity with the OTLP path:\n%s", body)
+	}
+	if !strings.Contains(body, `target_info{`) || !strings.Contains(body, `service_name="handler-test"`) {
+		t.Errorf("target_info with service_name missing:\n%s", body)
+	}
+
+	// The classic text format cannot carry exemplars.
+	plain, ctype := scrape(t, tel.MetricsHandler(), "text/plain")
+	if !strings.HasPrefix(ctype, "text/plain") {
+		t.Fatalf("Content-Type = %q", ctype)
+	}
+	if strings.Contains(plain, "trace_id") {
+		t.Errorf("plain text carries exemplars:\n%s", plain)
+	}
+	if !strings.Contains(plain, `git_merge_total{result="success"} 1`) {
+		t.Errorf("plain text lacks the counter:\n%s", plain)
+	}
+}
+
+func TestSetupWithManualReaderAndSpanProcessor(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	spans := tracetest.NewInMemoryExporter()
+	tel := setupEnv(t, map[string]string{"OTEL_METRICS_EXPORTER": "none"},
+		WithMetricReader(reader), WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(spans)))
+	sc := recordInSpan(t, tel)
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	exemplars := histogramExemplars(t, rm, "git.merge.duration")
+	tid := sc.TraceID()
+	if len(exemplars) != 1 || !bytes.Equal(exemplars[0].TraceID, tid[:]) {
+		t.Fatalf("exemplars = %+v, want one with trace %s", exemplars, sc.TraceID())
+	}
+	if got := spans.GetSpans(); len(got) != 1 || got[0].SpanContext.TraceID() != sc.TraceID() {
+		t.Fatalf("spans = %v", got)
+	}
+	rec := httptest.NewRecorder()
+	tel.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "OTEL_METRICS_EXPORTER=prometheus") {
+		t.Fatalf("handler without the prometheus exporter = %d %q", rec.Code, rec.Body)
+	}
+}
+
+func histogramExemplars(t *testing.T, rm metricdata.ResourceMetrics, name string) []metricdata.Exemplar[float64] {
+	t.Helper()
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != name {
+				continue
+			}
+			h, ok := m.Data.(metricdata.Histogram[float64])
+			if !ok {
+				t.Fatalf("%s is %T", name, m.Data)
+			}
+			var out []metricdata.Exemplar[float64]
+			for _, dp := range h.DataPoints {
+				out = append(out, dp.Exemplars...)
+			}
+			return out
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return nil
+}
+
+func TestSetupSamplerAndExemplarFilter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want int
+	}{
+		{"default", nil, 1},
+		{"sampler always_off", map[string]string{"OTEL_TRACES_SAMPLER": "always_off"}, 0},
+		{"ratio zero", map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0"}, 0},
+		{"filter always_off", map[string]string{"OTEL_METRICS_EXEMPLAR_FILTER": "always_off"}, 0},
+		{"filter always_on unsampled", map[string]string{"OTEL_TRACES_SAMPLER": "always_off", "OTEL_METRICS_EXEMPLAR_FILTER": "always_on"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"OTEL_METRICS_EXPORTER": "none"}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			reader := sdkmetric.NewManualReader()
+			tel := setupEnv(t, env, WithMetricReader(reader))
+			recordInSpan(t, tel)
+			var rm metricdata.ResourceMetrics
+			if err := reader.Collect(t.Context(), &rm); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(histogramExemplars(t, rm, "git.merge.duration")); got != tt.want {
+				t.Errorf("exemplars = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSetupCardinalityLimit(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	tel := setupEnv(t, map[string]string{"OTEL_METRICS_EXPORTER": "none", "OTELOBS_CARDINALITY_LIMIT": "3"},
+		WithMetricReader(reader))
+	c, err := tel.MeterProvider().Meter("test").Int64Counter("llm.requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		c.Add(t.Context(), 1, metric.WithAttributes(attribute.Int("i", i)))
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	sum := rm.ScopeMetrics[0].Metrics[0].Data.(metricdata.Sum[int64])
+	if len(sum.DataPoints) != 3 {
+		t.Fatalf("series = %d, want 3 (2 + overflow)", len(sum.DataPoints))
+	}
+	overflow := false
+	for _, dp := range sum.DataPoints {
+		if v, ok := dp.Attributes.Value("otel.metric.overflow"); ok && v.AsBool() {
+			overflow = dp.Value == 8
+		}
+	}
+	if !overflow {
+		t.Errorf("no overflow series holding the other 8 increments: %+v", sum.DataPoints)
+	}
+}
+
+func TestSetupConsoleExporters(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	tel := setupEnv(t, map[string]string{
+		"OTEL_METRICS_EXPORTER":       "console",
+		"OTEL_TRACES_EXPORTER":        "console",
+		"OTEL_METRIC_EXPORT_INTERVAL": "50",
+	}, WithConsoleWriter(&buf))
+	recordInSpan(t, tel)
+	// The periodic reader exports on its own within a few intervals.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(buf.String(), "git.merge.duration") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no periodic console export after 10 s:\n%s", buf.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := tel.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"Name":"git.merge"`) {
+		t.Errorf("span not written to the console:\n%s", buf.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestSetupDisabled(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	tel := setupEnv(t, map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_METRICS_EXPORTER": "otlp"},
+		WithMetricReader(reader))
+	if _, ok := tel.MeterProvider().(metricnoop.MeterProvider); !ok {
+		t.Errorf("MeterProvider is %T, want the no-op one", tel.MeterProvider())
+	}
+	_, span := tel.TracerProvider().Tracer("t").Start(t.Context(), "x")
+	if span.SpanContext().IsValid() {
+		t.Error("disabled tracer makes real spans")
+	}
+	if !tel.Summary().Disabled || !strings.Contains(tel.Summary().String(), "OTEL_SDK_DISABLED") {
+		t.Errorf("summary = %+v", tel.Summary())
+	}
+	body, _ := scrape(t, tel.MetricsHandler(), "")
+	if strings.TrimSpace(body) != "" {
+		t.Errorf("disabled /metrics serves %q", body)
+	}
+	if err := tel.ForceFlush(t.Context()); err != nil {
+		t.Error(err)
+	}
+	if err := tel.Shutdown(t.Context()); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestSetupStandaloneListener(t *testing.T) {
+	t.Parallel()
+	tel := setupEnv(t, map[string]string{
+		"OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1",
+		"OTEL_EXPORTER_PROMETHEUS_PORT": "0",
+	})
+	addr := tel.PrometheusAddr()
+	if addr == "" || !strings.Contains(tel.Summary().String(), addr) {
+		t.Fatalf("addr %q, summary %q", addr, tel.Summary())
+	}
+	recordInSpan(t, tel)
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "git_merge_total") {
+		t.Fatalf("GET /metrics = %d:\n%s", resp.StatusCode, body)
+	}
+	if err := tel.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Fatal("listener still accepts after Shutdown")
+	}
+	if err := tel.Shutdown(t.Context()); err != nil {
+		t.Fatalf("second Shutdown = %v, want nil", err)
+	}
+}
+
+// shutdownRecorder is a span processor that records whether it was shut down.
+type shutdownRecorder struct {
+	sdktrace.SpanProcessor
+	mu   sync.Mutex
+	done bool
+}
+
+func (s *shutdownRecorder) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.done = true
+	s.mu.Unlock()
+	return s.SpanProcessor.Shutdown(ctx)
+}
+
+func TestSetupFailureHalfWayShutsDownWhatStarted(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+
+	proc := &shutdownRecorder{SpanProcessor: sdktrace.NewSimpleSpanProcessor(tracetest.NewInMemoryExporter())}
+	reader := sdkmetric.NewManualReader()
+	tel, err := Setup(t.Context(), withLookupEnv(mapLookup(map[string]string{
+		"OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1",
+		"OTEL_EXPORTER_PROMETHEUS_PORT": port,
+	})), WithoutGlobals(), WithLogger(quiet), WithSpanProcessor(proc), WithMetricReader(reader))
+	if err == nil {
+		tel.Shutdown(t.Context())
+		t.Fatal("Setup succeeded on a busy port")
+	}
+	if tel != nil {
+		t.Error("Setup returned a Telemetry with its error")
+	}
+	for _, want := range []string{"OTEL_EXPORTER_PROMETHEUS_PORT", port} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+	proc.mu.Lock()
+	done := proc.done
+	proc.mu.Unlock()
+	if !done {
+		t.Error("the TracerProvider started before the failure was not shut down")
+	}
+	if err := reader.Collect(t.Context(), &metricdata.ResourceMetrics{}); !errors.Is(err, sdkmetric.ErrReaderShutdown) {
+		t.Errorf("the MeterProvider started before the failure was not shut down: Collect = %v", err)
+	}
+}
+
+func TestSetupBadEnvIsAnErrorAndChangesNothing(t *testing.T) {
+	before := otel.GetMeterProvider()
+	tel, err := Setup(t.Context(), withLookupEnv(mapLookup(map[string]string{"OTEL_METRICS_EXPORTER": "prometheus,statsd"})),
+		WithLogger(quiet))
+	if err == nil || tel != nil {
+		t.Fatalf("Setup = %v, %v; want an error", tel, err)
+	}
+	var envErr *EnvError
+	if !errors.As(err, &envErr) || envErr.Var != "OTEL_METRICS_EXPORTER" || envErr.Value != "prometheus,statsd" {
+		t.Fatalf("error = %v", err)
+	}
+	if otel.GetMeterProvider() != before {
+		t.Error("a failed Setup replaced the global MeterProvider")
+	}
+}
+
+func TestSetupCancelledContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := Setup(ctx, withLookupEnv(mapLookup(nil)), WithoutGlobals(), WithLogger(quiet)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Setup with a cancelled context = %v", err)
+	}
+}
+
+func TestSetupInstallsGlobals(t *testing.T) {
+	mp, tp, prop := otel.GetMeterProvider(), otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	t.Cleanup(func() {
+		otel.SetMeterProvider(mp)
+		otel.SetTracerProvider(tp)
+		otel.SetTextMapPropagator(prop)
+	})
+	tel, err := Setup(t.Context(), withLookupEnv(mapLookup(map[string]string{"OTEL_PROPAGATORS": "b3multi"})), WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	if otel.GetTracerProvider() != tel.TracerProvider() {
+		t.Error("global TracerProvider not set")
+	}
+	ctx, span := otel.Tracer("t").Start(t.Context(), "s")
+	span.End()
+	if !span.SpanContext().IsSampled() {
+		t.Error("global tracer does not sample by default")
+	}
+	carrier := map[string]string{}
+	otel.GetTextMapPropagator().Inject(ctx, mapCarrier(carrier))
+	if carrier["x-b3-traceid"] != span.SpanContext().TraceID().String() {
+		t.Errorf("global propagator injected %v", carrier)
+	}
+}
+
+type mapCarrier map[string]string
+
+func (m mapCarrier) Get(k string) string { return m[k] }
+func (m mapCarrier) Set(k, v string)     { m[k] = v }
+func (m mapCarrier) Keys() []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+func TestSetupResource(t *testing.T) {
+	t.Setenv("OTEL_SERVICE_NAME", "from-env")
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test,service.version=9.9.9")
+	tel := setupEnv(t, nil, WithServiceName("from-option"), WithServiceVersion("1.2.3"),
+		WithResourceAttributes(attribute.String("team", "orchestrator")))
+	set := tel.Resource().Set()
+	want := map[string]string{
+		"service.name":                "from-env",
+		"service.version":             "9.9.9",
+		"deployment.environment.name": "test",
+		"team":                        "orchestrator",
+		"telemetry.sdk.language":      "go",
+	}
+	for k, v := range want {
+		if got, ok := set.Value(attribute.Key(k)); !ok || got.AsString() != v {
+			t.Errorf("%s = %q, want %q", k, got.AsString(), v)
+		}
+	}
+	for _, k := range []string{"service.instance.id", "host.name", "process.pid", "process.runtime.version"} {
+		if _, ok := set.Value(attribute.Key(k)); !ok {
+			t.Errorf("resource lacks %s", k)
+		}
+	}
+	if tel.Summary().ServiceName != "from-env" {
+		t.Errorf("summary service = %q", tel.Summary().ServiceName)
+	}
+}
+
+func TestSetupResourceDefaultsToExecutableName(t *testing.T) {
+	t.Parallel()
+	tel := setupEnv(t, nil)
+	name := tel.Summary().ServiceName
+	if name == "" || strings.HasPrefix(name, "unknown_service") {
+		t.Errorf("service.name = %q, want the test binary's name", name)
+	}
+}
+
+func TestSetupBadResourceAttributes(t *testing.T) {
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "team")
+	_, err := Setup(t.Context(), withLookupEnv(mapLookup(map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "team"})),
+		WithoutGlobals(), WithLogger(quiet))
+	var envErr *EnvError
+	if !errors.As(err, &envErr) || envErr.Var != "OTEL_RESOURCE_ATTRIBUTES" {
+		t.Fatalf("error = %v, want an EnvError for OTEL_RESOURCE_ATTRIBUTES", err)
+	}
+}
+
+// TestSetupUnreachableCollector: with OTLP pointed at a closed port, Setup
+// returns at once, recording does not block, and Shutdown is bounded by its
+// context.
+func TestSetupUnreachableCollector(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+
+	for _, protocol := range []string{"grpc", "http/protobuf"} {
+		t.Run(strings.ReplaceAll(protocol, "/", "_"), func(t *testing.T) {
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+addr)
+			t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
+			env := map[string]string{
+				"OTEL_METRICS_EXPORTER":       "otlp",
+				"OTEL_TRACES_EXPORTER":        "otlp",
+				"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + addr,
+				"OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+				"OTEL_METRIC_EXPORT_INTERVAL": "100",
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			defer cancel()
+			start := time.Now()
+			tel, err := Setup(ctx, withLookupEnv(mapLookup(env)), WithoutGlobals(), WithLogger(quiet))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("Setup took %v with no Collector", d)
+			}
+			if s := tel.Summary(); s.MetricsEndpoint == "" || s.TracesEndpoint == "" {
+				t.Errorf("summary lacks the endpoints: %s", s)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for range 1000 {
+					recordInSpan(t, tel)
+				}
+			}()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("recording blocked while the Collector is unreachable")
+			}
+			sctx, scancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer scancel()
+			start = time.Now()
+			_ = tel.Shutdown(sctx) // an export error is expected
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("Shutdown took %v with a 500ms context", d)
+			}
+		})
+	}
+}
+
+func TestErrorHandlerDeduplicates(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	h := newErrorHandler(slog.New(slog.NewTextHandler(&buf, nil)))
+	now := time.Unix(0, 0)
+	h.now = func() time.Time { return now }
+	for range 5 {
+		h.Handle(errors.New("failed to upload metrics: connection refused"))
+	}
+	h.Handle(errors.New("another error"))
+	h.Handle(nil)
+	if n := strings.Count(buf.String(), "connection refused"); n != 1 {
+		t.Fatalf("logged %d times within the interval, want 1:\n%s", n, buf.String())
+	}
+	now = now.Add(2 * time.Minute)
+	h.Handle(errors.New("failed to upload metrics: connection refused"))
+	if !regexp.MustCompile(`repeats_suppressed=4`).MatchString(buf.String()) {
+		t.Fatalf("suppressed count not logged:\n%s", buf.String())
+	}
+	if strings.Count(buf.String(), "another error") != 1 {
+		t.Fatalf("distinct error not logged once:\n%s", buf.String())
+	}
+}
+
+func TestLogLevelFromEnv(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	base := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	tel, err := Setup(t.Context(), withLookupEnv(mapLookup(map[string]string{"OTEL_LOG_LEVEL": "warn"})),
+		WithoutGlobals(), WithLogger(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	if strings.Contains(buf.String(), "telemetry configured") {
+		t.Errorf("info line logged at OTEL_LOG_LEVEL=warn:\n%s", buf.String())
+	}
+	tel2, err := Setup(t.Context(), withLookupEnv(mapLookup(nil)), WithoutGlobals(), WithLogger(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel2.Shutdown(context.Background())
+	if !strings.Contains(buf.String(), "telemetry configured") || !strings.Contains(buf.String(), "metrics=prometheus") {
+		t.Errorf("start-up line missing:\n%s", buf.String())
+	}
+}

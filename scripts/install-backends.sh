@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Installs the real backends the end-to-end tests run, natively, pinned:
+#   Prometheus 3.16.0 + promtool, Alertmanager 0.35.0 + amtool, Jaeger v2.13.0,
+#   and an OpenTelemetry Collector built by the Collector Builder from
+#   collector/builder-config.yaml.
+#
+# Everything is built from source through the Go module proxy (no prebuilt
+# downloads). Binaries go to $OTELOBS_BACKENDS_DIR (default
+# $HOME/.cache/otelobs/backends), outside the clone so that later clones on the
+# same machine reuse them; .tools in the repo is a git-ignored link to it.
+#
+# Idempotent: each binary has a stamp file recording what it was built from;
+# a binary whose stamp matches is not rebuilt. A cold run takes ~18 min on
+# 2 cores and needs ~10 GB of free disk for the Go caches; a warm one, 0 s.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DEST=${OTELOBS_BACKENDS_DIR:-$HOME/.cache/otelobs/backends}
+BIN=$DEST/bin
+
+PROMETHEUS_MODULE_VERSION=v0.316.0   # Prometheus 3.16.0
+ALERTMANAGER_VERSION=v0.35.0
+JAEGER_MODULE_VERSION=v1.76.0        # Jaeger v2.13.0
+BUILDER_VERSION=v0.165.0             # Collector Builder (ocb)
+
+mkdir -p "$BIN"
+ln -sfn "$DEST" "$ROOT/.tools"
+
+# One installer at a time per destination.
+exec 9>"$DEST/.lock"
+if command -v flock >/dev/null; then flock 9; fi
+
+log() { printf '[install-backends] %s\n' "$*" >&2; }
+
+# fresh NAME STAMP: true when $BIN/NAME exists and was built from STAMP.
+fresh() {
+  [[ -x "$BIN/$1" && -f "$BIN/$1.stamp" && "$(cat "$BIN/$1.stamp")" == "$2" ]]
+}
+
+stamp() { printf '%s' "$2" >"$BIN/$1.stamp"; }
+
+# Backends are built outside the project's module: their dependency graphs
+# (Jaeger pins an older Collector) must not meet ours under MVS.
+export GOFLAGS=-buildvcs=false
+export CGO_ENABLED=0
+
+install_go() { # NAME STAMP PACKAGE@VERSION [TAGS]
+  local name=$1 st=$2 pkg=$3 tags=${4:-}
+  if fresh "$name" "$st"; then return; fi
+  log "building $name ($pkg)"
+  local t0=$SECONDS
+  GOBIN="$BIN" go install ${tags:+-tags "$tags"} -ldflags='-s -w' "$pkg"
+  stamp "$name" "$st"
+  log "$name built in $((SECONDS - t0)) s"
+}
+
+# Prometheus without service discovery plugins: static and file SD remain,
+# which is all the tests and the local stack use; it halves the build.
+install_go prometheus "prometheus $PROMETHEUS_MODULE_VERSION" \
+  "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION" remove_all_sd
+install_go promtool "promtool $PROMETHEUS_MODULE_VERSION" \
+  "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" remove_all_sd
+install_go alertmanager "alertmanager $ALERTMANAGER_VERSION" \
+  "github.com/prometheus/alertmanager/cmd/alertmanager@$ALERTMANAGER_VERSION"
+install_go amtool "amtool $ALERTMANAGER_VERSION" \
+  "github.com/prometheus/alertmanager/cmd/amtool@$ALERTMANAGER_VERSION"
+
+# Collector: the builder generates a module from the manifest and compiles it.
+manifest=$ROOT/collector/builder-config.yaml
+col_stamp="otelcol $BUILDER_VERSION $(sha256sum "$manifest" | cut -c1-16)"
+if ! fresh otelcol "$col_stamp"; then
+  install_go builder "builder $BUILDER_VERSION" "go.opentelemetry.io/collector/cmd/builder@$BUILDER_VERSION"
+  log "building otelcol from $manifest"
+  t0=$SECONDS
+  work=$DEST/work/otelcol
+  rm -rf "$work" && mkdir -p "$work"
+  (cd "$work" && "$BIN/builder" --config "$manifest" --ldflags='-s -w' >build.log 2>&1) || {
+    tail -n 50 "$work/build.log" >&2; exit 1; }
+  install -m 0755 "$work/_build/otelcol-otelobs" "$BIN/otelcol"
+  stamp otelcol "$col_stamp"
+  log "otelcol built in $((SECONDS - t0)) s"
+fi
+
+# Jaeger: `go install` refuses its module (replace directives), so build it
+# as a tool dependency of a scratch module.
+if ! fresh jaeger "jaeger $JAEGER_MODULE_VERSION"; then
+  log "building jaeger ($JAEGER_MODULE_VERSION)"
+  t0=$SECONDS
+  work=$DEST/work/jaeger
+  rm -rf "$work" && mkdir -p "$work"
+  (cd "$work" && go mod init otelobs.local/jaegerbuild >/dev/null 2>&1 &&
+    go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_MODULE_VERSION" &&
+    go build -ldflags='-s -w' -o "$BIN/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger)
+  stamp jaeger "jaeger $JAEGER_MODULE_VERSION"
+  log "jaeger built in $((SECONDS - t0)) s"
+fi
+
+rm -rf "$DEST/work"
+log "backends ready in $BIN"
