@@ -2,7 +2,8 @@
 # Installs the real backends the end-to-end tests run, natively, pinned:
 #   Prometheus 3.16.0 + promtool, Alertmanager 0.35.0 + amtool, Jaeger v2.13.0,
 #   and an OpenTelemetry Collector built by the Collector Builder from
-#   collector/builder-config.yaml.
+#   collector/builder-config.yaml; and the Go tools the test command runs
+#   (staticcheck, benchstat).
 #
 # Everything is built from source through the Go module proxy (no prebuilt
 # downloads). Binaries go to $OTELOBS_BACKENDS_DIR (default
@@ -22,6 +23,8 @@ PROMETHEUS_MODULE_VERSION=v0.316.0   # Prometheus 3.16.0
 ALERTMANAGER_VERSION=v0.35.0
 JAEGER_MODULE_VERSION=v1.76.0        # Jaeger v2.13.0
 BUILDER_VERSION=v0.165.0             # Collector Builder (ocb)
+STATICCHECK_VERSION=v0.8.2           # honnef.co/go/tools
+BENCHSTAT_VERSION=v0.0.0-20260908200009-22c9c6c9d4da  # golang.org/x/perf
 
 mkdir -p "$BIN"
 ln -sfn "$DEST" "$ROOT/.tools"
@@ -60,8 +63,28 @@ install_go prometheus "prometheus $PROMETHEUS_MODULE_VERSION" \
   "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION" remove_all_sd
 install_go promtool "promtool $PROMETHEUS_MODULE_VERSION" \
   "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" remove_all_sd
-install_go alertmanager "alertmanager $ALERTMANAGER_VERSION" \
-  "github.com/prometheus/alertmanager/cmd/alertmanager@$ALERTMANAGER_VERSION"
+# Alertmanager embeds its web UI from ui/app/dist, which its module does not
+# ship (it is an npm build). Build from a writable copy of the module with a
+# placeholder page there; the HTTP API, which is all the tests use, is intact.
+if ! fresh alertmanager "alertmanager $ALERTMANAGER_VERSION"; then
+  log "building alertmanager ($ALERTMANAGER_VERSION)"
+  t0=$SECONDS
+  work=$DEST/work/alertmanager
+  rm -rf "$work" && mkdir -p "$work"
+  (cd "$work" && go mod init otelobs.local/amfetch >/dev/null 2>&1 &&
+    go mod download "github.com/prometheus/alertmanager@$ALERTMANAGER_VERSION")
+  src=$(cd "$work" && go mod download -json "github.com/prometheus/alertmanager@$ALERTMANAGER_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  cp -r "$src" "$work/src" && chmod -R u+w "$work/src"
+  for d in elm mantine; do
+    mkdir -p "$work/src/ui/app/dist/$d"
+    echo '<!doctype html><title>Alertmanager</title><p>Web UI not built; the API is at /api/v2/.' \
+      >"$work/src/ui/app/dist/$d/index.html"
+  done
+  (cd "$work/src" && go build -ldflags='-s -w' -o "$BIN/alertmanager" ./cmd/alertmanager)
+  stamp alertmanager "alertmanager $ALERTMANAGER_VERSION"
+  log "alertmanager built in $((SECONDS - t0)) s"
+fi
 install_go amtool "amtool $ALERTMANAGER_VERSION" \
   "github.com/prometheus/alertmanager/cmd/amtool@$ALERTMANAGER_VERSION"
 
@@ -94,6 +117,9 @@ if ! fresh jaeger "jaeger $JAEGER_MODULE_VERSION"; then
   stamp jaeger "jaeger $JAEGER_MODULE_VERSION"
   log "jaeger built in $((SECONDS - t0)) s"
 fi
+
+install_go staticcheck "staticcheck $STATICCHECK_VERSION" "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+install_go benchstat "benchstat $BENCHSTAT_VERSION" "golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION"
 
 rm -rf "$DEST/work"
 log "backends ready in $BIN"

@@ -1,0 +1,49 @@
+package backends
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// Collector is a running OpenTelemetry Collector.
+type Collector struct {
+	*Process
+	// GRPCEndpoint and HTTPEndpoint are the OTLP receiver's URLs.
+	GRPCEndpoint string
+	HTTPEndpoint string
+}
+
+// CollectorPorts are the ports a Collector listens on; choose them before
+// starting it, so that a program can be pointed at a Collector that is not up
+// yet.
+type CollectorPorts struct {
+	GRPC, HTTP, Health int
+}
+
+// NewCollectorPorts picks three free ports.
+func NewCollectorPorts(t testing.TB) CollectorPorts {
+	return CollectorPorts{GRPC: FreePort(t), HTTP: FreePort(t), Health: FreePort(t)}
+}
+
+// StartCollector runs the Collector with the configuration file at
+// configPath, passing env (NAME=value) for the ${env:…} references in it, and
+// waits for its health check. The OTLP receiver and health check endpoints
+// are set from ports through OTELCOL_OTLP_GRPC_ENDPOINT,
+// OTELCOL_OTLP_HTTP_ENDPOINT and OTELCOL_HEALTH_ENDPOINT.
+func StartCollector(t testing.TB, configPath string, ports CollectorPorts, env ...string) *Collector {
+	t.Helper()
+	dir := t.TempDir()
+	env = append(env,
+		fmt.Sprintf("OTELCOL_OTLP_GRPC_ENDPOINT=127.0.0.1:%d", ports.GRPC),
+		fmt.Sprintf("OTELCOL_OTLP_HTTP_ENDPOINT=127.0.0.1:%d", ports.HTTP),
+		fmt.Sprintf("OTELCOL_HEALTH_ENDPOINT=127.0.0.1:%d", ports.Health),
+	)
+	p := Start(t, "otelcol", dir, Bin(t, "otelcol"), env, "--config=file:"+configPath)
+	p.waitReady(t, fmt.Sprintf("http://127.0.0.1:%d/", ports.Health), 30*time.Second)
+	return &Collector{
+		Process:      p,
+		GRPCEndpoint: fmt.Sprintf("http://127.0.0.1:%d", ports.GRPC),
+		HTTPEndpoint: fmt.Sprintf("http://127.0.0.1:%d", ports.HTTP),
+	}
+}

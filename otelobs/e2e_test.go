@@ -1,0 +1,343 @@
+//go:build e2e
+
+// End-to-end tests against real Prometheus, OpenTelemetry Collector and
+// Jaeger processes (see internal/backends). They run with -tags e2e, which
+// the project's test command always sets; a missing backend fails them.
+// They change process-wide state (environment, global providers), so none of
+// them runs in parallel.
+
+package otelobs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/agentorchestrator/observability/internal/backends"
+	"github.com/agentorchestrator/observability/otelobs"
+)
+
+// seriesSelector selects the workload's series in Prometheus.
+const seriesSelector = `{__name__=~"git_.*|llm_.*|task_.*"}`
+
+// goldenSeries is the checked-in list of series names and label names the
+// workload must produce on every path.
+const goldenSeries = "testdata/e2e-series.txt"
+
+// setupE2E runs otelobs.Setup with the given environment (on top of a clean
+// slate for every variable Setup reads) and shuts it down at the end.
+func setupE2E(t *testing.T, env map[string]string) *otelobs.Telemetry {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "OTEL_") {
+			t.Setenv(name, "")
+		}
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	mp, tp, prop := otel.GetMeterProvider(), otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	tel, err := otelobs.Setup(ctx)
+	if err != nil {
+		t.Fatalf("Setup: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Setup took %v", d)
+	}
+	t.Logf("telemetry: %s", tel.Summary())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		otel.SetMeterProvider(mp)
+		otel.SetTracerProvider(tp)
+		otel.SetTextMapPropagator(prop)
+	})
+	return tel
+}
+
+// recordWorkload records, through the global providers and inside one sampled
+// span, one measurement on instruments shaped like the contract's: a duration
+// histogram, an annotated-unit counter, an up-down counter, a unitless float
+// counter and a unitless histogram. It returns the span's trace id.
+func recordWorkload(t *testing.T) string {
+	t.Helper()
+	ctx, span := otel.Tracer("e2e").Start(t.Context(), "git.merge")
+	defer span.End()
+	m := otel.Meter("e2e")
+	dur, err1 := m.Float64Histogram("git.merge.duration", metric.WithUnit("s"),
+		metric.WithDescription("Duration of git merges."),
+		metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300))
+	merges, err2 := m.Int64Counter("git.merge", metric.WithUnit("{merge}"),
+		metric.WithDescription("Git merges by result."))
+	active, err3 := m.Int64UpDownCounter("git.active_merges", metric.WithUnit("{merge}"),
+		metric.WithDescription("Merges in progress."))
+	cost, err4 := m.Float64Counter("llm.cost.dollars", metric.WithDescription("LLM cost in US dollars."))
+	retries, err5 := m.Int64Histogram("task.retry.count", metric.WithDescription("Retries per task."),
+		metric.WithExplicitBucketBoundaries(0, 1, 2, 3, 5))
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+		t.Fatal(err)
+	}
+	result := metric.WithAttributes(attribute.String("result", "success"))
+	dur.Record(ctx, 0.42, result)
+	merges.Add(ctx, 1, result)
+	active.Add(ctx, 1)
+	cost.Add(ctx, 0.0125, metric.WithAttributes(attribute.String("provider", "openai"), attribute.String("model", "gpt-4")))
+	retries.Record(ctx, 1, metric.WithAttributes(attribute.String("worker_profile", "coder")))
+	return span.SpanContext().TraceID().String()
+}
+
+// waitForExemplar waits until Prometheus returns an exemplar carrying traceID
+// for the series the query selects.
+func waitForExemplar(t *testing.T, prom *backends.Prometheus, query, traceID string) {
+	t.Helper()
+	backends.Eventually(t, 60*time.Second, "exemplar with trace "+traceID+" on "+query, func(ctx context.Context) error {
+		exs, err := prom.QueryExemplars(ctx, query)
+		if err != nil {
+			return err
+		}
+		var seen []string
+		for _, e := range exs {
+			if e.Labels["trace_id"] == traceID {
+				if len(e.Labels["span_id"]) != 16 {
+					return fmt.Errorf("exemplar without a span_id: %v", e.Labels)
+				}
+				return nil
+			}
+			seen = append(seen, e.Labels["trace_id"])
+		}
+		return fmt.Errorf("exemplar trace ids so far: %v", seen)
+	})
+}
+
+// waitForTrace waits until Jaeger's query API returns the trace.
+func waitForTrace(t *testing.T, jaeger *backends.Jaeger, traceID, span string) {
+	t.Helper()
+	backends.Eventually(t, 60*time.Second, "trace "+traceID+" in Jaeger", func(ctx context.Context) error {
+		names, err := jaeger.TraceSpans(ctx, traceID)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(names, span) {
+			return fmt.Errorf("trace has spans %v, not %q", names, span)
+		}
+		return nil
+	})
+}
+
+// seriesShape renders Prometheus's series as "name{label,…}" lines, sorted,
+// without job and instance: those differ by path by design (pull: the scrape
+// job and target; OTLP: service.name and service.instance.id).
+func seriesShape(ctx context.Context, prom *backends.Prometheus) ([]string, error) {
+	series, err := prom.Series(ctx, seriesSelector)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	for _, s := range series {
+		var labels []string
+		for k := range s {
+			if k != "__name__" && k != "job" && k != "instance" {
+				labels = append(labels, k)
+			}
+		}
+		sort.Strings(labels)
+		set[s["__name__"]+"{"+strings.Join(labels, ",")+"}"] = true
+	}
+	var out []string
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// checkNameParity waits until Prometheus holds exactly the golden series.
+func checkNameParity(t *testing.T, prom *backends.Prometheus) {
+	t.Helper()
+	raw, err := os.ReadFile(goldenSeries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, l := range strings.Split(string(raw), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			want = append(want, l)
+		}
+	}
+	backends.Eventually(t, 30*time.Second, "series equal to "+goldenSeries, func(ctx context.Context) error {
+		got, err := seriesShape(ctx, prom)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("series differ from %s\n got: %q\nwant: %q", goldenSeries, got, want)
+		}
+		return nil
+	})
+	// target_info carries the resource on both paths.
+	backends.Eventually(t, 30*time.Second, "target_info", func(ctx context.Context) error {
+		s, err := prom.Series(ctx, "target_info")
+		if err != nil {
+			return err
+		}
+		if len(s) == 0 {
+			return errors.New("no target_info series")
+		}
+		return nil
+	})
+}
+
+// TestE2EPull: real Prometheus scrapes the program's own /metrics; the
+// exemplars it stores carry the trace id of the span the measurements were
+// recorded in, and Jaeger (fed over OTLP directly) has that trace.
+func TestE2EPull(t *testing.T) {
+	jaeger := backends.StartJaeger(t)
+	tel := setupE2E(t, map[string]string{
+		"OTEL_SERVICE_NAME":                  "e2e-pull",
+		"OTEL_METRICS_EXPORTER":              "prometheus",
+		"OTEL_TRACES_EXPORTER":               "otlp",
+		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://" + jaeger.OTLPHTTP + "/v1/traces",
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", tel.MetricsHandler())
+	app := httptest.NewServer(mux)
+	defer app.Close()
+	prom := backends.StartPrometheus(t, backends.PrometheusConfig{ScrapeTargets: []string{app.Listener.Addr().String()}})
+
+	traceID := recordWorkload(t)
+	if err := tel.ForceFlush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"git_merge_duration_seconds_bucket", "git_merge_total", "llm_cost_dollars_total", "task_retry_count_bucket"} {
+		waitForExemplar(t, prom, q, traceID)
+	}
+	waitForTrace(t, jaeger, traceID, "git.merge")
+	checkNameParity(t, prom)
+}
+
+// TestE2EPush: the program pushes OTLP to the real Collector, which forwards
+// metrics to Prometheus's OTLP receiver and traces to Jaeger, over both OTLP
+// protocols.
+func TestE2EPush(t *testing.T) {
+	for _, protocol := range []string{"grpc", "http/protobuf"} {
+		t.Run(strings.ReplaceAll(protocol, "/", "_"), func(t *testing.T) {
+			jaeger := backends.StartJaeger(t)
+			prom := backends.StartPrometheus(t, backends.PrometheusConfig{OTLPReceiver: true})
+			col := backends.StartCollector(t, backends.RepoPath("collector", "otel-collector.yaml"),
+				backends.NewCollectorPorts(t),
+				"PROMETHEUS_OTLP_ENDPOINT="+prom.URL+"/api/v1/otlp",
+				"JAEGER_OTLP_ENDPOINT="+jaeger.OTLPGRPC)
+			endpoint := col.HTTPEndpoint
+			if protocol == "grpc" {
+				endpoint = col.GRPCEndpoint
+			}
+			tel := setupE2E(t, map[string]string{
+				"OTEL_SERVICE_NAME":           "e2e-push",
+				"OTEL_METRICS_EXPORTER":       "otlp",
+				"OTEL_TRACES_EXPORTER":        "otlp",
+				"OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+				"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+				"OTEL_METRIC_EXPORT_INTERVAL": "500",
+			})
+			traceID := recordWorkload(t)
+			if err := tel.ForceFlush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range []string{"git_merge_duration_seconds_bucket", "git_merge_total", "llm_cost_dollars_total", "task_retry_count_bucket"} {
+				waitForExemplar(t, prom, q, traceID)
+			}
+			waitForTrace(t, jaeger, traceID, "git.merge")
+			checkNameParity(t, prom)
+			backends.Eventually(t, 30*time.Second, "job is service.name", func(ctx context.Context) error {
+				s, err := prom.Query(ctx, `git_merge_total{job="e2e-push"}`)
+				if err != nil {
+					return err
+				}
+				if len(s) != 1 || s[0].Metric["instance"] == "" {
+					return fmt.Errorf("got %v", s)
+				}
+				return nil
+			})
+		})
+	}
+}
+
+// TestE2ECollectorDownAtStart: the program starts while the Collector is
+// down; Setup returns at once, recording never blocks, and once the Collector
+// comes up, Prometheus receives the exact cumulative count.
+func TestE2ECollectorDownAtStart(t *testing.T) {
+	for _, protocol := range []string{"grpc", "http/protobuf"} {
+		t.Run(strings.ReplaceAll(protocol, "/", "_"), func(t *testing.T) {
+			jaeger := backends.StartJaeger(t)
+			prom := backends.StartPrometheus(t, backends.PrometheusConfig{OTLPReceiver: true})
+			ports := backends.NewCollectorPorts(t)
+			endpoint := fmt.Sprintf("http://127.0.0.1:%d", ports.HTTP)
+			if protocol == "grpc" {
+				endpoint = fmt.Sprintf("http://127.0.0.1:%d", ports.GRPC)
+			}
+			setupE2E(t, map[string]string{
+				"OTEL_SERVICE_NAME":           "e2e-recovery",
+				"OTEL_METRICS_EXPORTER":       "otlp",
+				"OTEL_TRACES_EXPORTER":        "otlp",
+				"OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+				"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+				"OTEL_METRIC_EXPORT_INTERVAL": "300",
+			})
+			counter, err := otel.Meter("e2e").Int64Counter("recovery.events", metric.WithUnit("{event}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			record := func(n int) {
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for range n {
+						ctx, span := otel.Tracer("e2e").Start(t.Context(), "event")
+						counter.Add(ctx, 1)
+						span.End()
+					}
+				}()
+				select {
+				case <-done:
+				case <-time.After(20 * time.Second):
+					t.Fatal("recording blocked")
+				}
+			}
+			record(1000)
+			time.Sleep(2 * time.Second) // several exports fail meanwhile
+			backends.StartCollector(t, backends.RepoPath("collector", "otel-collector.yaml"), ports,
+				"PROMETHEUS_OTLP_ENDPOINT="+prom.URL+"/api/v1/otlp",
+				"JAEGER_OTLP_ENDPOINT="+jaeger.OTLPGRPC)
+			record(500)
+			backends.Eventually(t, 90*time.Second, "exact count after recovery", func(ctx context.Context) error {
+				s, err := prom.Query(ctx, `recovery_events_total{job="e2e-recovery"}`)
+				if err != nil {
+					return err
+				}
+				if len(s) != 1 || s[0].Float() != 1500 {
+					return fmt.Errorf("got %v, want one series at 1500", s)
+				}
+				return nil
+			})
+		})
+	}
+}
