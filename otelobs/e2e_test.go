@@ -294,7 +294,7 @@ func TestE2ECollectorDownAtStart(t *testing.T) {
 			if protocol == "grpc" {
 				endpoint = fmt.Sprintf("http://127.0.0.1:%d", ports.GRPC)
 			}
-			setupE2E(t, map[string]string{
+			tel := setupE2E(t, map[string]string{
 				"OTEL_SERVICE_NAME":           "e2e-recovery",
 				"OTEL_METRICS_EXPORTER":       "otlp",
 				"OTEL_TRACES_EXPORTER":        "otlp",
@@ -338,6 +338,12 @@ func TestE2ECollectorDownAtStart(t *testing.T) {
 				}
 				return nil
 			})
+			// The final flush reaches the recovered Collector.
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			if err := tel.Shutdown(ctx); err != nil {
+				t.Fatalf("Shutdown after recovery: %v", err)
+			}
 		})
 	}
 }

@@ -36,6 +36,8 @@ const jaegerConfig = `service:
       service.name: jaeger
     metrics:
       level: none
+    traces:
+      level: none
     logs:
       level: info
 extensions:
