@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -597,5 +598,86 @@ func TestLogLevelFromEnv(t *testing.T) {
 	defer tel2.Shutdown(context.Background())
 	if !strings.Contains(buf.String(), "telemetry configured") || !strings.Contains(buf.String(), "metrics=prometheus") {
 		t.Errorf("start-up line missing:\n%s", buf.String())
+	}
+}
+
+func TestSetupExporterLists(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+addr)
+	var buf syncBuffer
+	tel := setupEnv(t, map[string]string{
+		"OTEL_METRICS_EXPORTER":       "prometheus,otlp,console",
+		"OTEL_TRACES_EXPORTER":        "otlp,console",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + addr,
+	}, WithConsoleWriter(&buf))
+	s := tel.Summary()
+	if strings.Join(s.MetricsExporters, ",") != "prometheus,otlp,console" || strings.Join(s.TracesExporters, ",") != "otlp,console" {
+		t.Fatalf("summary = %s", s)
+	}
+	if s.MetricsEndpoint != "http://"+addr+"/v1/metrics" || s.TracesEndpoint != "http://"+addr+"/v1/traces" {
+		t.Errorf("endpoints = %q, %q", s.MetricsEndpoint, s.TracesEndpoint)
+	}
+	recordInSpan(t, tel)
+	if body, _ := scrape(t, tel.MetricsHandler(), ""); !strings.Contains(body, "git_merge_total") {
+		t.Errorf("prometheus reader missing from the list:\n%s", body)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	_ = tel.Shutdown(ctx) // the OTLP half fails: nothing listens
+	out := buf.String()
+	if !strings.Contains(out, `"Name":"git.merge"`) || !strings.Contains(out, "git.merge.duration") {
+		t.Errorf("console exporters in the list wrote nothing:\n%s", out)
+	}
+}
+
+func TestSetupListenerVariablesWithoutPrometheusWarn(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	tel, err := Setup(t.Context(), withLookupEnv(mapLookup(map[string]string{
+		"OTEL_METRICS_EXPORTER":         "none",
+		"OTEL_EXPORTER_PROMETHEUS_PORT": "0",
+	})), WithoutGlobals(), WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	if tel.PrometheusAddr() != "" {
+		t.Errorf("listener started without the prometheus exporter: %s", tel.PrometheusAddr())
+	}
+	if !strings.Contains(buf.String(), "does not include prometheus") {
+		t.Errorf("no warning:\n%s", buf.String())
+	}
+}
+
+func TestSetupServesExtraGatherer(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	legacy := prometheus.NewCounter(prometheus.CounterOpts{Name: "legacy_jobs_total", Help: "Jobs."})
+	reg.MustRegister(legacy)
+	legacy.Add(3)
+	tel := setupEnv(t, nil, WithPrometheusGatherer(reg))
+	recordInSpan(t, tel)
+	body, _ := scrape(t, tel.MetricsHandler(), "")
+	for _, want := range []string{"legacy_jobs_total 3", "git_merge_total"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	t.Parallel()
+	for host, want := range map[string]bool{
+		"localhost": true, "127.0.0.1": true, "127.1.2.3": true, "::1": true,
+		"0.0.0.0": false, "::": false, "10.0.0.1": false, "example.com": false,
+	} {
+		if got := isLoopback(host); got != want {
+			t.Errorf("isLoopback(%q) = %v", host, got)
+		}
 	}
 }
