@@ -1,0 +1,135 @@
+package gitmetrics
+
+import (
+	"errors"
+	"fmt"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/agentorchestrator/observability/otelobs/internal/version"
+)
+
+// ScopeName is the instrumentation scope of the meter and tracer.
+const ScopeName = "github.com/agentorchestrator/observability/otelobs/gitmetrics"
+
+// Instrument names, units and descriptions. The Prometheus series each one
+// becomes is in the package documentation.
+const (
+	MergeDurationName = "git.merge.duration"
+	MergeCountName    = "git.merge"
+	ActiveMergesName  = "git.active_merges"
+	LockWaitName      = "git.lock.wait.duration"
+
+	mergeDurationDesc = "Duration of git merges of worker branches, by result."
+	mergeCountDesc    = "Git merges of worker branches, by result."
+	activeMergesDesc  = "Git merges in progress; above 1 means merges are not serialised by the lock."
+	lockWaitDesc      = "Time spent waiting for the merge lock."
+)
+
+// Result is the outcome of a merge: the value of the result attribute.
+type Result string
+
+// The results a merge can have.
+const (
+	ResultSuccess  Result = "success"
+	ResultConflict Result = "conflict"
+	ResultError    Result = "error"
+)
+
+// results indexes the precomputed options.
+var results = [...]Result{ResultSuccess, ResultConflict, ResultError}
+
+func (r Result) index() int {
+	switch r {
+	case ResultConflict:
+		return 1
+	case ResultError:
+		return 2
+	default:
+		return 0
+	}
+}
+
+// ResultKey is the metric attribute that carries the Result.
+const ResultKey = attribute.Key("result")
+
+// MergeDurationBuckets are the merge duration histogram's bucket bounds in
+// seconds: 10 ms to 5 min, dense around the guide's 5 s and 10 s thresholds.
+var MergeDurationBuckets = []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10, 15, 30, 60, 120, 300}
+
+// LockWaitBuckets are the lock wait histogram's bucket bounds in seconds:
+// 1 ms (uncontended) to 5 min.
+var LockWaitBuckets = []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
+
+// ErrConflict marks a merge that stopped on a conflict. Wrap it in the error
+// passed to MergeOp.End (fmt.Errorf("merge %s: %w", branch,
+// gitmetrics.ErrConflict)) to record the result conflict.
+var ErrConflict = errors.New("merge conflict")
+
+// Metrics holds the git merge instruments. Create it once with New and share
+// it; it is safe for concurrent use.
+type Metrics struct {
+	tracer   trace.Tracer
+	duration metric.Float64Histogram
+	merges   metric.Int64Counter
+	active   metric.Int64UpDownCounter
+	lockWait metric.Float64Histogram
+
+	// Precomputed per result, so that recording allocates nothing.
+	recordOpts [len(results)][]metric.RecordOption
+	addOpts    [len(results)][]metric.AddOption
+}
+
+// New creates the instruments from the configured providers (by default the
+// globals, which otelobs.Setup installs). When an instrument cannot be
+// created, New returns the joined errors together with a usable *Metrics in
+// which that instrument is a no-op.
+func New(opts ...Option) (*Metrics, error) {
+	cfg := newConfig(opts)
+	meter := cfg.mp.Meter(ScopeName,
+		metric.WithInstrumentationVersion(version.Version),
+		metric.WithSchemaURL(semconv.SchemaURL))
+	m := &Metrics{tracer: cfg.tp.Tracer(ScopeName,
+		trace.WithInstrumentationVersion(version.Version),
+		trace.WithSchemaURL(semconv.SchemaURL))}
+
+	var errs []error
+	wrap := func(name string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("gitmetrics: create %s: %w", name, err))
+		}
+	}
+	var err error
+	if m.duration, err = meter.Float64Histogram(MergeDurationName, metric.WithUnit("s"),
+		metric.WithDescription(mergeDurationDesc),
+		metric.WithExplicitBucketBoundaries(MergeDurationBuckets...)); err != nil {
+		wrap(MergeDurationName, err)
+		m.duration = noop.Float64Histogram{}
+	}
+	if m.merges, err = meter.Int64Counter(MergeCountName, metric.WithUnit("{merge}"),
+		metric.WithDescription(mergeCountDesc)); err != nil {
+		wrap(MergeCountName, err)
+		m.merges = noop.Int64Counter{}
+	}
+	if m.active, err = meter.Int64UpDownCounter(ActiveMergesName, metric.WithUnit("{merge}"),
+		metric.WithDescription(activeMergesDesc)); err != nil {
+		wrap(ActiveMergesName, err)
+		m.active = noop.Int64UpDownCounter{}
+	}
+	if m.lockWait, err = meter.Float64Histogram(LockWaitName, metric.WithUnit("s"),
+		metric.WithDescription(lockWaitDesc),
+		metric.WithExplicitBucketBoundaries(LockWaitBuckets...)); err != nil {
+		wrap(LockWaitName, err)
+		m.lockWait = noop.Float64Histogram{}
+	}
+	for i, r := range results {
+		set := metric.WithAttributeSet(attribute.NewSet(ResultKey.String(string(r))))
+		m.recordOpts[i] = []metric.RecordOption{set}
+		m.addOpts[i] = []metric.AddOption{set}
+	}
+	return m, errors.Join(errs...)
+}

@@ -1,0 +1,334 @@
+package gitmetrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+type harness struct {
+	m      *Metrics
+	reader *sdkmetric.ManualReader
+	spans  *tracetest.InMemoryExporter
+	tp     *sdktrace.TracerProvider
+}
+
+func setup(t *testing.T) *harness {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	m, err := New(WithMeterProvider(mp), WithTracerProvider(tp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{m: m, reader: reader, spans: spans, tp: tp}
+}
+
+func (h *harness) collect(t *testing.T) map[string]metricdata.Metrics {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := h.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]metricdata.Metrics{}
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name != ScopeName {
+			t.Errorf("scope %q, want %q", sm.Scope.Name, ScopeName)
+		}
+		for _, m := range sm.Metrics {
+			out[m.Name] = m
+		}
+	}
+	return out
+}
+
+func resultSet(r Result) attribute.Set { return attribute.NewSet(ResultKey.String(string(r))) }
+
+// TestMergeInstruments pins every instrument's name, unit, description,
+// kind, buckets and attributes after one successful merge.
+func TestMergeInstruments(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	w := h.m.StartLockWait(t.Context())
+	w.End()
+	_, op := h.m.StartMerge(t.Context(), MergeInfo{Repository: "ws", Base: "main", Head: "coder-1"})
+	op.End(nil)
+
+	got := h.collect(t)
+	want := []metricdata.Metrics{
+		{
+			Name: MergeDurationName, Description: mergeDurationDesc, Unit: "s",
+			Data: metricdata.Histogram[float64]{
+				Temporality: metricdata.CumulativeTemporality,
+				DataPoints: []metricdata.HistogramDataPoint[float64]{{
+					Attributes: resultSet(ResultSuccess), Count: 1, Bounds: MergeDurationBuckets,
+				}},
+			},
+		},
+		{
+			Name: MergeCountName, Description: mergeCountDesc, Unit: "{merge}",
+			Data: metricdata.Sum[int64]{
+				Temporality: metricdata.CumulativeTemporality, IsMonotonic: true,
+				DataPoints: []metricdata.DataPoint[int64]{{Attributes: resultSet(ResultSuccess), Value: 1}},
+			},
+		},
+		{
+			Name: ActiveMergesName, Description: activeMergesDesc, Unit: "{merge}",
+			Data: metricdata.Sum[int64]{
+				Temporality: metricdata.CumulativeTemporality, IsMonotonic: false,
+				DataPoints: []metricdata.DataPoint[int64]{{Attributes: *attribute.EmptySet(), Value: 0}},
+			},
+		},
+		{
+			Name: LockWaitName, Description: lockWaitDesc, Unit: "s",
+			Data: metricdata.Histogram[float64]{
+				Temporality: metricdata.CumulativeTemporality,
+				DataPoints: []metricdata.HistogramDataPoint[float64]{{
+					Attributes: *attribute.EmptySet(), Count: 1, Bounds: LockWaitBuckets,
+				}},
+			},
+		},
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d instruments, want %d: %v", len(got), len(want), got)
+	}
+	for _, w := range want {
+		metricdatatest.AssertEqual(t, w, got[w.Name], metricdatatest.IgnoreTimestamp(),
+			metricdatatest.IgnoreExemplars(), metricdatatest.IgnoreValue())
+	}
+	// IgnoreValue skips counts and sums: check them here.
+	if v := got[MergeCountName].Data.(metricdata.Sum[int64]).DataPoints[0].Value; v != 1 {
+		t.Errorf("merges = %d", v)
+	}
+	if v := got[ActiveMergesName].Data.(metricdata.Sum[int64]).DataPoints[0].Value; v != 0 {
+		t.Errorf("active = %d", v)
+	}
+}
+
+// TestMergeResults covers each way a merge ends.
+func TestMergeResults(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("git merge: exit status 128")
+	tests := []struct {
+		name     string
+		conflict bool
+		err      error
+		want     Result
+	}{
+		{"success", false, nil, ResultSuccess},
+		{"conflict error", false, fmt.Errorf("merge coder-1: %w", ErrConflict), ResultConflict},
+		{"resolved conflict", true, nil, ResultConflict},
+		{"other error", false, boom, ResultError},
+		{"conflict then other error", true, boom, ResultError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			ctx, op := h.m.StartMerge(t.Context(), MergeInfo{Repository: "ws", Base: "main", Head: "coder-1"})
+			if got := h.collect(t)[ActiveMergesName].Data.(metricdata.Sum[int64]).DataPoints[0].Value; got != 1 {
+				t.Errorf("active during the merge = %d, want 1", got)
+			}
+			if tt.conflict {
+				op.MarkConflict()
+			}
+			op.End(tt.err)
+
+			got := h.collect(t)
+			merges := got[MergeCountName].Data.(metricdata.Sum[int64]).DataPoints
+			if len(merges) != 1 || merges[0].Attributes != resultSet(tt.want) || merges[0].Value != 1 {
+				t.Errorf("git.merge = %+v, want one %s", merges, tt.want)
+			}
+			dur := got[MergeDurationName].Data.(metricdata.Histogram[float64]).DataPoints
+			if len(dur) != 1 || dur[0].Attributes != resultSet(tt.want) || dur[0].Count != 1 {
+				t.Errorf("git.merge.duration = %+v", dur)
+			}
+			if v := got[ActiveMergesName].Data.(metricdata.Sum[int64]).DataPoints[0].Value; v != 0 {
+				t.Errorf("active after End = %d", v)
+			}
+
+			// The exemplars are the merge span's.
+			sc := trace.SpanContextFromContext(ctx)
+			tid, sid := sc.TraceID(), sc.SpanID()
+			for _, e := range append(dur[0].Exemplars, int64Exemplars(merges[0].Exemplars)...) {
+				if string(e.TraceID) != string(tid[:]) || string(e.SpanID) != string(sid[:]) {
+					t.Errorf("exemplar %x/%x, want the merge span %s/%s", e.TraceID, e.SpanID, tid, sid)
+				}
+			}
+			if len(dur[0].Exemplars) != 1 || len(merges[0].Exemplars) != 1 {
+				t.Errorf("exemplars: duration %d, count %d; want 1 each", len(dur[0].Exemplars), len(merges[0].Exemplars))
+			}
+
+			spans := h.spans.GetSpans()
+			if len(spans) != 1 || spans[0].Name != MergeSpanName {
+				t.Fatalf("spans = %v", spans)
+			}
+			attrs := attribute.NewSet(spans[0].Attributes...)
+			for k, v := range map[string]string{
+				"vcs.repository.name": "ws", "vcs.ref.base.name": "main", "vcs.ref.head.name": "coder-1",
+				"git.merge.result": string(tt.want),
+			} {
+				if got, _ := attrs.Value(attribute.Key(k)); got.AsString() != v {
+					t.Errorf("span %s = %q, want %q", k, got.AsString(), v)
+				}
+			}
+			wantStatus := codes.Unset
+			if tt.err != nil {
+				wantStatus = codes.Error
+				if _, ok := attrs.Value("error.type"); !ok {
+					t.Error("span lacks error.type")
+				}
+			}
+			if spans[0].Status.Code != wantStatus {
+				t.Errorf("span status = %v, want %v", spans[0].Status.Code, wantStatus)
+			}
+		})
+	}
+}
+
+func TestLockWaitAndRecordHelpers(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	ctx, span := h.tp.Tracer("test").Start(t.Context(), "worker")
+	w := h.m.StartLockWait(ctx)
+	time.Sleep(2 * time.Millisecond)
+	if d := w.End(); d < 2*time.Millisecond {
+		t.Errorf("End returned %v", d)
+	}
+	h.m.RecordLockWait(ctx, 3*time.Second)
+	h.m.RecordMerge(ctx, ResultConflict, 2*time.Second)
+	h.m.RecordMerge(ctx, Result("bogus"), time.Second)
+	span.End()
+
+	got := h.collect(t)
+	lw := got[LockWaitName].Data.(metricdata.Histogram[float64]).DataPoints[0]
+	if lw.Count != 2 || lw.Sum < 3 {
+		t.Errorf("lock wait = %+v", lw)
+	}
+	tid := span.SpanContext().TraceID()
+	if len(lw.Exemplars) == 0 || string(lw.Exemplars[0].TraceID) != string(tid[:]) {
+		t.Errorf("lock wait exemplars = %+v, want the worker span's trace", lw.Exemplars)
+	}
+	counts := map[attribute.Set]int64{}
+	for _, dp := range got[MergeCountName].Data.(metricdata.Sum[int64]).DataPoints {
+		counts[dp.Attributes] = dp.Value
+	}
+	if counts[resultSet(ResultConflict)] != 1 || counts[resultSet(ResultError)] != 1 || len(counts) != 2 {
+		t.Errorf("merges = %v; an unknown result must count as error", counts)
+	}
+}
+
+func TestZeroOpsDoNothing(t *testing.T) {
+	t.Parallel()
+	var op MergeOp
+	op.MarkConflict()
+	op.End(errors.New("x"))
+	if (LockWaitOp{}).End() != 0 {
+		t.Error("zero LockWaitOp measured something")
+	}
+}
+
+// errMeterProvider fails every instrument creation.
+type errMeterProvider struct{ noop.MeterProvider }
+
+func (errMeterProvider) Meter(string, ...metric.MeterOption) metric.Meter { return errMeter{} }
+
+type errMeter struct{ noop.Meter }
+
+var errCreate = errors.New("instrument creation failed")
+
+func (errMeter) Float64Histogram(string, ...metric.Float64HistogramOption) (metric.Float64Histogram, error) {
+	return nil, errCreate
+}
+func (errMeter) Int64Counter(string, ...metric.Int64CounterOption) (metric.Int64Counter, error) {
+	return nil, errCreate
+}
+func (errMeter) Int64UpDownCounter(string, ...metric.Int64UpDownCounterOption) (metric.Int64UpDownCounter, error) {
+	return nil, errCreate
+}
+
+func TestNewJoinsErrorsAndStaysUsable(t *testing.T) {
+	t.Parallel()
+	m, err := New(WithMeterProvider(errMeterProvider{}), WithMeterProvider(nil))
+	if !errors.Is(err, errCreate) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, name := range []string{MergeDurationName, MergeCountName, ActiveMergesName, LockWaitName} {
+		if !strings.Contains(err.Error(), "gitmetrics: create "+name+":") {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+	if m == nil {
+		t.Fatal("nil Metrics with the error")
+	}
+	ctx, op := m.StartMerge(t.Context(), MergeInfo{})
+	op.End(nil)
+	m.StartLockWait(ctx).End()
+	m.RecordMerge(ctx, ResultSuccess, time.Second)
+}
+
+// TestConcurrentMergesConcurrentSafe: 64 goroutines merging at once leave
+// exact counts and no active merge.
+func TestConcurrentMergesConcurrentSafe(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	const workers, each = 64, 50
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			for i := range each {
+				_, op := h.m.StartMerge(context.Background(), MergeInfo{Head: fmt.Sprint("w", g)})
+				switch (g + i) % 3 {
+				case 0:
+					op.End(nil)
+				case 1:
+					op.End(ErrConflict)
+				default:
+					op.End(errors.New("x"))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got := h.collect(t)
+	var total int64
+	for _, dp := range got[MergeCountName].Data.(metricdata.Sum[int64]).DataPoints {
+		total += dp.Value
+	}
+	if total != workers*each {
+		t.Errorf("merges = %d, want %d", total, workers*each)
+	}
+	if v := got[ActiveMergesName].Data.(metricdata.Sum[int64]).DataPoints[0].Value; v != 0 {
+		t.Errorf("active = %d after all merges ended", v)
+	}
+	if n := len(h.spans.GetSpans()); n != workers*each {
+		t.Errorf("spans = %d", n)
+	}
+}
+
+
+// int64Exemplars converts counter exemplars for comparison with histogram ones.
+func int64Exemplars(in []metricdata.Exemplar[int64]) []metricdata.Exemplar[float64] {
+	out := make([]metricdata.Exemplar[float64], len(in))
+	for i, e := range in {
+		out[i] = metricdata.Exemplar[float64]{TraceID: e.TraceID, SpanID: e.SpanID, Value: float64(e.Value)}
+	}
+	return out
+}
