@@ -323,7 +323,6 @@ func TestConcurrentMergesConcurrentSafe(t *testing.T) {
 	}
 }
 
-
 // int64Exemplars converts counter exemplars for comparison with histogram ones.
 func int64Exemplars(in []metricdata.Exemplar[int64]) []metricdata.Exemplar[float64] {
 	out := make([]metricdata.Exemplar[float64], len(in))
