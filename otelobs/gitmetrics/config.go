@@ -1,58 +1,48 @@
 package gitmetrics
 
 import (
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
-)
 
-type config struct {
-	mp metric.MeterProvider
-	tp trace.TracerProvider
-}
+	"github.com/agentorchestrator/observability/otelobs/internal/instr"
+)
 
 // Option configures New.
 type Option interface {
-	apply(*config)
+	apply(*instr.Providers)
 }
 
-type optionFunc func(*config)
+type optionFunc func(*instr.Providers)
 
-func (f optionFunc) apply(c *config) { f(c) }
-
-func newConfig(opts []Option) config {
-	var c config
-	for _, o := range opts {
-		if o != nil {
-			o.apply(&c)
-		}
-	}
-	if c.mp == nil {
-		c.mp = otel.GetMeterProvider()
-	}
-	if c.tp == nil {
-		c.tp = otel.GetTracerProvider()
-	}
-	return c
-}
+func (f optionFunc) apply(p *instr.Providers) { f(p) }
 
 // WithMeterProvider sets the MeterProvider the instruments come from. The
 // default is the global one, which otelobs.Setup installs; a nil provider is
 // ignored.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	return optionFunc(func(c *config) {
+	return optionFunc(func(p *instr.Providers) {
 		if mp != nil {
-			c.mp = mp
+			p.MeterProvider = mp
 		}
 	})
 }
 
-// WithTracerProvider sets the TracerProvider the merge spans come from. The
-// default is the global one; a nil provider is ignored.
+// WithTracerProvider sets the TracerProvider the spans come from. The default
+// is the global one; a nil provider is ignored.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return optionFunc(func(c *config) {
+	return optionFunc(func(p *instr.Providers) {
 		if tp != nil {
-			c.tp = tp
+			p.TracerProvider = tp
 		}
 	})
+}
+
+func newProviders(opts []Option) instr.Providers {
+	var p instr.Providers
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&p)
+		}
+	}
+	return p.Resolve()
 }

@@ -91,9 +91,9 @@ func (op MergeOp) End(err error) {
 	case op.conflict:
 		r = ResultConflict
 	}
-	i := r.index()
-	op.m.duration.Record(op.ctx, time.Since(op.start).Seconds(), op.m.recordOpts[i]...)
-	op.m.merges.Add(op.ctx, 1, op.m.addOpts[i]...)
+	o := &op.m.opts[r.index()]
+	op.m.duration.Record(op.ctx, time.Since(op.start).Seconds(), o.Record...)
+	op.m.merges.Add(op.ctx, 1, o.Add...)
 	op.m.active.Add(op.ctx, -1)
 	if op.span.IsRecording() {
 		op.span.SetAttributes(resultSpanKey.String(string(r)), conflictSpanKey.Bool(r == ResultConflict))
@@ -112,7 +112,7 @@ func (m *Metrics) RecordMerge(ctx context.Context, result Result, d time.Duratio
 	if result != ResultSuccess && result != ResultConflict {
 		result = ResultError
 	}
-	i := result.index()
-	m.duration.Record(ctx, d.Seconds(), m.recordOpts[i]...)
-	m.merges.Add(ctx, 1, m.addOpts[i]...)
+	o := &m.opts[result.index()]
+	m.duration.Record(ctx, d.Seconds(), o.Record...)
+	m.merges.Add(ctx, 1, o.Add...)
 }

@@ -2,15 +2,13 @@ package gitmetrics
 
 import (
 	"errors"
-	"fmt"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
-	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/agentorchestrator/observability/otelobs/internal/version"
+	"github.com/agentorchestrator/observability/otelobs/internal/instr"
 )
 
 // ScopeName is the instrumentation scope of the meter and tracer.
@@ -80,8 +78,7 @@ type Metrics struct {
 	lockWait metric.Float64Histogram
 
 	// Precomputed per result, so that recording allocates nothing.
-	recordOpts [len(results)][]metric.RecordOption
-	addOpts    [len(results)][]metric.AddOption
+	opts [len(results)]instr.Opts
 }
 
 // New creates the instruments from the configured providers (by default the
@@ -89,47 +86,31 @@ type Metrics struct {
 // created, New returns the joined errors together with a usable *Metrics in
 // which that instrument is a no-op.
 func New(opts ...Option) (*Metrics, error) {
-	cfg := newConfig(opts)
-	meter := cfg.mp.Meter(ScopeName,
-		metric.WithInstrumentationVersion(version.Version),
-		metric.WithSchemaURL(semconv.SchemaURL))
-	m := &Metrics{tracer: cfg.tp.Tracer(ScopeName,
-		trace.WithInstrumentationVersion(version.Version),
-		trace.WithSchemaURL(semconv.SchemaURL))}
-
-	var errs []error
-	wrap := func(name string, err error) {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("gitmetrics: create %s: %w", name, err))
-		}
-	}
+	p := newProviders(opts)
+	meter := p.Meter(ScopeName)
+	m := &Metrics{tracer: p.Tracer(ScopeName)}
+	errs := instr.NewErrors("gitmetrics")
 	var err error
 	if m.duration, err = meter.Float64Histogram(MergeDurationName, metric.WithUnit("s"),
 		metric.WithDescription(mergeDurationDesc),
-		metric.WithExplicitBucketBoundaries(MergeDurationBuckets...)); err != nil {
-		wrap(MergeDurationName, err)
+		metric.WithExplicitBucketBoundaries(MergeDurationBuckets...)); errs.Failed(MergeDurationName, err) {
 		m.duration = noop.Float64Histogram{}
 	}
 	if m.merges, err = meter.Int64Counter(MergeCountName, metric.WithUnit("{merge}"),
-		metric.WithDescription(mergeCountDesc)); err != nil {
-		wrap(MergeCountName, err)
+		metric.WithDescription(mergeCountDesc)); errs.Failed(MergeCountName, err) {
 		m.merges = noop.Int64Counter{}
 	}
 	if m.active, err = meter.Int64UpDownCounter(ActiveMergesName, metric.WithUnit("{merge}"),
-		metric.WithDescription(activeMergesDesc)); err != nil {
-		wrap(ActiveMergesName, err)
+		metric.WithDescription(activeMergesDesc)); errs.Failed(ActiveMergesName, err) {
 		m.active = noop.Int64UpDownCounter{}
 	}
 	if m.lockWait, err = meter.Float64Histogram(LockWaitName, metric.WithUnit("s"),
 		metric.WithDescription(lockWaitDesc),
-		metric.WithExplicitBucketBoundaries(LockWaitBuckets...)); err != nil {
-		wrap(LockWaitName, err)
+		metric.WithExplicitBucketBoundaries(LockWaitBuckets...)); errs.Failed(LockWaitName, err) {
 		m.lockWait = noop.Float64Histogram{}
 	}
 	for i, r := range results {
-		set := metric.WithAttributeSet(attribute.NewSet(ResultKey.String(string(r))))
-		m.recordOpts[i] = []metric.RecordOption{set}
-		m.addOpts[i] = []metric.AddOption{set}
+		m.opts[i] = instr.NewOpts(ResultKey.String(string(r)))
 	}
-	return m, errors.Join(errs...)
+	return m, errs.Err()
 }
