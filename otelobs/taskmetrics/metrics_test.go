@@ -1,0 +1,493 @@
+package taskmetrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+type harness struct {
+	m      *Metrics
+	reader *sdkmetric.ManualReader
+	spans  *tracetest.InMemoryExporter
+}
+
+func setup(t *testing.T) *harness {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	spans := tracetest.NewInMemoryExporter()
+	m, err := New(
+		WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))),
+		WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{m: m, reader: reader, spans: spans}
+}
+
+func (h *harness) collect(t *testing.T) map[string]metricdata.Metrics {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := h.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]metricdata.Metrics{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			out[m.Name] = m
+		}
+	}
+	return out
+}
+
+// sums returns an int64 sum's values by the value of one attribute key.
+func sums(t *testing.T, m metricdata.Metrics, key attribute.Key) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	s, ok := m.Data.(metricdata.Sum[int64])
+	if !ok {
+		t.Fatalf("%s is %T", m.Name, m.Data)
+	}
+	for _, dp := range s.DataPoints {
+		v, _ := dp.Attributes.Value(key)
+		out[v.String()] += dp.Value
+	}
+	return out
+}
+
+func (h *harness) states(t *testing.T) map[string]int64 {
+	return sums(t, h.collect(t)[TaskStatesName], StateKey)
+}
+
+func set(kv ...attribute.KeyValue) attribute.Set { return attribute.NewSet(kv...) }
+
+func TestInstruments(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	ctx := t.Context()
+	w := h.m.StartWorker(ctx, Coder)
+	task := h.m.NewTask(ctx, TaskInfo{ID: "t1", Name: "write hello", RunID: "r1", Profile: Coder})
+	if err := task.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, exec, err := task.Start(ctx, "coder-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec.End(nil)
+	w.End()
+
+	coder := ProfileKey.String("coder")
+	success := StatusKey.String("success")
+	stateDP := func(s State, v int64) metricdata.DataPoint[int64] {
+		return metricdata.DataPoint[int64]{Attributes: set(StateKey.String(string(s))), Value: v}
+	}
+	want := []metricdata.Metrics{
+		{Name: TaskStatesName, Description: taskStatesDesc, Unit: "{task}", Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			DataPoints: []metricdata.DataPoint[int64]{
+				stateDP(Planned, 0), stateDP(Ready, 0), stateDP(Active, 0), stateDP(Complete, 1),
+			},
+		}},
+		{Name: ActiveTasksName, Description: activeTasksDesc, Unit: "{task}", Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			DataPoints:  []metricdata.DataPoint[int64]{{Attributes: set(coder), Value: 0}},
+		}},
+		{Name: ActiveWorkersName, Description: activeWorkersDesc, Unit: "{worker}", Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			DataPoints:  []metricdata.DataPoint[int64]{{Attributes: set(coder), Value: 0}},
+		}},
+		{Name: CompletionName, Description: completionDesc, Unit: "{task}", Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality, IsMonotonic: true,
+			DataPoints: []metricdata.DataPoint[int64]{{Attributes: set(coder, success), Value: 1}},
+		}},
+		{Name: RetryCountName, Description: retryCountDesc, Unit: "{retry}", Data: metricdata.Histogram[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			DataPoints: []metricdata.HistogramDataPoint[int64]{{
+				Attributes: set(coder), Count: 1, Sum: 0, Bounds: RetryCountBuckets,
+				BucketCounts: []uint64{1, 0, 0, 0, 0, 0, 0},
+				Min:          metricdata.NewExtrema[int64](0), Max: metricdata.NewExtrema[int64](0),
+			}},
+		}},
+	}
+	got := h.collect(t)
+	for _, w := range want {
+		metricdatatest.AssertEqual(t, w, got[w.Name], metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	}
+	metricdatatest.AssertEqual(t, metricdata.Metrics{
+		Name: ExecutionDurationName, Description: executionDurationDesc, Unit: "s",
+		Data: metricdata.Histogram[float64]{
+			Temporality: metricdata.CumulativeTemporality,
+			DataPoints: []metricdata.HistogramDataPoint[float64]{{
+				Attributes: set(coder, success), Count: 1, Bounds: ExecutionDurationBuckets,
+			}},
+		},
+	}, got[ExecutionDurationName], metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars(), metricdatatest.IgnoreValue())
+	if len(got) != len(want)+1 {
+		t.Errorf("%d instruments, want %d", len(got), len(want)+1)
+	}
+}
+
+func TestStateFlow(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	ctx := t.Context()
+	check := func(step string, want map[string]int64) {
+		t.Helper()
+		got := h.states(t)
+		for _, s := range states {
+			if got[string(s)] != want[string(s)] {
+				t.Errorf("after %s: task_states = %v, want %v", step, got, want)
+				return
+			}
+		}
+	}
+	a := h.m.NewTask(ctx, TaskInfo{ID: "a", Profile: Planner})
+	b := h.m.NewTask(ctx, TaskInfo{ID: "b", Profile: Tester})
+	c := h.m.NewTask(ctx, TaskInfo{ID: "c", Profile: Coder})
+	check("three planned", map[string]int64{"planned": 3})
+	if a.State() != Planned {
+		t.Errorf("State = %s", a.State())
+	}
+	_ = a.Ready(ctx)
+	_ = b.Ready(ctx)
+	check("two ready", map[string]int64{"planned": 1, "ready": 2})
+	_, ea, _ := a.Start(ctx, "")
+	_, eb, _ := b.Start(ctx, "")
+	check("two active", map[string]int64{"planned": 1, "active": 2})
+	if got := sums(t, h.collect(t)[ActiveTasksName], ProfileKey); got["planner"] != 1 || got["tester"] != 1 {
+		t.Errorf("active_tasks = %v", got)
+	}
+	ea.End(nil)
+	eb.End(errors.New("tests fail"))
+	if err := c.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("done", map[string]int64{"complete": 1, "failed": 2})
+	if b.State() != Failed || c.State() != Failed || a.State() != Complete {
+		t.Errorf("states %s %s %s", a.State(), b.State(), c.State())
+	}
+	completion := h.collect(t)[CompletionName].Data.(metricdata.Sum[int64]).DataPoints
+	byKey := map[attribute.Set]int64{}
+	for _, dp := range completion {
+		byKey[dp.Attributes] = dp.Value
+	}
+	if byKey[set(ProfileKey.String("planner"), StatusKey.String("success"))] != 1 ||
+		byKey[set(ProfileKey.String("tester"), StatusKey.String("failure"))] != 1 || len(byKey) != 2 {
+		t.Errorf("task_completion = %v (a cancelled task is not an execution)", byKey)
+	}
+}
+
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	ctx := t.Context()
+	task := h.m.NewTask(ctx, TaskInfo{ID: "flaky", Profile: Coder})
+	for range 2 {
+		_, exec, err := task.Start(ctx, "w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec.Retry(errors.New("merge conflict"))
+		if task.State() != Ready {
+			t.Fatalf("after Retry: %s", task.State())
+		}
+	}
+	_, exec, _ := task.Start(ctx, "w")
+	exec.End(nil)
+	if task.Retries() != 2 {
+		t.Errorf("Retries = %d", task.Retries())
+	}
+	got := h.collect(t)
+	retry := got[RetryCountName].Data.(metricdata.Histogram[int64]).DataPoints
+	if len(retry) != 1 || retry[0].Count != 1 || retry[0].Sum != 2 {
+		t.Errorf("task.retry.count = %+v, want one task with 2 retries", retry)
+	}
+	dur := got[ExecutionDurationName].Data.(metricdata.Histogram[float64]).DataPoints
+	var attempts uint64
+	for _, dp := range dur {
+		attempts += dp.Count
+	}
+	if attempts != 3 {
+		t.Errorf("execution durations = %d, want 3 attempts", attempts)
+	}
+	if s := sums(t, got[CompletionName], StatusKey); s["failure"] != 2 || s["success"] != 1 {
+		t.Errorf("completions = %v", s)
+	}
+	spans := h.spans.GetSpans()
+	if len(spans) != 3 {
+		t.Fatalf("spans = %d", len(spans))
+	}
+	last := attribute.NewSet(spans[2].Attributes...)
+	if v, _ := last.Value("task.attempt"); v.AsInt64() != 3 {
+		t.Errorf("third span task.attempt = %v", v.AsInt64())
+	}
+	if spans[0].Status.Code != codes.Error || spans[2].Status.Code != codes.Unset {
+		t.Errorf("span statuses %v, %v", spans[0].Status.Code, spans[2].Status.Code)
+	}
+}
+
+func TestInvalidTransitionsRecordNothing(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	ctx := t.Context()
+	task := h.m.NewTask(ctx, TaskInfo{ID: "t", Profile: Coder})
+	_ = task.Ready(ctx)
+	if err := task.Ready(ctx); !errors.Is(err, ErrTransition) || !strings.Contains(err.Error(), `ready → ready (task "t")`) {
+		t.Errorf("second Ready = %v", err)
+	}
+	_, exec, _ := task.Start(ctx, "")
+	if _, _, err := task.Start(ctx, ""); !errors.Is(err, ErrTransition) {
+		t.Errorf("Start while active = %v", err)
+	}
+	if err := task.Cancel(ctx); !errors.Is(err, ErrTransition) {
+		t.Errorf("Cancel while active = %v", err)
+	}
+	exec.Retry(nil) // back to ready; a nil error still counts as a failed attempt
+	_, exec2, _ := task.Start(ctx, "")
+	exec.End(nil) // stale op of the first attempt: ignored
+	if task.State() != Active {
+		t.Fatalf("a stale ExecOp ended the current attempt: %s", task.State())
+	}
+	exec2.End(nil)
+	exec2.End(errors.New("again")) // second End: ignored
+	var zero ExecOp
+	zero.End(nil)
+	zero.Retry(nil)
+
+	if got := h.states(t); got["complete"] != 1 || got["failed"] != 0 || got["active"] != 0 || got["ready"] != 0 {
+		t.Errorf("task_states = %v", got)
+	}
+	if s := sums(t, h.collect(t)[CompletionName], StatusKey); s["success"] != 1 || s["failure"] != 1 {
+		t.Errorf("completions = %v", s)
+	}
+}
+
+func TestProfilesAreBounded(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	ctx := t.Context()
+	for i := range 50 {
+		p := Profile(fmt.Sprint("profile-", i))
+		h.m.StartWorker(ctx, p)
+		task := h.m.NewTask(ctx, TaskInfo{ID: "x", Profile: p})
+		if task.Info().Profile != ProfileOther {
+			t.Fatalf("profile %q kept", p)
+		}
+		_, e, _ := task.Start(ctx, "")
+		e.End(nil)
+	}
+	got := sums(t, h.collect(t)[ActiveWorkersName], ProfileKey)
+	if len(got) != 1 || got["_OTHER"] != 50 {
+		t.Errorf("active_workers = %v, want one _OTHER series", got)
+	}
+	if Profile("coder").Normalize() != Coder || Profile("Coder").Normalize() != ProfileOther {
+		t.Error("Normalize")
+	}
+}
+
+func TestWorkers(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	w1 := h.m.StartWorker(t.Context(), Planner)
+	w2 := h.m.StartWorker(t.Context(), Planner)
+	h.m.StartWorker(t.Context(), Tester)
+	w1.End()
+	w1.End() // twice: counted once
+	if got := sums(t, h.collect(t)[ActiveWorkersName], ProfileKey); got["planner"] != 1 || got["tester"] != 1 {
+		t.Errorf("active_workers = %v", got)
+	}
+	w2.End()
+	WorkerOp{}.End()
+}
+
+func TestExemplarsAndSpan(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	task := h.m.NewTask(t.Context(), TaskInfo{ID: "t9", Name: "tests", RunID: "run-1", Profile: Tester})
+	ctx, exec, _ := task.Start(t.Context(), "tester-2")
+	sc := trace.SpanContextFromContext(ctx)
+	exec.End(errors.New("3 tests failed"))
+
+	tid := sc.TraceID()
+	got := h.collect(t)
+	dur := got[ExecutionDurationName].Data.(metricdata.Histogram[float64]).DataPoints[0]
+	comp := got[CompletionName].Data.(metricdata.Sum[int64]).DataPoints[0]
+	retry := got[RetryCountName].Data.(metricdata.Histogram[int64]).DataPoints[0]
+	for name, ex := range map[string][][]byte{
+		"duration":   {dur.Exemplars[0].TraceID},
+		"completion": {comp.Exemplars[0].TraceID},
+		"retry":      {retry.Exemplars[0].TraceID},
+	} {
+		if string(ex[0]) != string(tid[:]) {
+			t.Errorf("%s exemplar trace %x, want %s", name, ex[0], tid)
+		}
+	}
+	spans := h.spans.GetSpans()
+	if len(spans) != 1 || spans[0].Name != TaskSpanName {
+		t.Fatalf("spans = %v", spans)
+	}
+	attrs := attribute.NewSet(spans[0].Attributes...)
+	for k, v := range map[string]string{
+		"cicd.pipeline.task.run.id": "t9", "cicd.pipeline.task.name": "tests", "cicd.pipeline.run.id": "run-1",
+		"cicd.worker.id": "tester-2", "worker_profile": "tester", "cicd.pipeline.task.run.result": "failure",
+	} {
+		if got, _ := attrs.Value(attribute.Key(k)); got.String() != v {
+			t.Errorf("span %s = %q, want %q", k, got.String(), v)
+		}
+	}
+	if spans[0].Status.Code != codes.Error {
+		t.Error("failed task span has no error status")
+	}
+}
+
+// TestConcurrentTasksConcurrentSafe: 64 goroutines move tasks through their
+// states while each transition is also attempted by a rival goroutine; the
+// gauges end exact and never go negative.
+func TestConcurrentTasksConcurrentSafe(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	ctx := context.Background()
+	const goroutines, each = 64, 20
+	stop := make(chan struct{})
+	negative := make(chan string, 1)
+	go func() { // a collector watching for negative counts meanwhile
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var rm metricdata.ResourceMetrics
+			_ = h.reader.Collect(ctx, &rm)
+			for _, sm := range rm.ScopeMetrics {
+				for _, m := range sm.Metrics {
+					if s, ok := m.Data.(metricdata.Sum[int64]); ok {
+						for _, dp := range s.DataPoints {
+							if dp.Value < 0 {
+								select {
+								case negative <- fmt.Sprintf("%s %v = %d", m.Name, dp.Attributes.ToSlice(), dp.Value):
+								default:
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			profile := profiles[g%3]
+			w := h.m.StartWorker(ctx, profile)
+			defer w.End()
+			for i := range each {
+				task := h.m.NewTask(ctx, TaskInfo{ID: fmt.Sprint(g, "-", i), Profile: profile})
+				var rivals sync.WaitGroup
+				rivals.Go(func() { _ = task.Ready(ctx) })
+				_ = task.Ready(ctx)
+				rivals.Wait()
+				_, exec, err := task.Start(ctx, "")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if i%4 == 0 {
+					exec.Retry(errors.New("flaky"))
+					_, exec, _ = task.Start(ctx, "")
+				}
+				var err2 error
+				if i%5 == 0 {
+					err2 = errors.New("failed")
+				}
+				rivals.Go(func() { exec.End(err2) })
+				exec.End(err2)
+				rivals.Wait()
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	select {
+	case msg := <-negative:
+		t.Errorf("a gauge went negative: %s", msg)
+	default:
+	}
+	total := int64(goroutines * each)
+	failed := int64(goroutines * 4) // i%5 == 0 for 4 of every 20
+	got := h.states(t)
+	if got["complete"] != total-failed || got["failed"] != failed || got["planned"]+got["ready"]+got["active"] != 0 {
+		t.Errorf("task_states = %v, want complete %d failed %d", got, total-failed, failed)
+	}
+	all := h.collect(t)
+	for _, name := range []string{ActiveTasksName, ActiveWorkersName} {
+		for p, v := range sums(t, all[name], ProfileKey) {
+			if v != 0 {
+				t.Errorf("%s{%s} = %d at the end", name, p, v)
+			}
+		}
+	}
+	var retried int64
+	for _, dp := range all[RetryCountName].Data.(metricdata.Histogram[int64]).DataPoints {
+		retried += dp.Sum
+	}
+	if retried != goroutines*5 {
+		t.Errorf("retries = %d, want %d", retried, goroutines*5)
+	}
+}
+
+type errMeterProvider struct{ noop.MeterProvider }
+
+func (errMeterProvider) Meter(string, ...metric.MeterOption) metric.Meter { return errMeter{} }
+
+type errMeter struct{ noop.Meter }
+
+var errCreate = errors.New("instrument creation failed")
+
+func (errMeter) Float64Histogram(string, ...metric.Float64HistogramOption) (metric.Float64Histogram, error) {
+	return nil, errCreate
+}
+func (errMeter) Int64Histogram(string, ...metric.Int64HistogramOption) (metric.Int64Histogram, error) {
+	return nil, errCreate
+}
+func (errMeter) Int64Counter(string, ...metric.Int64CounterOption) (metric.Int64Counter, error) {
+	return nil, errCreate
+}
+func (errMeter) Int64UpDownCounter(string, ...metric.Int64UpDownCounterOption) (metric.Int64UpDownCounter, error) {
+	return nil, errCreate
+}
+
+func TestNewJoinsErrorsAndStaysUsable(t *testing.T) {
+	t.Parallel()
+	m, err := New(WithMeterProvider(errMeterProvider{}))
+	if !errors.Is(err, errCreate) || m == nil {
+		t.Fatalf("New = %v, %v", m, err)
+	}
+	for _, name := range []string{TaskStatesName, ActiveTasksName, ActiveWorkersName, ExecutionDurationName, CompletionName, RetryCountName} {
+		if !strings.Contains(err.Error(), "taskmetrics: create "+name+":") {
+			t.Errorf("error does not name %s", name)
+		}
+	}
+	task := m.NewTask(t.Context(), TaskInfo{ID: "x"})
+	_, exec, err := task.Start(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec.End(nil)
+	m.StartWorker(t.Context(), Coder).End()
+}

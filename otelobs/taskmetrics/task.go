@@ -1,0 +1,229 @@
+package taskmetrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// TaskSpanName is the name of the span each execution attempt starts.
+const TaskSpanName = "task.execute"
+
+// Span attribute keys beyond semantic conventions.
+const (
+	attemptSpanKey = attribute.Key("task.attempt")
+	profileSpanKey = attribute.Key("worker_profile")
+)
+
+// ErrTransition is returned for a state change the task's current state does
+// not allow; nothing is recorded then.
+var ErrTransition = errors.New("taskmetrics: invalid task state transition")
+
+// TaskInfo describes a task for its spans. The values may be high-cardinality
+// (ids), so they go on spans only, never on a metric.
+type TaskInfo struct {
+	// ID identifies the task (cicd.pipeline.task.run.id).
+	ID string
+	// Name is a short, human-readable name (cicd.pipeline.task.name).
+	Name string
+	// RunID identifies the run the task belongs to (cicd.pipeline.run.id).
+	RunID string
+	// Profile is the worker profile that executes the task.
+	Profile Profile
+}
+
+// Task tracks one task through its states, feeding the task_states gauge: a
+// task is counted in exactly one state at any time. Each transition is a
+// compare-and-swap, so concurrent or repeated calls cannot count a task
+// twice, and the new state is counted before the old one is released, so the
+// gauge never goes negative. Create tasks with Metrics.NewTask.
+type Task struct {
+	m       *Metrics
+	info    TaskInfo
+	profile int
+	state   atomic.Int32 // index into states
+	retries atomic.Int64
+	attempt atomic.Int64
+}
+
+// NewTask counts a new task in state planned.
+func (m *Metrics) NewTask(ctx context.Context, info TaskInfo) *Task {
+	t := &Task{m: m, info: info, profile: info.Profile.index()}
+	t.info.Profile = profiles[t.profile]
+	m.states.Add(ctx, 1, m.stateOpts[0].Add...)
+	return t
+}
+
+// State returns the task's current state.
+func (t *Task) State() State { return states[t.state.Load()] }
+
+// Retries returns how many times the task has been retried.
+func (t *Task) Retries() int64 { return t.retries.Load() }
+
+// Info returns the task's description, with its profile normalised.
+func (t *Task) Info() TaskInfo { return t.info }
+
+func stateIndex(s State) int32 {
+	for i, x := range states {
+		if x == s {
+			return int32(i)
+		}
+	}
+	return -1
+}
+
+// move changes the state from one of from to to, and updates the gauge.
+func (t *Task) move(ctx context.Context, to State, from ...State) error {
+	cur := t.state.Load()
+	toI := stateIndex(to)
+	for _, f := range from {
+		if fi := stateIndex(f); fi == cur && t.state.CompareAndSwap(fi, toI) {
+			t.m.states.Add(ctx, 1, t.m.stateOpts[toI].Add...)
+			t.m.states.Add(ctx, -1, t.m.stateOpts[fi].Add...)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s → %s (task %q)", ErrTransition, states[t.state.Load()], to, t.info.ID)
+}
+
+// Ready marks a planned task ready to run (its dependencies are met).
+func (t *Task) Ready(ctx context.Context) error {
+	return t.move(ctx, Ready, Planned)
+}
+
+// Cancel marks a task that will never run (planned or ready) as failed, for
+// example when its run is stopped. It records no execution.
+func (t *Task) Cancel(ctx context.Context) error {
+	return t.move(ctx, Failed, Planned, Ready)
+}
+
+// Start begins an execution attempt of a ready (or planned) task: the task
+// becomes active, is counted in active_tasks, and a task.execute span starts,
+// which the returned context carries. workerID, if not empty, names the
+// worker on the span. End the attempt with ExecOp.End or ExecOp.Retry:
+//
+//	ctx, exec, err := task.Start(ctx, workerID)
+//	if err != nil { … }
+//	defer func() { exec.End(err) }()
+func (t *Task) Start(ctx context.Context, workerID string) (context.Context, ExecOp, error) {
+	if err := t.move(ctx, Active, Ready, Planned); err != nil {
+		return ctx, ExecOp{}, err
+	}
+	attempt := t.attempt.Add(1)
+	ctx, span := t.m.tracer.Start(ctx, TaskSpanName)
+	if span.IsRecording() {
+		span.SetAttributes(
+			semconv.CICDPipelineTaskRunID(t.info.ID),
+			semconv.CICDPipelineTaskName(t.info.Name),
+			semconv.CICDPipelineRunID(t.info.RunID),
+			profileSpanKey.String(string(t.info.Profile)),
+			attemptSpanKey.Int64(attempt),
+		)
+		if workerID != "" {
+			span.SetAttributes(semconv.CICDWorkerID(workerID))
+		}
+	}
+	t.m.activeTasks.Add(ctx, 1, t.m.profileOpts[t.profile].Add...)
+	return ctx, ExecOp{t: t, ctx: ctx, span: span, start: time.Now(), attempt: attempt}, nil
+}
+
+// ExecOp is one execution attempt of a task, returned by Task.Start. It is a
+// value: end it exactly once, with End or Retry.
+type ExecOp struct {
+	t       *Task
+	ctx     context.Context
+	span    trace.Span
+	start   time.Time
+	attempt int64
+}
+
+// End finishes the task for good: complete when err is nil, failed
+// otherwise. It records the execution's duration and completion by status,
+// the task's retry count, and ends the span.
+func (op ExecOp) End(err error) {
+	if op.t == nil {
+		return
+	}
+	to := Complete
+	if err != nil {
+		to = Failed
+	}
+	if op.finish(err, to) {
+		op.t.m.retries.Record(op.ctx, op.t.retries.Load(), op.t.m.profileOpts[op.t.profile].Record...)
+	}
+}
+
+// Retry finishes a failed attempt that will run again: the task goes back to
+// ready, the attempt is recorded with status failure, and the retry count
+// grows. A nil err is recorded as a failure all the same.
+func (op ExecOp) Retry(err error) {
+	if op.t == nil {
+		return
+	}
+	if err == nil {
+		err = errors.New("retried")
+	}
+	if op.finish(err, Ready) {
+		op.t.retries.Add(1)
+	}
+}
+
+// finish records the attempt; it reports false (and records nothing) when
+// the op was already ended or belongs to an earlier attempt.
+func (op ExecOp) finish(err error, to State) bool {
+	t := op.t
+	if t.attempt.Load() != op.attempt || t.move(op.ctx, to, Active) != nil {
+		return false
+	}
+	status := 0
+	if err != nil {
+		status = 1
+	}
+	o := &t.m.statusOpts[t.profile][status]
+	t.m.duration.Record(op.ctx, time.Since(op.start).Seconds(), o.Record...)
+	t.m.completion.Add(op.ctx, 1, o.Add...)
+	t.m.activeTasks.Add(op.ctx, -1, t.m.profileOpts[t.profile].Add...)
+	if op.span.IsRecording() {
+		result := semconv.CICDPipelineTaskRunResultSuccess
+		if err != nil {
+			result = semconv.CICDPipelineTaskRunResultFailure
+			op.span.SetAttributes(semconv.ErrorType(err))
+			op.span.SetStatus(codes.Error, err.Error())
+		}
+		op.span.SetAttributes(result)
+	}
+	op.span.End()
+	return true
+}
+
+// WorkerOp is a running worker, returned by StartWorker.
+type WorkerOp struct {
+	m       *Metrics
+	ctx     context.Context
+	profile int
+	done    *atomic.Bool
+}
+
+// StartWorker counts a worker of the profile as running in active_workers
+// until End. A worker's life can span many tasks, so it has no span of its
+// own: each task.execute span names its worker (cicd.worker.id).
+func (m *Metrics) StartWorker(ctx context.Context, profile Profile) WorkerOp {
+	i := profile.index()
+	m.activeWorkers.Add(ctx, 1, m.profileOpts[i].Add...)
+	return WorkerOp{m: m, ctx: ctx, profile: i, done: new(atomic.Bool)}
+}
+
+// End stops counting the worker; calling it again does nothing.
+func (op WorkerOp) End() {
+	if op.m == nil || op.done.Swap(true) {
+		return
+	}
+	op.m.activeWorkers.Add(op.ctx, -1, op.m.profileOpts[op.profile].Add...)
+}
