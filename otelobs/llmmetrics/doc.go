@@ -1,5 +1,100 @@
-// Package llmmetrics will hold the LLM call instruments of the Agent
-// Orchestrator (requests, tokens, cost, rate-limit events, duration, and the
-// GenAI semantic-convention instruments), defined with the OpenTelemetry
-// metric API only. It is a placeholder until the domain instruments land.
+// Package llmmetrics instruments the Agent Orchestrator's LLM calls:
+// requests, tokens, cost in dollars, rate limits and duration, plus the GenAI
+// semantic-convention instruments, with a span per call. It uses only the
+// OpenTelemetry API.
+//
+//	m, err := llmmetrics.New() // after otelobs.Setup; uses the global providers
+//
+//	ctx, call := m.StartCall(ctx, llmmetrics.Request{Provider: "openai", Model: "gpt-4o"})
+//	defer func() { call.End(err) }() // err: the named result
+//	resp, err := client.Do(ctx, …)
+//	if err != nil { return err }
+//	call.SetUsage(llmmetrics.Usage{InputTokens: resp.PromptTokens, OutputTokens: resp.CompletionTokens})
+//
+// # Instruments
+//
+//	OTel instrument          Kind       Unit       Attributes                      Prometheus series (both export paths)
+//	llm.requests             counter    {request}  provider, model                 llm_requests_total
+//	llm.request.errors       counter    {request}  provider, model, error_type     llm_request_errors_total
+//	llm.request.duration     histogram  s          provider, model, outcome        llm_request_duration_seconds_bucket/_sum/_count
+//	llm.tokens               counter    {token}    provider, model                 llm_tokens_total
+//	llm.tokens.by_type       counter    {token}    provider, model, token_type     llm_tokens_by_type_total
+//	llm.cost.dollars         counter    (none)     provider, model                 llm_cost_dollars_total
+//	llm.cost.unpriced        counter    {request}  provider, model                 llm_cost_unpriced_total
+//	llm.rate_limit.events    counter    {event}    provider, model                 llm_rate_limit_events_total
+//
+// GenAI semantic conventions (OTEL_SEMCONV_STABILITY_OPT_IN, or WithConventions):
+//
+//	default (v1.41):          gen_ai.client.token.usage (histogram, {token}; gen_ai.token.type)  gen_ai_client_token_usage_bucket/_sum/_count
+//	                          gen_ai.client.operation.duration (histogram, s)                    gen_ai_client_operation_duration_seconds_bucket/_sum/_count
+//	gen_ai_latest_experimental: gen_ai.client.inference.duration (histogram, s)                  gen_ai_client_inference_duration_seconds_*
+//	                          gen_ai.client.inference.usage.input_tokens (counter, {token})      gen_ai_client_inference_usage_input_tokens_total
+//	                          gen_ai.client.inference.usage.output_tokens                        gen_ai_client_inference_usage_output_tokens_total
+//	                          gen_ai.client.inference.usage.cache_read.input_tokens              gen_ai_client_inference_usage_cache_read_input_tokens_total
+//	gen_ai_latest_experimental/dup: both sets.
+//
+// The GenAI instruments carry gen_ai.operation.name, gen_ai.provider.name,
+// gen_ai.request.model and, on failure, error.type. Their buckets are the
+// conventions' advice (DurationBuckets, TokenBuckets), which the OTel Go
+// semconv helpers omit; llm.request.duration uses the same duration buckets.
+//
+// # Why these label sets
+//
+// llm_requests_total and llm_tokens_total carry exactly provider and model,
+// so the guide's "tokens per request" query
+//
+//	rate(llm_tokens_total[5m]) / rate(llm_requests_total[5m])
+//
+// matches series one to one as written. The token type (input, output,
+// cached_input; llm_tokens_total counts input + output) and the request's
+// failure type live on their own instruments, llm_tokens_by_type_total and
+// llm_request_errors_total, instead of extra labels that would break that
+// division. Error rate: sum by (model) (rate(llm_request_errors_total[5m])) /
+// sum by (model) (rate(llm_requests_total[5m])).
+//
+// # Label values are bounded
+//
+// provider and model are lower-cased, stripped to letters, digits and
+// . _ : / -, and cut to 64 characters. Provider aliases fold to one value
+// (gemini, vertex_ai, gcp.gemini → google; azure_openai → azure;
+// mistral_ai → mistral; x_ai → xai; aws.bedrock → bedrock). Providers outside
+// the known list are admitted up to 16, then fold to _OTHER; provider and
+// model pairs are capped at WithMaxSeries (DefaultMaxSeries, 200), after
+// which a provider's new models fold to model _OTHER. Dated model snapshots
+// (gpt-4o-2024-08-06) keep their own label value but are priced as their
+// family. error_type is one of the ErrorType constants, outcome is success
+// or error, token_type one of input, output, cached_input. A hostile or
+// buggy caller therefore cannot create more than a few thousand series here.
+// Independently, the SDK caps every instrument at 2000 attribute sets
+// (OTELOBS_CARDINALITY_LIMIT in otelobs.Setup); past that, measurements fold
+// into one series labelled otel_metric_overflow="true".
+//
+// # Cost
+//
+// Cost is computed locally from a price table (USD per million input,
+// output and cached-input tokens): the embedded table (PricesVersion) for
+// common OpenAI, Anthropic, Google, Mistral, DeepSeek, Meta, xAI and Cohere
+// models, overridden and extended by a file named in
+// OTELOBS_LLM_PRICES_FILE (ParsePrices describes the format; a bad file is
+// an error from New naming the file and line, and the embedded table is used
+// meanwhile). There is no network fetch. A model with no price is never
+// counted as $0: its calls go to llm_cost_unpriced_total, and the first one
+// is logged.
+//
+// # Spans and exemplars
+//
+// StartCall starts a client span "{operation} {model}" with
+// gen_ai.operation.name, gen_ai.provider.name, gen_ai.request.model and
+// server.address; End adds gen_ai.usage.input_tokens/output_tokens,
+// gen_ai.response.model, the cost (gen_ai.usage.cost.amount, .currency,
+// .source=local) and, on failure, error.type and an error status. Prompts,
+// completions and credentials are never recorded. Every measurement is
+// recorded with the call span's context, so the exemplars on cost, tokens,
+// requests and duration lead to the call's trace.
+//
+// # Concurrency and allocation
+//
+// Metrics is safe for concurrent use; a CallOp belongs to one goroutine and
+// is ended once. Label sets are built once per provider and model and cached;
+// recording a call of a model already seen allocates nothing beyond the span.
 package llmmetrics

@@ -1,0 +1,254 @@
+package llmmetrics
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Operation is the kind of GenAI call (gen_ai.operation.name).
+type Operation string
+
+// The operations. Any other value is recorded as _OTHER on metrics.
+const (
+	OperationChat            Operation = "chat"
+	OperationTextCompletion  Operation = "text_completion"
+	OperationGenerateContent Operation = "generate_content"
+	OperationEmbeddings      Operation = "embeddings"
+	OperationInvokeAgent     Operation = "invoke_agent"
+	OperationExecuteTool     Operation = "execute_tool"
+	OperationPlan            Operation = "plan"
+)
+
+func (o Operation) normalize() Operation {
+	switch o {
+	case OperationChat, OperationTextCompletion, OperationGenerateContent, OperationEmbeddings,
+		OperationInvokeAgent, OperationExecuteTool, OperationPlan:
+		return o
+	case "":
+		return OperationChat
+	}
+	return Operation(Other)
+}
+
+// Request describes an LLM call. Provider and Model become metric labels
+// after normalisation (lower case, at most 64 characters, provider aliases
+// such as gemini → google, and caps on distinct values: see the package
+// documentation); the other fields go on the span only.
+type Request struct {
+	// Provider is the LLM provider, e.g. "openai", "anthropic".
+	Provider string
+	// Model is the requested model, e.g. "gpt-4o".
+	Model string
+	// Operation defaults to chat.
+	Operation Operation
+	// ServerAddress is the API host, if any (server.address on the span).
+	ServerAddress string
+}
+
+// Usage is the token usage a provider reported for a call.
+type Usage struct {
+	// InputTokens are all prompt tokens, cached ones included.
+	InputTokens int64
+	// OutputTokens are the completion tokens (reasoning tokens included).
+	OutputTokens int64
+	// CachedInputTokens are the part of InputTokens read from a prompt cache.
+	CachedInputTokens int64
+}
+
+func (u Usage) clamp() Usage {
+	u.InputTokens, u.OutputTokens, u.CachedInputTokens = max(u.InputTokens, 0), max(u.OutputTokens, 0), max(u.CachedInputTokens, 0)
+	u.CachedInputTokens = min(u.CachedInputTokens, u.InputTokens)
+	return u
+}
+
+// Result is what End computed for a call.
+type Result struct {
+	// CostUSD is the call's cost in US dollars; 0 when not Priced.
+	CostUSD float64
+	// Priced is false when the model is not in the price table: the call was
+	// counted in llm_cost_unpriced_total instead.
+	Priced bool
+	// Provider and Model are the label values recorded.
+	Provider, Model string
+}
+
+// Span attribute keys beyond the GenAI conventions (cost has no convention
+// yet; these follow the open proposal's shape).
+const (
+	costSpanKey        = attribute.Key("gen_ai.usage.cost.amount")
+	costCurrencyKey    = attribute.Key("gen_ai.usage.cost.currency")
+	costSourceKey      = attribute.Key("gen_ai.usage.cost.source")
+	cachedInputSpanKey = attribute.Key("gen_ai.usage.cache_read.input_tokens")
+)
+
+// CallOp is one LLM call in progress, returned by StartCall. Keep it in a
+// variable, set the usage when the response arrives, and end it once:
+//
+//	ctx, call := m.StartCall(ctx, llmmetrics.Request{Provider: "openai", Model: "gpt-4o"})
+//	defer func() { call.End(err) }()
+//	…
+//	call.SetUsage(llmmetrics.Usage{InputTokens: resp.Usage.PromptTokens, OutputTokens: resp.Usage.CompletionTokens})
+//
+// No prompt, completion or credential is ever recorded.
+type CallOp struct {
+	m             *Metrics
+	e             *entry
+	ctx           context.Context
+	span          trace.Span
+	start         time.Time
+	op            Operation
+	usage         Usage
+	rateLimited   bool
+	responseModel string
+}
+
+var clientKind = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+
+// StartCall starts an LLM call: a span named "{operation} {model}" with the
+// gen_ai.* request attributes, which the returned context carries.
+func (m *Metrics) StartCall(ctx context.Context, req Request) (context.Context, CallOp) {
+	e := m.labels.get(req.Provider, req.Model)
+	op := req.Operation.normalize()
+	ctx, span := m.tracer.Start(ctx, e.spanName(op), clientKind...)
+	if span.IsRecording() {
+		span.SetAttributes(
+			semconv.GenAIOperationNameKey.String(string(op)),
+			semconv.GenAIProviderNameKey.String(e.genAIProvider),
+			semconv.GenAIRequestModel(req.Model),
+		)
+		if req.ServerAddress != "" {
+			span.SetAttributes(semconv.ServerAddress(req.ServerAddress))
+		}
+	}
+	return ctx, CallOp{m: m, e: e, ctx: ctx, span: span, start: time.Now(), op: op}
+}
+
+// SetUsage records the token usage the provider reported. Negative counts
+// are taken as 0, and cached tokens are capped at the input tokens.
+func (c *CallOp) SetUsage(u Usage) { c.usage = u.clamp() }
+
+// SetResponseModel records the model that actually answered (on the span).
+func (c *CallOp) SetResponseModel(model string) { c.responseModel = model }
+
+// RateLimited counts a rate-limit response (HTTP 429) now, for example one
+// that the client then retried within this call. A call that ends with an
+// error of type rate_limited without RateLimited having been called is
+// counted once by End.
+func (c *CallOp) RateLimited() {
+	if c.m == nil {
+		return
+	}
+	c.rateLimited = true
+	c.m.rateLimits.Add(c.ctx, 1, c.e.base.Add...)
+	c.span.AddEvent("rate_limited")
+}
+
+// End finishes the call: it counts the request, its tokens and its cost (or
+// the unpriced request), records the duration and, on error, the error type,
+// and ends the span. The measurements are recorded with the call span's
+// context, so their exemplars lead to it. Ending a zero CallOp does nothing.
+func (c CallOp) End(err error) Result {
+	if c.m == nil {
+		return Result{}
+	}
+	res := c.m.record(c.ctx, c.e, c.op, c.usage, time.Since(c.start), err, c.rateLimited)
+	if c.span.IsRecording() {
+		attrs := []attribute.KeyValue{
+			semconv.GenAIUsageInputTokens(int(c.usage.InputTokens)),
+			semconv.GenAIUsageOutputTokens(int(c.usage.OutputTokens)),
+		}
+		if c.usage.CachedInputTokens > 0 {
+			attrs = append(attrs, cachedInputSpanKey.Int64(c.usage.CachedInputTokens))
+		}
+		if c.responseModel != "" {
+			attrs = append(attrs, semconv.GenAIResponseModel(c.responseModel))
+		}
+		if res.Priced {
+			attrs = append(attrs, costSpanKey.Float64(res.CostUSD), costCurrencyKey.String("USD"), costSourceKey.String("local"))
+		}
+		if err != nil {
+			attrs = append(attrs, semconv.ErrorTypeKey.String(string(Classify(err))))
+			c.span.SetStatus(codes.Error, err.Error())
+		}
+		c.span.SetAttributes(attrs...)
+	}
+	c.span.End()
+	return res
+}
+
+// RecordCall records a finished call that was timed elsewhere, without a
+// span of its own; ctx's span (if sampled) becomes the exemplar.
+func (m *Metrics) RecordCall(ctx context.Context, req Request, u Usage, d time.Duration, err error) Result {
+	return m.record(ctx, m.labels.get(req.Provider, req.Model), req.Operation.normalize(), u.clamp(), d, err, false)
+}
+
+func (m *Metrics) record(ctx context.Context, e *entry, op Operation, u Usage, d time.Duration, err error, rateLimited bool) Result {
+	res := Result{Provider: e.provider, Model: e.model, Priced: e.priced}
+	secs := d.Seconds()
+	outcome := 0
+	var et ErrorType
+	if err != nil {
+		outcome = 1
+		et = Classify(err)
+	}
+
+	m.requests.Add(ctx, 1, e.base.Add...)
+	m.duration.Record(ctx, secs, e.outcome[outcome].Record...)
+	if err != nil {
+		m.errors.Add(ctx, 1, e.opts(lazyKey{kind: lazyError, a: string(et)}).Add...)
+		if et == ErrorRateLimited && !rateLimited {
+			m.rateLimits.Add(ctx, 1, e.base.Add...)
+		}
+	}
+	if total := u.InputTokens + u.OutputTokens; total > 0 {
+		m.tokens.Add(ctx, total, e.base.Add...)
+		m.tokensByType.Add(ctx, u.InputTokens-u.CachedInputTokens, e.byType[0].Add...)
+		m.tokensByType.Add(ctx, u.OutputTokens, e.byType[1].Add...)
+		if u.CachedInputTokens > 0 {
+			m.tokensByType.Add(ctx, u.CachedInputTokens, e.byType[2].Add...)
+		}
+	}
+	if e.priced {
+		res.CostUSD = e.price.Cost(u)
+		m.cost.Add(ctx, res.CostUSD, e.base.Add...)
+	} else {
+		m.unpriced.Add(ctx, 1, e.base.Add...)
+		if !e.warned.Swap(true) {
+			m.logger.Warn("llmmetrics: no price for this model; its calls are counted in llm_cost_unpriced_total, "+
+				"not in llm_cost_dollars_total. Add it to a price file named by "+PricesFileEnv,
+				"provider", e.provider, "model", e.model)
+		}
+	}
+	m.recordGenAI(ctx, e, op, u, secs, et)
+	return res
+}
+
+// recordGenAI records the GenAI semantic-convention instruments.
+func (m *Metrics) recordGenAI(ctx context.Context, e *entry, op Operation, u Usage, secs float64, et ErrorType) {
+	dur := e.opts(lazyKey{kind: lazyGenAIDuration, op: op, a: string(et)})
+	if m.conventions.v141() {
+		m.genAIDuration.Record(ctx, secs, dur.Record...)
+		if et == "" {
+			m.genAITokens.Record(ctx, u.InputTokens, e.opts(lazyKey{kind: lazyGenAITokens, op: op, a: "input"}).Record...)
+			m.genAITokens.Record(ctx, u.OutputTokens, e.opts(lazyKey{kind: lazyGenAITokens, op: op, a: "output"}).Record...)
+		}
+	}
+	if m.conventions.latest() {
+		m.genAIInference.Record(ctx, secs, dur.Record...)
+		usage := e.opts(lazyKey{kind: lazyGenAIUsage, op: op})
+		if u.InputTokens > 0 {
+			m.genAIInput.Add(ctx, u.InputTokens, usage.Add...)
+		}
+		if u.OutputTokens > 0 {
+			m.genAIOutput.Add(ctx, u.OutputTokens, usage.Add...)
+		}
+		if u.CachedInputTokens > 0 {
+			m.genAICacheRead.Add(ctx, u.CachedInputTokens, usage.Add...)
+		}
+	}
+}

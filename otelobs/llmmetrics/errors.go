@@ -1,0 +1,90 @@
+package llmmetrics
+
+import (
+	"context"
+	"errors"
+	"net/http"
+)
+
+// ErrorType is the kind of a failed call: the value of the error_type metric
+// attribute and of error.type on the span. The set is fixed so that errors
+// cannot create unbounded series.
+type ErrorType string
+
+// The error types.
+const (
+	ErrorRateLimited     ErrorType = "rate_limited"     // HTTP 429
+	ErrorTimeout         ErrorType = "timeout"          // deadline exceeded
+	ErrorCanceled        ErrorType = "canceled"         // the caller gave up
+	ErrorAuth            ErrorType = "auth"             // HTTP 401, 403
+	ErrorClient          ErrorType = "client_error"     // other HTTP 4xx
+	ErrorServer          ErrorType = "server_error"     // HTTP 5xx
+	ErrorInvalidResponse ErrorType = "invalid_response" // a response that could not be used
+	ErrorBudgetExceeded  ErrorType = "budget_exceeded"  // stopped by a cost budget
+	ErrorOther           ErrorType = Other
+)
+
+var errorTypes = map[ErrorType]bool{
+	ErrorRateLimited: true, ErrorTimeout: true, ErrorCanceled: true, ErrorAuth: true, ErrorClient: true,
+	ErrorServer: true, ErrorInvalidResponse: true, ErrorBudgetExceeded: true, ErrorOther: true,
+}
+
+// Error wraps an error with its ErrorType.
+type Error struct {
+	Type ErrorType
+	Err  error
+}
+
+// NewError returns err classified as typ.
+func NewError(typ ErrorType, err error) error { return &Error{Type: typ, Err: err} }
+
+// Error implements error.
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return string(e.Type)
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns the wrapped error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorType returns the type, which semconv.ErrorType also reads.
+func (e *Error) ErrorType() string { return string(e.Type) }
+
+// HTTPErrorType classifies an HTTP status code of a provider's response.
+func HTTPErrorType(status int) ErrorType {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return ErrorRateLimited
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return ErrorAuth
+	case status == http.StatusRequestTimeout || status == http.StatusGatewayTimeout:
+		return ErrorTimeout
+	case status >= 500:
+		return ErrorServer
+	case status >= 400:
+		return ErrorClient
+	}
+	return ErrorOther
+}
+
+// Classify returns the ErrorType of err: the type of an *Error (or of any
+// error in the chain with an ErrorType() string method whose value is one of
+// the ErrorType constants), timeout or canceled for context errors, and
+// _OTHER otherwise.
+func Classify(err error) ErrorType {
+	var et interface{ ErrorType() string }
+	if errors.As(err, &et) {
+		if t := ErrorType(et.ErrorType()); errorTypes[t] {
+			return t
+		}
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return ErrorTimeout
+	case errors.Is(err, context.Canceled):
+		return ErrorCanceled
+	}
+	return ErrorOther
+}

@@ -1,0 +1,266 @@
+package llmmetrics
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+
+	"github.com/agentorchestrator/observability/otelobs/internal/instr"
+)
+
+// Other is the label value that unknown or excess values fold into, as in the
+// semantic conventions' error.type.
+const Other = "_OTHER"
+
+// maxNameLen bounds a provider or model label value.
+const maxNameLen = 64
+
+// normalizeName lower-cases s, keeps letters, digits and . _ : / -, turns
+// any other run of characters into one "-", and cuts it to 64 bytes.
+func normalizeName(s string) string {
+	s = strings.TrimSpace(s)
+	if isNormal(s) {
+		return s
+	}
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == ':', r == '/', r == '-':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+		if b.Len() >= maxNameLen {
+			break
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+// isNormal reports whether s needs no change, without allocating.
+func isNormal(s string) bool {
+	if s == "" || len(s) > maxNameLen {
+		return s == ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '/' || c == '-') {
+			return false
+		}
+	}
+	return s[0] != '-' && s[len(s)-1] != '-'
+}
+
+// providerAliases maps what callers write to the provider label value.
+var providerAliases = map[string]string{
+	"openai": "openai", "azure": "azure", "azure_openai": "azure", "azure.ai.openai": "azure",
+	"anthropic": "anthropic", "google": "google", "gemini": "google", "gcp.gemini": "google",
+	"vertex": "google", "vertex_ai": "google", "gcp.vertex_ai": "google", "gcp.gen_ai": "google",
+	"mistral": "mistral", "mistral_ai": "mistral", "mistralai": "mistral", "groq": "groq",
+	"deepseek": "deepseek", "cohere": "cohere", "xai": "xai", "x_ai": "xai", "meta": "meta",
+	"bedrock": "bedrock", "aws.bedrock": "bedrock", "ollama": "ollama", "openrouter": "openrouter",
+	"together": "together", "fireworks": "fireworks", "perplexity": "perplexity", "simulated": "simulated",
+}
+
+// genAIProviders maps a provider label to gen_ai.provider.name (semantic
+// conventions v1.37+); unlisted providers use their label.
+var genAIProviders = map[string]string{
+	"azure": "azure.ai.openai", "google": "gcp.gemini", "mistral": "mistral_ai",
+	"xai": "x_ai", "bedrock": "aws.bedrock",
+}
+
+// Metric attribute keys.
+const (
+	ProviderKey  = attribute.Key("provider")
+	ModelKey     = attribute.Key("model")
+	TokenTypeKey = attribute.Key("token_type")
+	OutcomeKey   = attribute.Key("outcome")
+	ErrorTypeKey = attribute.Key("error_type")
+)
+
+// entry is everything precomputed for one provider and model label pair.
+type entry struct {
+	provider, model string // label values
+	genAIProvider   string
+	price           Price
+	priced          bool
+
+	base    instr.Opts    // provider, model
+	byType  [3]instr.Opts // + token_type input, output, cached_input
+	outcome [2]instr.Opts // + outcome success, error
+
+	mu   sync.RWMutex
+	lazy map[lazyKey]instr.Opts // error and GenAI attribute sets, built on first use
+
+	chatSpan string
+
+	warned atomic.Bool
+}
+
+type lazyKey struct {
+	kind lazyKind
+	op   Operation
+	a    string // error type, or token type
+}
+
+type lazyKind uint8
+
+const (
+	lazyError         lazyKind = iota // provider, model, error_type=a
+	lazyGenAIDuration                 // gen_ai op, provider, model, error.type=a if set
+	lazyGenAITokens                   // gen_ai op, provider, model, gen_ai.token.type=a
+	lazyGenAIUsage                    // gen_ai op, provider, model, gen_ai.token.modality=text
+)
+
+// opts returns the options for a lazily built attribute set, building it on
+// first use. A hit takes a read lock and allocates nothing.
+func (e *entry) opts(k lazyKey) instr.Opts {
+	e.mu.RLock()
+	o, ok := e.lazy[k]
+	e.mu.RUnlock()
+	if ok {
+		return o
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if o, ok = e.lazy[k]; !ok {
+		o = instr.NewOpts(e.attrs(k)...)
+		e.lazy[k] = o
+	}
+	return o
+}
+
+func (e *entry) attrs(k lazyKey) []attribute.KeyValue {
+	if k.kind == lazyError {
+		return []attribute.KeyValue{ProviderKey.String(e.provider), ModelKey.String(e.model), ErrorTypeKey.String(k.a)}
+	}
+	kv := []attribute.KeyValue{
+		semconv.GenAIOperationNameKey.String(string(k.op)),
+		semconv.GenAIProviderNameKey.String(e.genAIProvider),
+		semconv.GenAIRequestModel(e.model),
+	}
+	switch k.kind {
+	case lazyGenAIDuration:
+		if k.a != "" {
+			kv = append(kv, semconv.ErrorTypeKey.String(k.a))
+		}
+	case lazyGenAITokens:
+		kv = append(kv, semconv.GenAITokenTypeKey.String(k.a))
+	case lazyGenAIUsage:
+		kv = append(kv, attribute.String("gen_ai.token.modality", "text"))
+	}
+	return kv
+}
+
+// spanName returns "{operation} {model}", precomputed for chat.
+func (e *entry) spanName(op Operation) string {
+	if op == OperationChat {
+		return e.chatSpan
+	}
+	return string(op) + " " + e.model
+}
+
+type rawKey struct{ provider, model string }
+
+// labelCache maps what callers pass to bounded label values. Label pairs are
+// capped at maxSeries per Metrics (more fold into the provider's _OTHER
+// model); providers outside providerAliases are capped at maxExtraProviders
+// (more fold into _OTHER). Look-ups of a pair already seen take a read lock
+// and allocate nothing.
+type labelCache struct {
+	maxSeries int
+	prices    *Prices
+
+	mu        sync.RWMutex
+	raw       map[rawKey]*entry // as passed in; bounded by 4×maxSeries
+	norm      map[rawKey]*entry // label values
+	providers map[string]bool   // extra providers admitted
+}
+
+const maxExtraProviders = 16
+
+func newLabelCache(maxSeries int, prices *Prices) *labelCache {
+	return &labelCache{
+		maxSeries: maxSeries, prices: prices,
+		raw: map[rawKey]*entry{}, norm: map[rawKey]*entry{}, providers: map[string]bool{},
+	}
+}
+
+func (c *labelCache) get(provider, model string) *entry {
+	k := rawKey{provider, model}
+	c.mu.RLock()
+	e := c.raw[k]
+	c.mu.RUnlock()
+	if e != nil {
+		return e
+	}
+	return c.slow(k)
+}
+
+func (c *labelCache) slow(k rawKey) *entry {
+	p := normalizeName(k.provider)
+	if a, ok := providerAliases[p]; ok {
+		p = a
+	}
+	m := normalizeName(k.model)
+	if p == "" {
+		p = Other
+	}
+	if m == "" {
+		m = Other
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, known := providerAliases[p]; !known && p != Other && !c.providers[p] {
+		if len(c.providers) < maxExtraProviders {
+			c.providers[p] = true
+		} else {
+			p = Other
+		}
+	}
+	nk := rawKey{p, m}
+	e := c.norm[nk]
+	if e == nil {
+		if len(c.norm) >= c.maxSeries {
+			nk.model = Other
+			e = c.norm[nk]
+		}
+		if e == nil {
+			e = c.newEntry(nk.provider, nk.model)
+			c.norm[nk] = e
+		}
+	}
+	if len(c.raw) < 4*c.maxSeries {
+		c.raw[k] = e
+	}
+	return e
+}
+
+func (c *labelCache) newEntry(provider, model string) *entry {
+	e := &entry{provider: provider, model: model, lazy: map[lazyKey]instr.Opts{}}
+	e.chatSpan = string(OperationChat) + " " + model
+	e.genAIProvider = provider
+	if g, ok := genAIProviders[provider]; ok {
+		e.genAIProvider = g
+	}
+	if model != Other {
+		e.price, e.priced = c.prices.Lookup(provider, model)
+	}
+	pk, mk := ProviderKey.String(provider), ModelKey.String(model)
+	e.base = instr.NewOpts(pk, mk)
+	for i, tt := range tokenTypes {
+		e.byType[i] = instr.NewOpts(pk, mk, TokenTypeKey.String(tt))
+	}
+	for i, oc := range [...]string{"success", "error"} {
+		e.outcome[i] = instr.NewOpts(pk, mk, OutcomeKey.String(oc))
+	}
+	return e
+}
+
+var tokenTypes = [...]string{"input", "output", "cached_input"}
