@@ -1,0 +1,586 @@
+package llmmetrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+type harness struct {
+	m      *Metrics
+	reader *sdkmetric.ManualReader
+	spans  *tracetest.InMemoryExporter
+	log    *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func setup(t *testing.T, opts ...Option) *harness {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	spans := tracetest.NewInMemoryExporter()
+	log := &syncBuffer{}
+	m, err := New(append([]Option{
+		WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))),
+		WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))),
+		WithLogger(slog.New(slog.NewTextHandler(log, nil))),
+		WithPrices(DefaultPrices()),
+		WithConventions(ConventionsV141),
+	}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{m: m, reader: reader, spans: spans, log: log}
+}
+
+func (h *harness) collect(t *testing.T) map[string]metricdata.Metrics {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := h.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]metricdata.Metrics{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			out[m.Name] = m
+		}
+	}
+	return out
+}
+
+// points flattens a metric into "k=v,k=v" → value (sums) or count
+// (histograms).
+func points(t *testing.T, m metricdata.Metrics) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	key := func(s attribute.Set) string {
+		var parts []string
+		for _, kv := range s.ToSlice() {
+			parts = append(parts, string(kv.Key)+"="+kv.Value.String())
+		}
+		return strings.Join(parts, ",")
+	}
+	switch d := m.Data.(type) {
+	case metricdata.Sum[int64]:
+		for _, dp := range d.DataPoints {
+			out[key(dp.Attributes)] += float64(dp.Value)
+		}
+	case metricdata.Sum[float64]:
+		for _, dp := range d.DataPoints {
+			out[key(dp.Attributes)] += dp.Value
+		}
+	case metricdata.Histogram[float64]:
+		for _, dp := range d.DataPoints {
+			out[key(dp.Attributes)] += float64(dp.Count)
+		}
+	case metricdata.Histogram[int64]:
+		for _, dp := range d.DataPoints {
+			out[key(dp.Attributes)] += float64(dp.Sum)
+		}
+	default:
+		t.Fatalf("%s: unexpected %T", m.Name, m.Data)
+	}
+	return out
+}
+
+func equal(t *testing.T, name string, got, want map[string]float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s = %v, want %v", name, got, want)
+		return
+	}
+	for k, v := range want {
+		if math.Abs(got[k]-v) > 1e-12 {
+			t.Errorf("%s = %v, want %v", name, got, want)
+			return
+		}
+	}
+}
+
+func TestSuccessfulCall(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	ctx, call := h.m.StartCall(t.Context(), Request{Provider: "OpenAI", Model: "gpt-4", ServerAddress: "api.openai.com"})
+	call.SetUsage(Usage{InputTokens: 1000, OutputTokens: 500, CachedInputTokens: 200})
+	call.SetResponseModel("gpt-4-0613")
+	res := call.End(nil)
+	// gpt-4: $30 input, $60 output, $30 cached input per million.
+	wantCost := (800*30.0 + 200*30.0 + 500*60.0) / 1e6
+	if !res.Priced || math.Abs(res.CostUSD-wantCost) > 1e-12 || res.Provider != "openai" || res.Model != "gpt-4" {
+		t.Fatalf("Result = %+v, want cost %v", res, wantCost)
+	}
+
+	pm := "model=gpt-4,provider=openai"
+	got := h.collect(t)
+	equal(t, RequestsName, points(t, got[RequestsName]), map[string]float64{pm: 1})
+	equal(t, TokensName, points(t, got[TokensName]), map[string]float64{pm: 1500})
+	equal(t, TokensByTypeName, points(t, got[TokensByTypeName]), map[string]float64{
+		pm + ",token_type=input": 800, pm + ",token_type=output": 500, pm + ",token_type=cached_input": 200,
+	})
+	equal(t, CostName, points(t, got[CostName]), map[string]float64{pm: wantCost})
+	equal(t, RequestDurationName, points(t, got[RequestDurationName]), map[string]float64{"model=gpt-4,outcome=success,provider=openai": 1})
+	g := "gen_ai.operation.name=chat,gen_ai.provider.name=openai,gen_ai.request.model=gpt-4"
+	equal(t, GenAIOperationDurationName, points(t, got[GenAIOperationDurationName]), map[string]float64{g: 1})
+	equal(t, GenAITokenUsageName, points(t, got[GenAITokenUsageName]), map[string]float64{
+		g + ",gen_ai.token.type=input": 1000, g + ",gen_ai.token.type=output": 500,
+	})
+	for _, name := range []string{RequestErrorsName, UnpricedName, RateLimitEventsName, GenAIInferenceDurationName} {
+		if _, ok := got[name]; ok {
+			t.Errorf("%s recorded for a successful, priced call", name)
+		}
+	}
+
+	// The guide divides llm_tokens_total by llm_requests_total without
+	// on()/ignoring(): their label sets must be identical.
+	tok := got[TokensName].Data.(metricdata.Sum[int64]).DataPoints[0].Attributes
+	req := got[RequestsName].Data.(metricdata.Sum[int64]).DataPoints[0].Attributes
+	if !tok.Equals(&req) {
+		t.Errorf("llm.tokens labels %v != llm.requests labels %v", tok.ToSlice(), req.ToSlice())
+	}
+
+	// Exemplars point at the call span.
+	tid := trace.SpanContextFromContext(ctx).TraceID()
+	costDP := got[CostName].Data.(metricdata.Sum[float64]).DataPoints[0]
+	durDP := got[RequestDurationName].Data.(metricdata.Histogram[float64]).DataPoints[0]
+	if len(costDP.Exemplars) != 1 || string(costDP.Exemplars[0].TraceID) != string(tid[:]) ||
+		len(durDP.Exemplars) != 1 || string(durDP.Exemplars[0].TraceID) != string(tid[:]) {
+		t.Errorf("exemplars: cost %+v duration %+v, want trace %s", costDP.Exemplars, durDP.Exemplars, tid)
+	}
+
+	spans := h.spans.GetSpans()
+	if len(spans) != 1 || spans[0].Name != "chat gpt-4" || spans[0].SpanKind != trace.SpanKindClient {
+		t.Fatalf("spans = %v", spans)
+	}
+	attrs := attribute.NewSet(spans[0].Attributes...)
+	for k, v := range map[string]string{
+		"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4",
+		"gen_ai.response.model": "gpt-4-0613", "gen_ai.usage.input_tokens": "1000", "gen_ai.usage.output_tokens": "500",
+		"server.address": "api.openai.com", "gen_ai.usage.cost.currency": "USD", "gen_ai.usage.cost.source": "local",
+		"gen_ai.usage.cost.amount": fmt.Sprint(wantCost),
+	} {
+		if got, _ := attrs.Value(attribute.Key(k)); got.String() != v {
+			t.Errorf("span %s = %q, want %q", k, got.String(), v)
+		}
+	}
+}
+
+func TestUnpricedModelIsCountedNotFree(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	for range 3 {
+		_, call := h.m.StartCall(t.Context(), Request{Provider: "openai", Model: "gpt-9-ultra"})
+		call.SetUsage(Usage{InputTokens: 10, OutputTokens: 10})
+		if res := call.End(nil); res.Priced || res.CostUSD != 0 {
+			t.Fatalf("Result = %+v", res)
+		}
+	}
+	got := h.collect(t)
+	equal(t, UnpricedName, points(t, got[UnpricedName]), map[string]float64{"model=gpt-9-ultra,provider=openai": 3})
+	if _, ok := got[CostName]; ok {
+		t.Error("an unpriced model was added to llm.cost.dollars")
+	}
+	if n := strings.Count(h.log.String(), "no price for this model"); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, h.log.String())
+	}
+	if !strings.Contains(h.log.String(), "model=gpt-9-ultra") {
+		t.Errorf("log does not name the model:\n%s", h.log.String())
+	}
+}
+
+func TestFailedCalls(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		err          error
+		markLimited  bool
+		wantType     ErrorType
+		wantLimitEvt float64
+	}{
+		{"429", NewError(ErrorRateLimited, errors.New("429 Too Many Requests")), false, ErrorRateLimited, 1},
+		{"429 already counted", NewError(HTTPErrorType(429), errors.New("429")), true, ErrorRateLimited, 1},
+		{"timeout", fmt.Errorf("call: %w", context.DeadlineExceeded), false, ErrorTimeout, 0},
+		{"canceled", context.Canceled, false, ErrorCanceled, 0},
+		{"auth", NewError(HTTPErrorType(401), errors.New("bad key")), false, ErrorAuth, 0},
+		{"server", NewError(HTTPErrorType(503), errors.New("overloaded")), false, ErrorServer, 0},
+		{"unknown", errors.New("boom"), false, ErrorOther, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			_, call := h.m.StartCall(t.Context(), Request{Provider: "anthropic", Model: "claude-sonnet-4-5"})
+			if tt.markLimited {
+				call.RateLimited()
+			}
+			call.End(tt.err)
+			pm := "model=claude-sonnet-4-5,provider=anthropic"
+			got := h.collect(t)
+			equal(t, RequestsName, points(t, got[RequestsName]), map[string]float64{pm: 1})
+			equal(t, RequestErrorsName, points(t, got[RequestErrorsName]), map[string]float64{"error_type=" + string(tt.wantType) + "," + pm: 1})
+			equal(t, RequestDurationName, points(t, got[RequestDurationName]), map[string]float64{"model=claude-sonnet-4-5,outcome=error,provider=anthropic": 1})
+			if tt.wantLimitEvt > 0 {
+				equal(t, RateLimitEventsName, points(t, got[RateLimitEventsName]), map[string]float64{pm: tt.wantLimitEvt})
+			} else if _, ok := got[RateLimitEventsName]; ok {
+				t.Error("rate-limit event for a non-429 error")
+			}
+			g := "error.type=" + string(tt.wantType) + ",gen_ai.operation.name=chat,gen_ai.provider.name=anthropic,gen_ai.request.model=claude-sonnet-4-5"
+			equal(t, GenAIOperationDurationName, points(t, got[GenAIOperationDurationName]), map[string]float64{g: 1})
+			if _, ok := got[GenAITokenUsageName]; ok {
+				t.Error("token usage recorded for a failed call")
+			}
+			sp := h.spans.GetSpans()[0]
+			if sp.Status.Code != codes.Error {
+				t.Error("span status not error")
+			}
+			spanAttrs := attribute.NewSet(sp.Attributes...)
+			if v, _ := spanAttrs.Value("error.type"); v.String() != string(tt.wantType) {
+				t.Errorf("span error.type = %q", v.String())
+			}
+		})
+	}
+}
+
+func TestLabelsAreBounded(t *testing.T) {
+	t.Parallel()
+	h := setup(t, WithMaxSeries(10))
+	ctx := t.Context()
+	for i := range 1000 {
+		h.m.RecordCall(ctx, Request{Provider: "openai", Model: fmt.Sprintf("model-%d", i)}, Usage{InputTokens: 1}, time.Millisecond, nil)
+	}
+	for i := range 40 {
+		h.m.RecordCall(ctx, Request{Provider: fmt.Sprintf("vendor%d", i), Model: "m"}, Usage{}, time.Millisecond, nil)
+	}
+	got := points(t, h.collect(t)[RequestsName])
+	// The cap, plus at most one _OTHER model per provider: openai, the 16
+	// admitted extra providers and the _OTHER provider.
+	if len(got) > 10+1+maxExtraProviders+1 {
+		t.Errorf("%d series for 1040 distinct label pairs: %v", len(got), got)
+	}
+	if got["model=_OTHER,provider=openai"] < 990 {
+		t.Errorf("excess models not folded into _OTHER: %v", got)
+	}
+
+	h2 := setup(t)
+	for _, raw := range []struct{ provider, model, wantP, wantM string }{
+		{" Gemini ", "Gemini-2.5-Pro", "google", "gemini-2.5-pro"},
+		{"vertex_ai", "gemini-2.5-pro", "google", "gemini-2.5-pro"},
+		{"azure_openai", "gpt-4o", "azure", "gpt-4o"},
+		{"x_ai", "Grok 4", "xai", "grok-4"},
+		{"", "", "_OTHER", "_OTHER"},
+		{"openai", strings.Repeat("x", 500), "openai", strings.Repeat("x", 64)},
+		{"openai", "gpt-4o\n{evil=\"1\"}", "openai", "gpt-4o-evil-1"},
+	} {
+		res := h2.m.RecordCall(ctx, Request{Provider: raw.provider, Model: raw.model}, Usage{}, time.Millisecond, nil)
+		if res.Provider != raw.wantP || res.Model != raw.wantM {
+			t.Errorf("%q/%q → %q/%q, want %q/%q", raw.provider, raw.model, res.Provider, res.Model, raw.wantP, raw.wantM)
+		}
+	}
+	extra := setup(t)
+	for i := range 40 {
+		extra.m.RecordCall(ctx, Request{Provider: fmt.Sprintf("vendor%d", i), Model: "m"}, Usage{}, time.Millisecond, nil)
+	}
+	providers := map[string]bool{}
+	for k := range points(t, extra.collect(t)[RequestsName]) {
+		providers[k] = true
+	}
+	if len(providers) != maxExtraProviders+1 {
+		t.Errorf("%d provider series, want %d + _OTHER", len(providers), maxExtraProviders)
+	}
+}
+
+func TestConventions(t *testing.T) {
+	t.Parallel()
+	v141 := []string{GenAITokenUsageName, GenAIOperationDurationName}
+	latest := []string{GenAIInferenceDurationName, GenAIInputTokensName, GenAIOutputTokensName, GenAICacheReadTokensName}
+	tests := []struct {
+		env        string
+		mode       Conventions
+		want, none []string
+	}{
+		{"", ConventionsV141, v141, latest},
+		{"http", ConventionsV141, v141, latest},
+		{"http,gen_ai_latest_experimental", ConventionsLatest, latest, v141},
+		{"gen_ai_latest_experimental/dup,database", ConventionsDup, append(append([]string{}, v141...), latest...), nil},
+	}
+	for _, tt := range tests {
+		mode := conventionsFromEnv(func(string) string { return tt.env })
+		if mode != tt.mode {
+			t.Errorf("%q → %v, want %v", tt.env, mode, tt.mode)
+		}
+		h := setup(t, WithConventions(mode))
+		_, call := h.m.StartCall(t.Context(), Request{Provider: "openai", Model: "gpt-4o"})
+		call.SetUsage(Usage{InputTokens: 5, OutputTokens: 7, CachedInputTokens: 2})
+		call.End(nil)
+		got := h.collect(t)
+		for _, n := range tt.want {
+			if _, ok := got[n]; !ok {
+				t.Errorf("%q: %s missing", tt.env, n)
+			}
+		}
+		for _, n := range tt.none {
+			if _, ok := got[n]; ok {
+				t.Errorf("%q: %s emitted", tt.env, n)
+			}
+		}
+		if mode.latest() {
+			equal(t, GenAICacheReadTokensName, points(t, got[GenAICacheReadTokensName]), map[string]float64{
+				"gen_ai.operation.name=chat,gen_ai.provider.name=openai,gen_ai.request.model=gpt-4o,gen_ai.token.modality=text": 2,
+			})
+		}
+	}
+}
+
+func TestRecordCallUsesContextSpan(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	tp := sdktrace.NewTracerProvider()
+	ctx, span := tp.Tracer("t").Start(t.Context(), "task")
+	h.m.RecordCall(ctx, Request{Provider: "openai", Model: "gpt-4o-mini-2024-07-18", Operation: "weird-op"},
+		Usage{InputTokens: -5, OutputTokens: 3}, time.Second, nil)
+	span.End()
+	got := h.collect(t)
+	equal(t, TokensName, points(t, got[TokensName]), map[string]float64{"model=gpt-4o-mini-2024-07-18,provider=openai": 3})
+	cost := got[CostName].Data.(metricdata.Sum[float64]).DataPoints[0]
+	if math.Abs(cost.Value-3*0.6/1e6) > 1e-15 {
+		t.Errorf("dated snapshot not priced as its family: %v", cost.Value)
+	}
+	tid := span.SpanContext().TraceID()
+	if string(cost.Exemplars[0].TraceID) != string(tid[:]) {
+		t.Error("exemplar is not the context's span")
+	}
+	equal(t, GenAIOperationDurationName, points(t, got[GenAIOperationDurationName]), map[string]float64{
+		"gen_ai.operation.name=_OTHER,gen_ai.provider.name=openai,gen_ai.request.model=gpt-4o-mini-2024-07-18": 1,
+	})
+	if len(h.spans.GetSpans()) != 0 {
+		t.Error("RecordCall started a span")
+	}
+}
+
+func TestZeroCallOp(t *testing.T) {
+	t.Parallel()
+	var c CallOp
+	c.SetUsage(Usage{InputTokens: 1})
+	c.RateLimited()
+	if (c.End(nil) != Result{}) {
+		t.Error("zero CallOp recorded")
+	}
+}
+
+// TestConcurrentCallsConcurrentSafe: many goroutines and models at once give
+// exact totals.
+func TestConcurrentCallsConcurrentSafe(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	const goroutines, each = 64, 50
+	models := []Request{{Provider: "openai", Model: "gpt-4o"}, {Provider: "anthropic", Model: "claude-sonnet-4-5"},
+		{Provider: "gemini", Model: "gemini-2.5-flash"}, {Provider: "openai", Model: "unknown-model"}}
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range each {
+				_, call := h.m.StartCall(context.Background(), models[(g+i)%len(models)])
+				call.SetUsage(Usage{InputTokens: 10, OutputTokens: 5})
+				var err error
+				if i%10 == 0 {
+					err = NewError(ErrorRateLimited, errors.New("429"))
+				}
+				call.End(err)
+			}
+		})
+	}
+	wg.Wait()
+	got := h.collect(t)
+	sum := func(name string) (s float64) {
+		for _, v := range points(t, got[name]) {
+			s += v
+		}
+		return s
+	}
+	if n := sum(RequestsName); n != goroutines*each {
+		t.Errorf("requests = %v", n)
+	}
+	if n := sum(TokensName); n != goroutines*each*15 {
+		t.Errorf("tokens = %v", n)
+	}
+	if n := sum(RateLimitEventsName); n != goroutines*each/10 {
+		t.Errorf("rate-limit events = %v", n)
+	}
+	if n := sum(UnpricedName); n != goroutines*each/4 {
+		t.Errorf("unpriced = %v", n)
+	}
+}
+
+func TestPriceFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.tsv", "# mine\nopenai gpt-4 1 2 0.5\nacme acme-1 3 4\n")
+	t.Setenv(PricesFileEnv, good)
+	p, err := LoadPrices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr, ok := p.Lookup("openai", "gpt-4"); !ok || pr != (Price{1, 2, 0.5}) {
+		t.Errorf("override: %v %v", pr, ok)
+	}
+	if pr, ok := p.Lookup("ACME", "acme-1"); !ok || pr != (Price{3, 4, 3}) {
+		t.Errorf("addition without cached price: %v %v", pr, ok)
+	}
+	if _, ok := p.Lookup("anthropic", "claude-3-5-haiku-20241022"); !ok {
+		t.Error("embedded entries lost")
+	}
+
+	for _, tt := range []struct{ content, want string }{
+		{"openai gpt-4 1\n", "bad.tsv:1: want 4 or 5 fields"},
+		{"# c\n\nopenai gpt-4 1 x\n", "bad.tsv:3: output \"x\""},
+		{"openai gpt-4 -1 2\n", "bad.tsv:1: input \"-1\""},
+		{"openai gpt-4 1 2 NaN\n", "bad.tsv:1: cached_input"},
+		{"openai a 1 2\nopenai a 1 2\n", "bad.tsv:2: openai a is listed twice"},
+		{"!!! a 1 2\n", "bad.tsv:1: provider"},
+	} {
+		path := write("bad.tsv", tt.content)
+		t.Setenv(PricesFileEnv, path)
+		if _, err := LoadPrices(); err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), PricesFileEnv) {
+			t.Errorf("%q: err = %v, want %q", tt.content, err, tt.want)
+		}
+		m, err := New(WithMeterProvider(noop.NewMeterProvider()))
+		if err == nil || !strings.Contains(err.Error(), "bad.tsv") {
+			t.Errorf("New with a bad price file: err = %v", err)
+		}
+		if m == nil {
+			t.Fatal("no Metrics with a bad price file")
+		}
+		if _, ok := m.Price("openai", "gpt-4o"); !ok {
+			t.Error("embedded table not used after a bad price file")
+		}
+	}
+	t.Setenv(PricesFileEnv, filepath.Join(dir, "missing.tsv"))
+	if _, err := LoadPrices(); err == nil || !strings.Contains(err.Error(), "missing.tsv") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestEmbeddedPrices(t *testing.T) {
+	t.Parallel()
+	p := DefaultPrices()
+	if p.Len() < 40 {
+		t.Errorf("embedded table has %d models", p.Len())
+	}
+	for _, tt := range []struct {
+		provider, model string
+		want            Price
+		ok              bool
+	}{
+		{"openai", "gpt-4o-2024-08-06", Price{2.5, 10, 1.25}, true},
+		{"openai", "gpt-4-0613", Price{30, 60, 30}, true},
+		{"anthropic", "claude-sonnet-4-5-20250929", Price{3, 15, 0.3}, true},
+		{"anthropic", "claude-3-5-sonnet-latest", Price{3, 15, 0.3}, true},
+		{"google", "gemini-1.5-pro-002", Price{1.25, 5, 0.3125}, true},
+		{"openai", "gpt-4-1106-preview", Price{}, false},
+		{"openai", "o3-pro", Price{}, false},
+		{"anthropic", "gpt-4", Price{}, false},
+	} {
+		got, ok := p.Lookup(tt.provider, tt.model)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("Lookup(%s, %s) = %v %v, want %v %v", tt.provider, tt.model, got, ok, tt.want, tt.ok)
+		}
+	}
+	if c := (Price{Input: 2, Output: 8, CachedInput: 0.5}).Cost(Usage{InputTokens: 1e6, OutputTokens: 5e5, CachedInputTokens: 4e5}); math.Abs(c-(0.6*2+0.4*0.5+0.5*8)) > 1e-9 {
+		t.Errorf("Cost = %v", c)
+	}
+}
+
+func TestHTTPErrorTypeAndClassify(t *testing.T) {
+	t.Parallel()
+	for code, want := range map[int]ErrorType{429: ErrorRateLimited, 401: ErrorAuth, 403: ErrorAuth, 408: ErrorTimeout,
+		504: ErrorTimeout, 500: ErrorServer, 400: ErrorClient, 404: ErrorClient, 200: ErrorOther} {
+		if got := HTTPErrorType(code); got != want {
+			t.Errorf("HTTPErrorType(%d) = %s, want %s", code, got, want)
+		}
+	}
+	bogus := &Error{Type: "made-up", Err: errors.New("x")}
+	if Classify(bogus) != ErrorOther {
+		t.Error("an unknown error type leaked into labels")
+	}
+	wrapped := fmt.Errorf("retry: %w", NewError(ErrorBudgetExceeded, nil))
+	if Classify(wrapped) != ErrorBudgetExceeded || wrapped.Error() != "retry: budget_exceeded" {
+		t.Errorf("Classify(%v) = %s", wrapped, Classify(wrapped))
+	}
+}
+
+type errMeterProvider struct{ noop.MeterProvider }
+
+func (errMeterProvider) Meter(string, ...metric.MeterOption) metric.Meter { return errMeter{} }
+
+type errMeter struct{ noop.Meter }
+
+var errCreate = errors.New("instrument creation failed")
+
+func (errMeter) Float64Histogram(string, ...metric.Float64HistogramOption) (metric.Float64Histogram, error) {
+	return nil, errCreate
+}
+func (errMeter) Int64Histogram(string, ...metric.Int64HistogramOption) (metric.Int64Histogram, error) {
+	return nil, errCreate
+}
+func (errMeter) Int64Counter(string, ...metric.Int64CounterOption) (metric.Int64Counter, error) {
+	return nil, errCreate
+}
+func (errMeter) Float64Counter(string, ...metric.Float64CounterOption) (metric.Float64Counter, error) {
+	return nil, errCreate
+}
+
+func TestNewJoinsErrorsAndStaysUsable(t *testing.T) {
+	t.Parallel()
+	m, err := New(WithMeterProvider(errMeterProvider{}), WithPrices(DefaultPrices()), WithConventions(ConventionsDup))
+	if !errors.Is(err, errCreate) || m == nil {
+		t.Fatalf("New = %v, %v", m, err)
+	}
+	for _, name := range []string{RequestsName, RequestErrorsName, RequestDurationName, TokensName, TokensByTypeName,
+		CostName, UnpricedName, RateLimitEventsName, GenAITokenUsageName, GenAIOperationDurationName,
+		GenAIInferenceDurationName, GenAIInputTokensName, GenAIOutputTokensName, GenAICacheReadTokensName} {
+		if !strings.Contains(err.Error(), "llmmetrics: create "+name+":") {
+			t.Errorf("error does not name %s", name)
+		}
+	}
+	_, call := m.StartCall(t.Context(), Request{Provider: "openai", Model: "gpt-4o"})
+	call.SetUsage(Usage{InputTokens: 1})
+	call.End(errors.New("x"))
+}
