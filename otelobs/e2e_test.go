@@ -15,8 +15,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -40,14 +38,7 @@ const goldenSeries = "testdata/e2e-series.txt"
 // slate for every variable Setup reads) and shuts it down at the end.
 func setupE2E(t *testing.T, env map[string]string) *otelobs.Telemetry {
 	t.Helper()
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "OTEL_") {
-			t.Setenv(name, "")
-		}
-	}
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
+	backends.CleanEnv(t, env)
 	mp, tp, prop := otel.GetMeterProvider(), otel.GetTracerProvider(), otel.GetTextMapPropagator()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
@@ -104,71 +95,6 @@ func recordWorkload(t *testing.T) string {
 	return span.SpanContext().TraceID().String()
 }
 
-// waitForExemplar waits until Prometheus returns an exemplar carrying traceID
-// for the series the query selects.
-func waitForExemplar(t *testing.T, prom *backends.Prometheus, query, traceID string) {
-	t.Helper()
-	backends.Eventually(t, 60*time.Second, "exemplar with trace "+traceID+" on "+query, func(ctx context.Context) error {
-		exs, err := prom.QueryExemplars(ctx, query)
-		if err != nil {
-			return err
-		}
-		var seen []string
-		for _, e := range exs {
-			if e.Labels["trace_id"] == traceID {
-				if len(e.Labels["span_id"]) != 16 {
-					return fmt.Errorf("exemplar without a span_id: %v", e.Labels)
-				}
-				return nil
-			}
-			seen = append(seen, e.Labels["trace_id"])
-		}
-		return fmt.Errorf("exemplar trace ids so far: %v", seen)
-	})
-}
-
-// waitForTrace waits until Jaeger's query API returns the trace.
-func waitForTrace(t *testing.T, jaeger *backends.Jaeger, traceID, span string) {
-	t.Helper()
-	backends.Eventually(t, 60*time.Second, "trace "+traceID+" in Jaeger", func(ctx context.Context) error {
-		names, err := jaeger.TraceSpans(ctx, traceID)
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(names, span) {
-			return fmt.Errorf("trace has spans %v, not %q", names, span)
-		}
-		return nil
-	})
-}
-
-// seriesShape renders Prometheus's series as "name{label,…}" lines, sorted,
-// without job and instance: those differ by path by design (pull: the scrape
-// job and target; OTLP: service.name and service.instance.id).
-func seriesShape(ctx context.Context, prom *backends.Prometheus) ([]string, error) {
-	series, err := prom.Series(ctx, seriesSelector)
-	if err != nil {
-		return nil, err
-	}
-	set := map[string]bool{}
-	for _, s := range series {
-		var labels []string
-		for k := range s {
-			if k != "__name__" && k != "job" && k != "instance" {
-				labels = append(labels, k)
-			}
-		}
-		sort.Strings(labels)
-		set[s["__name__"]+"{"+strings.Join(labels, ",")+"}"] = true
-	}
-	var out []string
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
 // checkNameParity waits until Prometheus holds exactly the golden series.
 func checkNameParity(t *testing.T, prom *backends.Prometheus) {
 	t.Helper()
@@ -182,16 +108,7 @@ func checkNameParity(t *testing.T, prom *backends.Prometheus) {
 			want = append(want, l)
 		}
 	}
-	backends.Eventually(t, 30*time.Second, "series equal to "+goldenSeries, func(ctx context.Context) error {
-		got, err := seriesShape(ctx, prom)
-		if err != nil {
-			return err
-		}
-		if !slices.Equal(got, want) {
-			return fmt.Errorf("series differ from %s\n got: %q\nwant: %q", goldenSeries, got, want)
-		}
-		return nil
-	})
+	prom.WaitForSeriesShapes(t, seriesSelector, want)
 	// target_info carries the resource on both paths.
 	backends.Eventually(t, 30*time.Second, "target_info", func(ctx context.Context) error {
 		s, err := prom.Series(ctx, "target_info")
@@ -228,9 +145,9 @@ func TestE2EPull(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{"git_merge_duration_seconds_bucket", "git_merge_total", "llm_cost_dollars_total", "task_retry_count_bucket"} {
-		waitForExemplar(t, prom, q, traceID)
+		prom.WaitForExemplar(t, q, traceID)
 	}
-	waitForTrace(t, jaeger, traceID, "git.merge")
+	jaeger.WaitForTrace(t, traceID, "git.merge")
 	checkNameParity(t, prom)
 }
 
@@ -263,9 +180,9 @@ func TestE2EPush(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, q := range []string{"git_merge_duration_seconds_bucket", "git_merge_total", "llm_cost_dollars_total", "task_retry_count_bucket"} {
-				waitForExemplar(t, prom, q, traceID)
+				prom.WaitForExemplar(t, q, traceID)
 			}
-			waitForTrace(t, jaeger, traceID, "git.merge")
+			jaeger.WaitForTrace(t, traceID, "git.merge")
 			checkNameParity(t, prom)
 			backends.Eventually(t, 30*time.Second, "job is service.name", func(ctx context.Context) error {
 				s, err := prom.Query(ctx, `git_merge_total{job="e2e-push"}`)

@@ -1,0 +1,216 @@
+//go:build e2e
+
+// End-to-end: the representative run through both export paths into real
+// Prometheus and Jaeger. Run with -tags e2e (the project's test command does).
+
+package contract
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel"
+
+	"github.com/agentorchestrator/observability/internal/backends"
+	"github.com/agentorchestrator/observability/otelobs"
+)
+
+const domainSelector = `{__name__=~"git_.*|task_.*|llm_.*|active_.*|gen_ai_.*"}`
+
+// goldenShapes turns the pull golden into "name{label,…}" shapes.
+func goldenShapes(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile(pullGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]bool{}
+	for _, id := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		name, labels := parseSeries(id)
+		var keys []string
+		for k := range labels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		set[name+"{"+strings.Join(keys, ",")+"}"] = true
+	}
+	var out []string
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// stack is one export path's backends and the program's telemetry.
+type stack struct {
+	prom   *backends.Prometheus
+	jaeger *backends.Jaeger
+	tel    *otelobs.Telemetry
+}
+
+func setup(t *testing.T, env map[string]string) *otelobs.Telemetry {
+	t.Helper()
+	backends.CleanEnv(t, env)
+	mp, tp, prop := otel.GetMeterProvider(), otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	tel, err := otelobs.Setup(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		otel.SetMeterProvider(mp)
+		otel.SetTracerProvider(tp)
+		otel.SetTextMapPropagator(prop)
+	})
+	return tel
+}
+
+func pullStack(t *testing.T) stack {
+	jaeger := backends.StartJaeger(t)
+	tel := setup(t, map[string]string{
+		"OTEL_SERVICE_NAME":                  "contract-pull",
+		"OTEL_METRICS_EXPORTER":              "prometheus",
+		"OTEL_TRACES_EXPORTER":               "otlp",
+		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://" + jaeger.OTLPHTTP + "/v1/traces",
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", tel.MetricsHandler())
+	app := httptest.NewServer(mux)
+	t.Cleanup(app.Close)
+	prom := backends.StartPrometheus(t, backends.PrometheusConfig{ScrapeTargets: []string{app.Listener.Addr().String()}})
+	return stack{prom: prom, jaeger: jaeger, tel: tel}
+}
+
+func pushStack(t *testing.T) stack {
+	jaeger := backends.StartJaeger(t)
+	prom := backends.StartPrometheus(t, backends.PrometheusConfig{OTLPReceiver: true})
+	col := backends.StartCollector(t, backends.RepoPath("collector", "otel-collector.yaml"), backends.NewCollectorPorts(t),
+		"PROMETHEUS_OTLP_ENDPOINT="+prom.URL+"/api/v1/otlp", "JAEGER_OTLP_ENDPOINT="+jaeger.OTLPGRPC)
+	tel := setup(t, map[string]string{
+		"OTEL_SERVICE_NAME":           "contract-push",
+		"OTEL_METRICS_EXPORTER":       "otlp",
+		"OTEL_TRACES_EXPORTER":        "otlp",
+		"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": col.GRPCEndpoint,
+		"OTEL_METRIC_EXPORT_INTERVAL": "500",
+	})
+	return stack{prom: prom, jaeger: jaeger, tel: tel}
+}
+
+// waitForMerges waits until Prometheus holds n merges in total.
+func waitForMerges(t *testing.T, prom *backends.Prometheus, n float64) {
+	t.Helper()
+	backends.Eventually(t, 60*time.Second, fmt.Sprintf("%v merges in Prometheus", n), func(ctx context.Context) error {
+		s, err := prom.Query(ctx, `sum(git_merge_total)`)
+		if err != nil {
+			return err
+		}
+		if len(s) != 1 || s[0].Float() < n {
+			return fmt.Errorf("got %v", s)
+		}
+		return nil
+	})
+}
+
+func TestE2EContract(t *testing.T) {
+	for name, start := range map[string]func(*testing.T) stack{"pull": pullStack, "push": pushStack} {
+		t.Run(name, func(t *testing.T) {
+			s := start(t)
+			in, err := NewInstruments(nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tracer := otel.Tracer("contract")
+			// Two runs with samples in between, so that rate() has an increase
+			// to work on.
+			Run(t.Context(), in, tracer, 1)
+			if err := s.tel.ForceFlush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			waitForMerges(t, s.prom, 3)
+			time.Sleep(2500 * time.Millisecond)
+			traceID := Run(t.Context(), in, tracer, 2)
+			if err := s.tel.ForceFlush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			waitForMerges(t, s.prom, 6)
+
+			t.Run("names", func(t *testing.T) {
+				s.prom.WaitForSeriesShapes(t, domainSelector, goldenShapes(t))
+			})
+			t.Run("exemplars", func(t *testing.T) {
+				for _, q := range []string{
+					"git_merge_duration_seconds_bucket", "git_merge_total", "task_execution_duration_seconds_bucket",
+					"llm_cost_dollars_total", "llm_request_duration_seconds_bucket",
+				} {
+					s.prom.WaitForExemplar(t, q, traceID)
+				}
+				s.jaeger.WaitForTrace(t, traceID, "run", "git.merge", "task.execute", "chat gpt-4")
+			})
+			t.Run("guide queries", func(t *testing.T) { checkGuideQueries(t, s.prom) })
+		})
+	}
+}
+
+func checkGuideQueries(t *testing.T, prom *backends.Prometheus) {
+	ctx := t.Context()
+	hasData := func(q string) error {
+		s, err := prom.Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, x := range s {
+			if !math.IsNaN(x.Float()) {
+				return nil
+			}
+		}
+		return fmt.Errorf("no data (%d samples, all NaN)", len(s))
+	}
+	for _, q := range GuideQueries {
+		_, err := prom.Query(ctx, q.Query)
+		switch {
+		case q.SyntaxError:
+			if err == nil || !strings.Contains(err.Error(), "bad_data") {
+				t.Errorf("%s: the guide's %q was expected not to parse: %v", q.Title, q.Query, err)
+			}
+		case err != nil:
+			t.Errorf("%s: %q: %v", q.Title, q.Query, err)
+		case !q.Alert && q.Problem == "":
+			if err := hasData(q.Query); err != nil {
+				t.Errorf("%s: %q: %v", q.Title, q.Query, err)
+			}
+		}
+		if q.Fixed != "" {
+			if q.Alert {
+				_, err = prom.Query(ctx, q.Fixed)
+			} else {
+				err = hasData(q.Fixed)
+			}
+			if err != nil {
+				t.Errorf("%s: corrected %q: %v", q.Title, q.Fixed, err)
+			}
+		}
+	}
+	// The conflict-rate query as written answers 100; the corrected one the
+	// share of conflicts (1 of 3 merges per run).
+	asWritten, err1 := prom.Query(ctx, GuideQueries[1].Query)
+	fixed, err2 := prom.Query(ctx, GuideQueries[1].Fixed)
+	if err1 != nil || err2 != nil || len(asWritten) != 1 || asWritten[0].Float() != 100 ||
+		len(fixed) != 1 || math.Abs(fixed[0].Float()-100.0/3) > 0.5 {
+		t.Errorf("conflict rate: as written %v (%v), corrected %v (%v); want 100 and 33.3", asWritten, err1, fixed, err2)
+	}
+}
