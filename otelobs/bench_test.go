@@ -1,54 +1,170 @@
 package otelobs
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/attribute"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
-// BenchmarkMetricsHandler measures one scrape of MetricsHandler with n label
-// sets, each with a counter and a 10-bucket histogram, in OpenMetrics (with
-// exemplars) and in the classic text format.
-func BenchmarkMetricsHandler(b *testing.B) {
-	for _, n := range []int{100, 1000} {
-		tel, err := Setup(b.Context(), withLookupEnv(mapLookup(nil)), WithoutGlobals(), WithLogger(quiet))
+// Run with:
+//
+//	go test -run '^$' -bench . -count 10 ./otelobs/ | tee new.txt && benchstat new.txt
+
+var benchBounds = []float64{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300}
+
+// fill records n label sets, each on a counter and a 10-bound histogram,
+// inside a sampled span so that exemplars are kept.
+func fill(ctx context.Context, mp metric.MeterProvider, n int) {
+	m := mp.Meter("bench")
+	c, _ := m.Int64Counter("git.merge", metric.WithUnit("{merge}"))
+	h, _ := m.Float64Histogram("git.merge.duration", metric.WithUnit("s"), metric.WithExplicitBucketBoundaries(benchBounds...))
+	ctx, span := sdktrace.NewTracerProvider().Tracer("bench").Start(ctx, "span")
+	defer span.End()
+	for i := range n {
+		attrs := metric.WithAttributes(attribute.String("result", "r"+strconv.Itoa(i)))
+		c.Add(ctx, 1, attrs)
+		h.Record(ctx, 0.3, attrs)
+	}
+}
+
+// rawPull is the OTel Prometheus exporter with its defaults, served the way
+// contrib's autoexport serves it.
+func rawPull(b *testing.B, opts ...sdkmetric.Option) (*sdkmetric.MeterProvider, http.Handler) {
+	reg := prometheus.NewRegistry()
+	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sdkmetric.NewMeterProvider(append(opts, sdkmetric.WithReader(exp))...),
+		promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+}
+
+func scrapeOnce(b *testing.B, h http.Handler, accept string) {
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Header.Set("Accept", accept)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		b.Fatal(rec.Code)
+	}
+	_, _ = io.Copy(io.Discard, rec.Body)
+}
+
+const (
+	acceptText        = "text/plain;version=0.0.4"
+	acceptOpenMetrics = "application/openmetrics-text;version=1.0.0"
+)
+
+// BenchmarkScrape: one scrape with n label sets (each a counter and a
+// 10-bound histogram): MetricsHandler against the raw exporter.
+func BenchmarkScrape(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		// No cardinality limit on either side: 10,000 series must be real.
+		tel, err := Setup(b.Context(), withLookupEnv(mapLookup(map[string]string{"OTELOBS_CARDINALITY_LIMIT": "0"})),
+			WithoutGlobals(), WithLogger(quiet))
 		if err != nil {
 			b.Fatal(err)
 		}
-		m := tel.MeterProvider().Meter("bench")
-		c, _ := m.Int64Counter("git.merge", metric.WithUnit("{merge}"))
-		h, _ := m.Float64Histogram("git.merge.duration", metric.WithUnit("s"),
-			metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300))
-		ctx, span := tel.TracerProvider().Tracer("bench").Start(b.Context(), "span")
-		for i := range n {
-			attrs := metric.WithAttributes(attribute.String("result", "r"+strconv.Itoa(i)))
-			c.Add(ctx, 1, attrs)
-			h.Record(ctx, 0.3, attrs)
-		}
-		span.End()
-		for _, format := range []struct{ name, accept string }{
-			{"openmetrics", "application/openmetrics-text;version=1.0.0"},
-			{"text", "text/plain;version=0.0.4"},
+		fill(b.Context(), tel.MeterProvider(), n)
+		rawMP, rawHandler := rawPull(b, sdkmetric.WithCardinalityLimit(0))
+		fill(b.Context(), rawMP, n)
+		for _, c := range []struct {
+			name, accept string
+			h            http.Handler
+		}{
+			{"otelobs-text", acceptText, tel.MetricsHandler()},
+			{"raw-text", acceptText, rawHandler},
+			{"otelobs-openmetrics", acceptOpenMetrics, tel.MetricsHandler()},
 		} {
-			b.Run(format.name+"/series="+strconv.Itoa(n), func(b *testing.B) {
-				req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-				req.Header.Set("Accept", format.accept)
+			b.Run(c.name+"/series="+strconv.Itoa(n), func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					rec := httptest.NewRecorder()
-					tel.MetricsHandler().ServeHTTP(rec, req)
-					if rec.Code != http.StatusOK {
-						b.Fatal(rec.Code)
-					}
-					_, _ = io.Copy(io.Discard, rec.Body)
+					scrapeOnce(b, c.h, c.accept)
 				}
 			})
 		}
 		_ = tel.Shutdown(b.Context())
+		_ = rawMP.Shutdown(b.Context())
 	}
+}
+
+// heapPerSeries measures the live heap one label set (a counter and a
+// 10-bound histogram, with exemplars) holds, after a scrape.
+func heapPerSeries(b *testing.B, n int, build func() (func(), func())) {
+	var perSeries float64
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		record, keep := build()
+		record()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perSeries = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+		keep()
+	}
+	b.ReportMetric(perSeries, "B/series")
+}
+
+// BenchmarkHeapPerSeries compares Setup's pull pipeline with the raw OTel
+// exporter and with client_golang vectors carrying exemplars.
+func BenchmarkHeapPerSeries(b *testing.B) {
+	const n = 2000
+	b.Run("otelobs", func(b *testing.B) {
+		heapPerSeries(b, n, func() (func(), func()) {
+			tel, _ := Setup(b.Context(), withLookupEnv(mapLookup(nil)), WithoutGlobals(), WithLogger(quiet))
+			return func() {
+					fill(b.Context(), tel.MeterProvider(), n)
+					scrapeOnce(b, tel.MetricsHandler(), acceptOpenMetrics)
+				}, func() {
+					runtime.KeepAlive(tel)
+					_ = tel.Shutdown(b.Context())
+				}
+		})
+	})
+	b.Run("raw-otel", func(b *testing.B) {
+		heapPerSeries(b, n, func() (func(), func()) {
+			mp, h := rawPull(b)
+			return func() {
+					fill(b.Context(), mp, n)
+					scrapeOnce(b, h, acceptText)
+				}, func() {
+					runtime.KeepAlive(mp)
+					_ = mp.Shutdown(b.Context())
+				}
+		})
+	})
+	b.Run("client_golang", func(b *testing.B) {
+		heapPerSeries(b, n, func() (func(), func()) {
+			reg := prometheus.NewRegistry()
+			c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "git_merge_total", Help: "h"}, []string{"result"})
+			h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "git_merge_duration_seconds", Help: "h",
+				Buckets: benchBounds}, []string{"result"})
+			reg.MustRegister(c, h)
+			handler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
+			ex := prometheus.Labels{"trace_id": "0123456789abcdef0123456789abcdef", "span_id": "0123456789abcdef"}
+			return func() {
+					for i := range n {
+						r := "r" + strconv.Itoa(i)
+						c.WithLabelValues(r).(prometheus.ExemplarAdder).AddWithExemplar(1, ex)
+						h.WithLabelValues(r).(prometheus.ExemplarObserver).ObserveWithExemplar(0.3, ex)
+					}
+					scrapeOnce(b, handler, acceptOpenMetrics)
+				}, func() {
+					runtime.KeepAlive(reg)
+				}
+		})
+	})
 }

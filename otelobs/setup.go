@@ -211,9 +211,7 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 	for _, r := range append(readers, cfg.readers...) {
 		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
 	}
-	if len(cfg.views) > 0 {
-		mpOpts = append(mpOpts, sdkmetric.WithView(cfg.views...))
-	}
+	mpOpts = append(mpOpts, sdkmetric.WithView(append(cfg.views, sumReservoirView(cfg.views))...))
 	mp := sdkmetric.NewMeterProvider(mpOpts...)
 	t.shutdowns = append(t.shutdowns, mp.Shutdown)
 	t.mp = mp

@@ -681,3 +681,36 @@ func TestIsLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestCounterExemplarReservoirAndUserViews(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	renamed := sdkmetric.NewView(sdkmetric.Instrument{Name: "user.counter"}, sdkmetric.Stream{Name: "user.renamed"})
+	tel := setupEnv(t, map[string]string{"OTEL_METRICS_EXPORTER": "none", "OTEL_METRICS_EXEMPLAR_FILTER": "always_on"},
+		WithMetricReader(reader), WithView(renamed))
+	m := tel.MeterProvider().Meter("t")
+	c, _ := m.Int64Counter("plain.counter", metric.WithUnit("{x}"), metric.WithDescription("d"))
+	u, _ := m.Int64Counter("user.counter")
+	for range 20 {
+		c.Add(t.Context(), 1)
+		u.Add(t.Context(), 1)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]metricdata.Metrics{}
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		got[m.Name] = m
+	}
+	plain := got["plain.counter"]
+	if plain.Unit != "{x}" || plain.Description != "d" {
+		t.Errorf("the reservoir view changed the stream: %+v", plain)
+	}
+	if dp := plain.Data.(metricdata.Sum[int64]).DataPoints[0]; dp.Value != 20 || len(dp.Exemplars) != 1 {
+		t.Errorf("plain counter: value %d, %d exemplars; want 20 and 1", dp.Value, len(dp.Exemplars))
+	}
+	if _, ok := got["user.renamed"]; !ok || len(got) != 2 {
+		t.Errorf("the application's view was not applied alone: %v", got)
+	}
+}
