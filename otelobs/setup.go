@@ -211,7 +211,7 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 	for _, r := range append(readers, cfg.readers...) {
 		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
 	}
-	mpOpts = append(mpOpts, sdkmetric.WithView(append(cfg.views, sumReservoirView(cfg.views))...))
+	mpOpts = append(mpOpts, sdkmetric.WithView(append(cfg.views, reservoirView(cfg.views))...))
 	mp := sdkmetric.NewMeterProvider(mpOpts...)
 	t.shutdowns = append(t.shutdowns, mp.Shutdown)
 	t.mp = mp

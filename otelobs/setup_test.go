@@ -89,13 +89,21 @@ func TestMetricsHandlerServesExemplarsWithOpenMetrics(t *testing.T) {
 	if !strings.HasPrefix(ctype, "application/openmetrics-text") {
 		t.Fatalf("Content-Type = %q, want OpenMetrics", ctype)
 	}
-	ex := fmt.Sprintf(`trace_id="%s",span_id="%s"`, sc.TraceID(), sc.SpanID())
+	// The exemplar's label order is not fixed: look for both labels.
 	for _, series := range []string{
-		`git_merge_duration_seconds_bucket{result="success",le="1.0"} 1 # {` + ex + `} 0.42`,
-		`git_merge_total{result="success"} 1.0 # {` + ex + `} 1.0`,
+		`git_merge_duration_seconds_bucket{result="success",le="1.0"} 1 # {`,
+		`git_merge_total{result="success"} 1.0 # {`,
 	} {
-		if !strings.Contains(body, series) {
-			t.Errorf("OpenMetrics body lacks %q:\n%s", series, body)
+		found := false
+		for line := range strings.SplitSeq(body, "\n") {
+			if strings.HasPrefix(line, series) &&
+				strings.Contains(line, fmt.Sprintf(`trace_id="%s"`, sc.TraceID())) &&
+				strings.Contains(line, fmt.Sprintf(`span_id="%s"`, sc.SpanID())) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("OpenMetrics body lacks %s… with the span's exemplar:\n%s", series, body)
 		}
 	}
 	if strings.Contains(body, "otel_scope_name") {
@@ -712,5 +720,52 @@ func TestCounterExemplarReservoirAndUserViews(t *testing.T) {
 	}
 	if _, ok := got["user.renamed"]; !ok || len(got) != 2 {
 		t.Errorf("the application's view was not applied alone: %v", got)
+	}
+}
+
+func TestHistogramKeepsLatestExemplarPerBucket(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	tel := setupEnv(t, map[string]string{"OTEL_METRICS_EXPORTER": "none"}, WithMetricReader(reader))
+	h, _ := tel.MeterProvider().Meter("t").Float64Histogram("d", metric.WithExplicitBucketBoundaries(1, 10, 100))
+	tracer := tel.TracerProvider().Tracer("t")
+	last := map[float64]trace.SpanContext{}
+	for _, v := range []float64{0.5, 5, 0.7, 50, 5.5} {
+		ctx, span := tracer.Start(t.Context(), "s")
+		h.Record(ctx, v)
+		span.End()
+		bucket := map[bool]float64{true: 1}[v <= 1] + map[bool]float64{true: 10}[v > 1 && v <= 10] + map[bool]float64{true: 100}[v > 10]
+		last[bucket] = span.SpanContext()
+	}
+	_, unsampled := tracer.Start(context.Background(), "x")
+	h.Record(context.Background(), 500) // no span: no exemplar, no slot
+	unsampled.End()
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	dp := rm.ScopeMetrics[0].Metrics[0].Data.(metricdata.Histogram[float64]).DataPoints[0]
+	if dp.Count != 6 || len(dp.Exemplars) != 3 {
+		t.Fatalf("count %d, %d exemplars; want 6 and 3 (one per bucket hit in a span)", dp.Count, len(dp.Exemplars))
+	}
+	for _, e := range dp.Exemplars {
+		bucket := 100.0
+		if e.Value <= 1 {
+			bucket = 1
+		} else if e.Value <= 10 {
+			bucket = 10
+		}
+		want := last[bucket]
+		tid, sid := want.TraceID(), want.SpanID()
+		if string(e.TraceID) != string(tid[:]) || string(e.SpanID) != string(sid[:]) {
+			t.Errorf("bucket ≤%v: exemplar %v is not the latest measurement's span", bucket, e.Value)
+		}
+	}
+	// Collecting again keeps them.
+	var again metricdata.ResourceMetrics
+	_ = reader.Collect(t.Context(), &again)
+	if n := len(again.ScopeMetrics[0].Metrics[0].Data.(metricdata.Histogram[float64]).DataPoints[0].Exemplars); n != 3 {
+		t.Errorf("second collection: %d exemplars", n)
 	}
 }
