@@ -24,15 +24,24 @@ const (
 	OperationPlan            Operation = "plan"
 )
 
+// operations are the known operations, and _OTHER last.
+var operations = [...]Operation{OperationChat, OperationTextCompletion, OperationGenerateContent,
+	OperationEmbeddings, OperationInvokeAgent, OperationExecuteTool, OperationPlan, Operation(Other)}
+
+func (o Operation) index() int {
+	for i, x := range operations[:len(operations)-1] {
+		if o == x {
+			return i
+		}
+	}
+	return len(operations) - 1
+}
+
 func (o Operation) normalize() Operation {
-	switch o {
-	case OperationChat, OperationTextCompletion, OperationGenerateContent, OperationEmbeddings,
-		OperationInvokeAgent, OperationExecuteTool, OperationPlan:
-		return o
-	case "":
+	if o == "" {
 		return OperationChat
 	}
-	return Operation(Other)
+	return operations[o.index()]
 }
 
 // Request describes an LLM call. Provider and Model become metric labels
@@ -230,25 +239,28 @@ func (m *Metrics) record(ctx context.Context, e *entry, op Operation, u Usage, d
 
 // recordGenAI records the GenAI semantic-convention instruments.
 func (m *Metrics) recordGenAI(ctx context.Context, e *entry, op Operation, u Usage, secs float64, et ErrorType) {
-	dur := e.opts(lazyKey{kind: lazyGenAIDuration, op: op, a: string(et)})
+	g := e.genAIFor(op)
+	dur := g.duration
+	if et != "" {
+		dur = e.opts(lazyKey{kind: lazyGenAIDuration, op: op, a: string(et)})
+	}
 	if m.conventions.v141() {
 		m.genAIDuration.Record(ctx, secs, dur.Record...)
 		if et == "" {
-			m.genAITokens.Record(ctx, u.InputTokens, e.opts(lazyKey{kind: lazyGenAITokens, op: op, a: "input"}).Record...)
-			m.genAITokens.Record(ctx, u.OutputTokens, e.opts(lazyKey{kind: lazyGenAITokens, op: op, a: "output"}).Record...)
+			m.genAITokens.Record(ctx, u.InputTokens, g.input.Record...)
+			m.genAITokens.Record(ctx, u.OutputTokens, g.output.Record...)
 		}
 	}
 	if m.conventions.latest() {
 		m.genAIInference.Record(ctx, secs, dur.Record...)
-		usage := e.opts(lazyKey{kind: lazyGenAIUsage, op: op})
 		if u.InputTokens > 0 {
-			m.genAIInput.Add(ctx, u.InputTokens, usage.Add...)
+			m.genAIInput.Add(ctx, u.InputTokens, g.usage.Add...)
 		}
 		if u.OutputTokens > 0 {
-			m.genAIOutput.Add(ctx, u.OutputTokens, usage.Add...)
+			m.genAIOutput.Add(ctx, u.OutputTokens, g.usage.Add...)
 		}
 		if u.CachedInputTokens > 0 {
-			m.genAICacheRead.Add(ctx, u.CachedInputTokens, usage.Add...)
+			m.genAICacheRead.Add(ctx, u.CachedInputTokens, g.usage.Add...)
 		}
 	}
 }

@@ -99,8 +99,33 @@ type entry struct {
 	lazy map[lazyKey]instr.Opts // error and GenAI attribute sets, built on first use
 
 	chatSpan string
+	// genAI holds the success-path GenAI options per operation, built on
+	// first use and read without locking.
+	genAI [len(operations)]atomic.Pointer[genAIOpts]
 
 	warned atomic.Bool
+}
+
+// genAIOpts are the GenAI instruments' options of one operation's successful
+// calls.
+type genAIOpts struct {
+	duration, input, output, usage instr.Opts
+}
+
+// genAIFor returns the success-path GenAI options of op.
+func (e *entry) genAIFor(op Operation) *genAIOpts {
+	slot := &e.genAI[op.index()]
+	if g := slot.Load(); g != nil {
+		return g
+	}
+	g := &genAIOpts{
+		duration: instr.NewOpts(e.attrs(lazyKey{kind: lazyGenAIDuration, op: op})...),
+		input:    instr.NewOpts(e.attrs(lazyKey{kind: lazyGenAITokens, op: op, a: "input"})...),
+		output:   instr.NewOpts(e.attrs(lazyKey{kind: lazyGenAITokens, op: op, a: "output"})...),
+		usage:    instr.NewOpts(e.attrs(lazyKey{kind: lazyGenAIUsage, op: op})...),
+	}
+	slot.CompareAndSwap(nil, g)
+	return slot.Load()
 }
 
 type lazyKey struct {
