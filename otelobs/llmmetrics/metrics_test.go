@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -583,4 +585,86 @@ func TestNewJoinsErrorsAndStaysUsable(t *testing.T) {
 	_, call := m.StartCall(t.Context(), Request{Provider: "openai", Model: "gpt-4o"})
 	call.SetUsage(Usage{InputTokens: 1})
 	call.End(errors.New("x"))
+}
+
+// TestInstrumentMetadata pins each instrument's name, unit, description,
+// kind and buckets (values are checked by the tests above).
+func TestInstrumentMetadata(t *testing.T) {
+	t.Parallel()
+	h := setup(t, WithConventions(ConventionsDup))
+	_, call := h.m.StartCall(t.Context(), Request{Provider: "openai", Model: "gpt-4o"})
+	call.SetUsage(Usage{InputTokens: 3, OutputTokens: 2, CachedInputTokens: 1})
+	call.RateLimited()
+	call.End(NewError(ErrorRateLimited, errors.New("429")))
+	_, call = h.m.StartCall(t.Context(), Request{Provider: "openai", Model: "gpt-4o"})
+	call.SetUsage(Usage{InputTokens: 3, OutputTokens: 2, CachedInputTokens: 1})
+	call.End(nil)
+	h.m.RecordCall(t.Context(), Request{Provider: "openai", Model: "nope"}, Usage{}, time.Second, nil)
+	got := h.collect(t)
+
+	sum := func(name, unit, desc string, mono bool) metricdata.Metrics {
+		return metricdata.Metrics{Name: name, Unit: unit, Description: desc,
+			Data: metricdata.Sum[int64]{Temporality: metricdata.CumulativeTemporality, IsMonotonic: mono}}
+	}
+	hist := func(name, unit, desc string, float bool) metricdata.Metrics {
+		m := metricdata.Metrics{Name: name, Unit: unit, Description: desc}
+		if float {
+			m.Data = metricdata.Histogram[float64]{Temporality: metricdata.CumulativeTemporality}
+		} else {
+			m.Data = metricdata.Histogram[int64]{Temporality: metricdata.CumulativeTemporality}
+		}
+		return m
+	}
+	want := []metricdata.Metrics{
+		sum(RequestsName, "{request}", requestsDesc, true),
+		sum(RequestErrorsName, "{request}", requestErrorsDesc, true),
+		hist(RequestDurationName, "s", requestDurationDesc, true),
+		sum(TokensName, "{token}", tokensDesc, true),
+		sum(TokensByTypeName, "{token}", tokensByTypeDesc, true),
+		{Name: CostName, Description: costDesc, Data: metricdata.Sum[float64]{Temporality: metricdata.CumulativeTemporality, IsMonotonic: true}},
+		sum(UnpricedName, "{request}", unpricedDesc, true),
+		sum(RateLimitEventsName, "{event}", rateLimitDesc, true),
+		hist(GenAITokenUsageName, "{token}", genAITokenUsageDesc, false),
+		hist(GenAIOperationDurationName, "s", genAIDurationDesc, true),
+		hist(GenAIInferenceDurationName, "s", genAIDurationDesc, true),
+		sum(GenAIInputTokensName, "{token}", genAIInputDesc, true),
+		sum(GenAIOutputTokensName, "{token}", genAIOutputDesc, true),
+		sum(GenAICacheReadTokensName, "{token}", genAICacheReadDesc, true),
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d instruments, want %d", len(got), len(want))
+	}
+	for _, w := range want {
+		g, ok := got[w.Name]
+		if !ok {
+			t.Errorf("%s missing", w.Name)
+			continue
+		}
+		// Compare everything but the data points, then the bucket bounds.
+		switch d := g.Data.(type) {
+		case metricdata.Sum[int64]:
+			d.DataPoints = nil
+			g.Data = d
+		case metricdata.Sum[float64]:
+			d.DataPoints = nil
+			g.Data = d
+		case metricdata.Histogram[float64]:
+			for _, dp := range d.DataPoints {
+				if !slices.Equal(dp.Bounds, DurationBuckets) {
+					t.Errorf("%s bounds %v", w.Name, dp.Bounds)
+				}
+			}
+			d.DataPoints = nil
+			g.Data = d
+		case metricdata.Histogram[int64]:
+			for _, dp := range d.DataPoints {
+				if !slices.Equal(dp.Bounds, TokenBuckets) {
+					t.Errorf("%s bounds %v", w.Name, dp.Bounds)
+				}
+			}
+			d.DataPoints = nil
+			g.Data = d
+		}
+		metricdatatest.AssertEqual(t, w, g)
+	}
 }
