@@ -48,11 +48,24 @@ func seriesOf(body string) []string {
 }
 
 // TestPullExpositionGolden: the run's series on /metrics are exactly the
-// golden list (run with -update to rewrite it after a deliberate change).
+// golden list, for the default GenAI conventions and for the opt-in that
+// emits both the v1.41 and the latest names (run with -update to rewrite the
+// files after a deliberate change).
 func TestPullExpositionGolden(t *testing.T) {
-	t.Setenv("OTEL_METRICS_EXPORTER", "prometheus")
-	t.Setenv("OTEL_TRACES_EXPORTER", "none")
-	t.Setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "")
+	for _, tt := range []struct{ optIn, golden string }{
+		{"", pullGolden},
+		{"gen_ai_latest_experimental/dup", "testdata/pull-series-genai-dup.golden"},
+	} {
+		t.Run(tt.golden, func(t *testing.T) {
+			t.Setenv("OTEL_METRICS_EXPORTER", "prometheus")
+			t.Setenv("OTEL_TRACES_EXPORTER", "none")
+			t.Setenv("OTEL_SEMCONV_STABILITY_OPT_IN", tt.optIn)
+			checkGolden(t, tt.golden)
+		})
+	}
+}
+
+func checkGolden(t *testing.T, golden string) {
 	tel, err := otelobs.Setup(t.Context(), otelobs.WithoutGlobals(), otelobs.WithServiceName("contract"))
 	if err != nil {
 		t.Fatal(err)
@@ -68,11 +81,11 @@ func TestPullExpositionGolden(t *testing.T) {
 	tel.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	got := seriesOf(rec.Body.String())
 	if *update {
-		if err := os.WriteFile(pullGolden, []byte(strings.Join(got, "\n")+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(golden, []byte(strings.Join(got, "\n")+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	raw, err := os.ReadFile(pullGolden)
+	raw, err := os.ReadFile(golden)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,28 @@
+package contract
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDomainPackagesImportOnlyTheAPI: gitmetrics, taskmetrics and llmmetrics
+// must work with any SDK set-up, so they may not depend on the OTel SDK, on
+// an exporter, or on the root otelobs package.
+func TestDomainPackagesImportOnlyTheAPI(t *testing.T) {
+	const module = "github.com/agentorchestrator/observability/"
+	for _, pkg := range []string{"otelobs/gitmetrics", "otelobs/taskmetrics", "otelobs/llmmetrics"} {
+		out, err := exec.Command("go", "list", "-deps", module+pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		for dep := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+			if strings.HasPrefix(dep, "go.opentelemetry.io/otel/sdk") ||
+				strings.HasPrefix(dep, "go.opentelemetry.io/otel/exporters") ||
+				strings.HasPrefix(dep, "github.com/prometheus/") ||
+				dep == module+"otelobs" {
+				t.Errorf("%s depends on %s", pkg, dep)
+			}
+		}
+	}
+}
