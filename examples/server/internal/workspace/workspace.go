@@ -1,0 +1,308 @@
+// Package workspace runs the orchestrator's git operations with the real git
+// binary: a repository per workspace path, a worktree and branch per task
+// attempt, and merges of those branches into the base branch under a lock,
+// instrumented with gitmetrics.
+package workspace
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/agentorchestrator/observability/otelobs/gitmetrics"
+)
+
+// ErrOutsideRoot is returned for a workspace path outside the root.
+var ErrOutsideRoot = errors.New("outside the workspace root")
+
+// Manager hands out one Repo per workspace path under a root directory.
+type Manager struct {
+	root string // with symlinks resolved
+	git  *gitmetrics.Metrics
+
+	mu    sync.Mutex
+	repos map[string]*Repo
+}
+
+// NewManager checks that root is an existing directory and that git is
+// installed.
+func NewManager(root string, git *gitmetrics.Metrics) (*Manager, error) {
+	if !filepath.IsAbs(root) {
+		return nil, fmt.Errorf("workspace root %q is not an absolute path", root)
+	}
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("workspace root: %w", err)
+	}
+	if fi, err := os.Stat(real); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("workspace root %q is not a directory", root)
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		return nil, fmt.Errorf("the git binary is needed: %w", err)
+	}
+	return &Manager{root: real, git: git, repos: map[string]*Repo{}}, nil
+}
+
+// Root returns the workspace root, with symlinks resolved.
+func (m *Manager) Root() string { return m.root }
+
+// Resolve checks a requested workspace path: absolute, and inside the root
+// (not the root itself) once cleaned and with the symlinks of its existing
+// part resolved, so that neither ".." nor a symlink leads out.
+func (m *Manager) Resolve(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("is empty")
+	}
+	if !filepath.IsAbs(path) {
+		return "", errors.New("is not an absolute path")
+	}
+	clean := filepath.Clean(path)
+	// Resolve symlinks in the longest prefix that exists.
+	existing, rest := clean, ""
+	for {
+		if _, err := os.Lstat(existing); err == nil {
+			break
+		}
+		parent := filepath.Dir(existing)
+		if parent == existing {
+			break
+		}
+		rest = filepath.Join(filepath.Base(existing), rest)
+		existing = parent
+	}
+	real, err := filepath.EvalSymlinks(existing)
+	if err != nil {
+		return "", err
+	}
+	real = filepath.Join(real, rest)
+	rel, err := filepath.Rel(m.root, real)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%w %s", ErrOutsideRoot, m.root)
+	}
+	return real, nil
+}
+
+// Open returns the repository at path (see Resolve), creating and
+// initialising it when needed. An existing non-empty directory that is not a
+// git repository is refused.
+func (m *Manager) Open(ctx context.Context, path string) (*Repo, error) {
+	dir, err := m.Resolve(path)
+	if err != nil {
+		return nil, fmt.Errorf("workspace %q %w", path, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.repos[dir]; ok {
+		return r, nil
+	}
+	r := &Repo{dir: dir, git: m.git}
+	if err := r.init(ctx); err != nil {
+		return nil, err
+	}
+	m.repos[dir] = r
+	return r, nil
+}
+
+// Repo is a workspace repository. Its merge lock serialises merges into the
+// base branch; its admin lock serialises worktree and branch bookkeeping.
+type Repo struct {
+	dir  string
+	base string
+	git  *gitmetrics.Metrics
+
+	mergeMu sync.Mutex
+	adminMu sync.Mutex
+}
+
+// Dir returns the repository's directory.
+func (r *Repo) Dir() string { return r.dir }
+
+// Base returns the branch merges go into.
+func (r *Repo) Base() string { return r.base }
+
+// run runs git in dir and returns its combined output.
+func run(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{
+		"-c", "user.name=Agent Orchestrator", "-c", "user.email=orchestrator@localhost",
+		"-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null", "-c", "init.defaultBranch=main",
+	}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_CONFIG_NOSYSTEM=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if err != nil {
+		return out.String(), fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(out.String()))
+	}
+	return out.String(), nil
+}
+
+func (r *Repo) init(ctx context.Context) error {
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return fmt.Errorf("create workspace: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(r.dir, ".git")); errors.Is(err, os.ErrNotExist) {
+		entries, err := os.ReadDir(r.dir)
+		if err != nil {
+			return err
+		}
+		if len(entries) > 0 {
+			return fmt.Errorf("workspace %s exists, is not empty and is not a git repository", r.dir)
+		}
+		if _, err := run(ctx, r.dir, "init", "-q"); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(r.dir, "README.md"), []byte("# Agent Orchestrator workspace\n"), 0o644); err != nil {
+			return err
+		}
+		if _, err := run(ctx, r.dir, "add", "README.md"); err != nil {
+			return err
+		}
+		if _, err := run(ctx, r.dir, "commit", "-q", "-m", "Initialise the workspace"); err != nil {
+			return err
+		}
+	}
+	base, err := run(ctx, r.dir, "symbolic-ref", "--short", "HEAD")
+	if err != nil {
+		return err
+	}
+	r.base = strings.TrimSpace(base)
+	// Keep the worktrees out of the base branch's status.
+	exclude := filepath.Join(r.dir, ".git", "info", "exclude")
+	if b, _ := os.ReadFile(exclude); !bytes.Contains(b, []byte("/.worktrees/")) {
+		if err := os.MkdirAll(filepath.Dir(exclude), 0o755); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(exclude, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		_, err = f.WriteString("\n/.worktrees/\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Worktree is a branch checked out in its own directory, for one task
+// attempt to write files in.
+type Worktree struct {
+	repo   *Repo
+	dir    string
+	branch string
+}
+
+// Branch returns the worktree's branch.
+func (w *Worktree) Branch() string { return w.branch }
+
+// NewWorktree creates branch from the base branch, checked out in its own
+// directory under .worktrees.
+func (r *Repo) NewWorktree(ctx context.Context, branch string) (*Worktree, error) {
+	dir := filepath.Join(r.dir, ".worktrees", strings.NewReplacer("/", "_", "..", "_").Replace(branch))
+	r.adminMu.Lock()
+	defer r.adminMu.Unlock()
+	if _, err := run(ctx, r.dir, "worktree", "add", "-q", "-b", branch, dir, r.base); err != nil {
+		return nil, err
+	}
+	return &Worktree{repo: r, dir: dir, branch: branch}, nil
+}
+
+// WriteFile writes a file of the worktree; rel must stay inside it.
+func (w *Worktree) WriteFile(rel, content string) error {
+	p := filepath.Join(w.dir, filepath.Clean("/" + rel))
+	if !strings.HasPrefix(p, w.dir+string(filepath.Separator)) || strings.Contains(rel, ".git") {
+		return fmt.Errorf("file %q is outside the worktree", rel)
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, []byte(content), 0o644)
+}
+
+// Commit commits every change of the worktree.
+func (w *Worktree) Commit(ctx context.Context, msg string) error {
+	if _, err := run(ctx, w.dir, "add", "-A"); err != nil {
+		return err
+	}
+	_, err := run(ctx, w.dir, "commit", "-q", "--allow-empty", "-m", msg)
+	return err
+}
+
+// Remove deletes the worktree and its branch. It uses its own context so
+// that a cancelled task still cleans up.
+func (w *Worktree) Remove() error {
+	ctx := context.Background()
+	w.repo.adminMu.Lock()
+	defer w.repo.adminMu.Unlock()
+	_, err1 := run(ctx, w.repo.dir, "worktree", "remove", "--force", w.dir)
+	_, err2 := run(ctx, w.repo.dir, "branch", "-D", w.branch)
+	return errors.Join(err1, err2)
+}
+
+// Resolver returns the resolved content of a file with conflict markers, or
+// an error to give up the merge.
+type Resolver func(ctx context.Context, file, conflicted string) (string, error)
+
+// Merge merges branch into the base branch under the merge lock, timing the
+// wait and the merge with gitmetrics. On a conflict, resolve is asked for
+// each conflicted file; when it resolves them all the merge is committed
+// (result conflict, resolved), otherwise it is aborted and the error wraps
+// gitmetrics.ErrConflict.
+func (r *Repo) Merge(ctx context.Context, branch string, resolve Resolver) (err error) {
+	w := r.git.StartLockWait(ctx)
+	r.mergeMu.Lock()
+	w.End()
+	defer r.mergeMu.Unlock()
+
+	ctx, op := r.git.StartMerge(ctx, gitmetrics.MergeInfo{Repository: filepath.Base(r.dir), Base: r.base, Head: branch})
+	defer func() { op.End(err) }()
+
+	out, mergeErr := run(ctx, r.dir, "merge", "--no-ff", "--no-edit", "-m", "Merge "+branch, branch)
+	if mergeErr == nil {
+		return nil
+	}
+	if !strings.Contains(out, "CONFLICT") {
+		_, _ = run(context.Background(), r.dir, "merge", "--abort")
+		return mergeErr
+	}
+	op.MarkConflict()
+	files, err := run(ctx, r.dir, "diff", "--name-only", "--diff-filter=U")
+	if err != nil {
+		_, _ = run(context.Background(), r.dir, "merge", "--abort")
+		return err
+	}
+	for _, f := range strings.Fields(files) {
+		content, rerr := os.ReadFile(filepath.Join(r.dir, f))
+		var resolved string
+		if rerr == nil && resolve != nil {
+			resolved, rerr = resolve(ctx, f, string(content))
+		} else if resolve == nil {
+			rerr = errors.New("no resolver")
+		}
+		if rerr == nil {
+			rerr = os.WriteFile(filepath.Join(r.dir, f), []byte(resolved), 0o644)
+		}
+		if rerr == nil {
+			_, rerr = run(ctx, r.dir, "add", f)
+		}
+		if rerr != nil {
+			_, _ = run(context.Background(), r.dir, "merge", "--abort")
+			return fmt.Errorf("merge %s: %w in %s: %w", branch, gitmetrics.ErrConflict, f, rerr)
+		}
+	}
+	if _, err := run(ctx, r.dir, "commit", "-q", "--no-edit"); err != nil {
+		_, _ = run(context.Background(), r.dir, "merge", "--abort")
+		return fmt.Errorf("merge %s: %w: commit of the resolution: %w", branch, gitmetrics.ErrConflict, err)
+	}
+	return nil
+}

@@ -1,0 +1,172 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/agentorchestrator/observability/otelobs/gitmetrics"
+)
+
+func newManager(t *testing.T) (*Manager, *sdkmetric.ManualReader) {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	git, err := gitmetrics.New(gitmetrics.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewManager(t.TempDir(), git)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, reader
+}
+
+func TestResolve(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	root := m.Root()
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(root, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path string
+		ok   bool
+	}{
+		{filepath.Join(root, "ws"), true},
+		{filepath.Join(root, "a", "b", "c"), true},
+		{filepath.Join(root, "a", "..", "ws"), true},
+		{root, false},
+		{filepath.Join(root, ".."), false},
+		{filepath.Join(root, "..", "elsewhere"), false},
+		{filepath.Join(root, "escape", "ws"), false},
+		{"relative/ws", false},
+		{"", false},
+		{"/etc", false},
+	}
+	for _, tt := range tests {
+		got, err := m.Resolve(tt.path)
+		if (err == nil) != tt.ok {
+			t.Errorf("Resolve(%q) = %q, %v; want ok=%v", tt.path, got, err, tt.ok)
+		}
+		if err == nil && !strings.HasPrefix(got, root+string(filepath.Separator)) {
+			t.Errorf("Resolve(%q) = %q, outside %s", tt.path, got, root)
+		}
+	}
+}
+
+func TestOpenRefusesNonEmptyNonRepo(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	dir := filepath.Join(m.Root(), "busy")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Open(t.Context(), dir); err == nil || !strings.Contains(err.Error(), "not a git repository") {
+		t.Fatalf("Open = %v", err)
+	}
+}
+
+func mergeResults(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, mm := range sm.Metrics {
+			if mm.Name == gitmetrics.MergeCountName {
+				for _, dp := range mm.Data.(metricdata.Sum[int64]).DataPoints {
+					v, _ := dp.Attributes.Value(gitmetrics.ResultKey)
+					out[v.AsString()] += dp.Value
+				}
+			}
+		}
+	}
+	return out
+}
+
+// branch writes content to file on a new worktree branch and commits it.
+func branch(t *testing.T, r *Repo, name, file, content string) *Worktree {
+	t.Helper()
+	w, err := r.NewWorktree(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteFile(file, content); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(t.Context(), "work on "+name); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestMergesAndConflicts(t *testing.T) {
+	t.Parallel()
+	m, reader := newManager(t)
+	r, err := m.Open(t.Context(), filepath.Join(m.Root(), "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Base() != "main" {
+		t.Errorf("base = %q", r.Base())
+	}
+	a := branch(t, r, "orch/a", "src/main.go", "package main // a\n")
+	b := branch(t, r, "orch/b", "src/main.go", "package main // b\n")
+	c := branch(t, r, "orch/c", "src/main.go", "package main // c\n")
+	if err := r.Merge(t.Context(), a.Branch(), nil); err != nil {
+		t.Fatal(err)
+	}
+	// b touches the same file: a real conflict, resolved.
+	var seen string
+	err = r.Merge(t.Context(), b.Branch(), func(_ context.Context, file, conflicted string) (string, error) {
+		seen = file
+		if !strings.Contains(conflicted, "<<<<<<<") {
+			t.Errorf("no conflict markers in %q", conflicted)
+		}
+		return "package main // a and b\n", nil
+	})
+	if err != nil || seen != "src/main.go" {
+		t.Fatalf("resolved merge = %v (file %q)", err, seen)
+	}
+	got, _ := os.ReadFile(filepath.Join(r.Dir(), "src", "main.go"))
+	if string(got) != "package main // a and b\n" {
+		t.Errorf("main has %q", got)
+	}
+	// c conflicts too, and the resolver gives up: aborted, base untouched.
+	err = r.Merge(t.Context(), c.Branch(), func(context.Context, string, string) (string, error) {
+		return "", errors.New("the LLM could not resolve it")
+	})
+	if !errors.Is(err, gitmetrics.ErrConflict) {
+		t.Fatalf("unresolved merge = %v, want ErrConflict", err)
+	}
+	if status, _ := run(t.Context(), r.Dir(), "status", "--porcelain"); strings.TrimSpace(status) != "" {
+		t.Errorf("base worktree not clean after the abort: %q", status)
+	}
+	for _, w := range []*Worktree{a, b, c} {
+		if err := w.Remove(); err != nil {
+			t.Error(err)
+		}
+	}
+	if res := mergeResults(t, reader); res["success"] != 1 || res["conflict"] != 2 {
+		t.Errorf("merge results = %v, want 1 success and 2 conflicts", res)
+	}
+	if err := a.WriteFile("../../escape.txt", "x"); err == nil {
+		// Clean("/../../escape.txt") stays inside; it must not be written outside.
+		if _, statErr := os.Stat(filepath.Join(m.Root(), "escape.txt")); statErr == nil {
+			t.Error("WriteFile wrote outside the worktree")
+		}
+	}
+}
