@@ -219,7 +219,7 @@ func (r *Repo) NewWorktree(ctx context.Context, branch string) (*Worktree, error
 
 // WriteFile writes a file of the worktree; rel must stay inside it.
 func (w *Worktree) WriteFile(rel, content string) error {
-	p := filepath.Join(w.dir, filepath.Clean("/" + rel))
+	p := filepath.Join(w.dir, filepath.Clean("/"+rel))
 	if !strings.HasPrefix(p, w.dir+string(filepath.Separator)) || strings.Contains(rel, ".git") {
 		return fmt.Errorf("file %q is outside the worktree", rel)
 	}
