@@ -1,18 +1,26 @@
-// Command server is the Agent Orchestrator API example: it sets up telemetry
-// with otelobs.Setup and serves the Prometheus metrics on its own port.
+// Command server is the Agent Orchestrator API: POST /runs plans an
+// objective into tasks with an LLM director, planner/coder/tester workers
+// write files on their own git branches, and the branches are merged back
+// under a lock with real git. Every step is measured with the otelobs
+// packages, so the dashboard comes alive; with no API key, the LLM is
+// simulated.
 //
-//	go run ./examples/server            # listens on :8000, GET /metrics, GET /healthz
-//	go run ./examples/server -addr 127.0.0.1:9000
+//	go run ./examples/server
+//	curl -X POST localhost:8000/runs -H 'Content-Type: application/json' \
+//	  -d '{"objective":"Create a simple hello world function","workspace_path":"/tmp/test-workspace",
+//	       "orch_config":{"director_model":{"provider":"openai","model_name":"gpt-4"},
+//	                      "worker_model":{"provider":"openai","model_name":"gpt-4"}}}'
+//	curl localhost:8000/runs/<run_id>
+//	curl localhost:8000/metrics
 //
-// Telemetry is configured by the OTEL_* environment variables (see the
-// otelobs package); with none set, metrics are served on /metrics for
-// Prometheus to scrape and no other service is needed.
+// Telemetry is configured by the OTEL_* variables (see the otelobs package);
+// with none set, metrics are served on /metrics for Prometheus to scrape and
+// no other service is needed. `server -help` lists the ORCH_* variables.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -24,49 +32,118 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/agentorchestrator/observability/examples/server/internal/api"
+	"github.com/agentorchestrator/observability/examples/server/internal/orchestrator"
+	"github.com/agentorchestrator/observability/examples/server/internal/provider"
+	"github.com/agentorchestrator/observability/examples/server/internal/workspace"
 	"github.com/agentorchestrator/observability/otelobs"
+	"github.com/agentorchestrator/observability/otelobs/gitmetrics"
+	"github.com/agentorchestrator/observability/otelobs/llmmetrics"
+	"github.com/agentorchestrator/observability/otelobs/taskmetrics"
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:]); err != nil {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
 	}
 }
 
-// run starts the server and blocks until SIGINT or SIGTERM, then shuts the
-// HTTP server and the telemetry down. The named result collects shutdown
-// errors.
-func run(ctx context.Context, args []string) (err error) {
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	addr := fs.String("addr", envOr("ORCH_ADDR", ":8000"), "listen address (env ORCH_ADDR)")
-	if err := fs.Parse(args); err != nil {
+// app is the wired server, for run and for tests.
+type app struct {
+	tel     *otelobs.Telemetry
+	orch    *orchestrator.Orchestrator
+	handler http.Handler
+}
+
+// newApp wires telemetry, the domain instruments, the workspace manager, the
+// providers, the orchestrator and the API.
+func newApp(ctx context.Context, c config, opts ...otelobs.Option) (a *app, err error) {
+	tel, err := otelobs.Setup(ctx, append([]otelobs.Option{otelobs.WithServiceName("agent-orchestrator")}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, tel.Shutdown(context.WithoutCancel(ctx)))
+		}
+	}()
+	mp, tp := tel.MeterProvider(), tel.TracerProvider()
+	git, err1 := gitmetrics.New(gitmetrics.WithMeterProvider(mp), gitmetrics.WithTracerProvider(tp))
+	tasks, err2 := taskmetrics.New(taskmetrics.WithMeterProvider(mp), taskmetrics.WithTracerProvider(tp))
+	llm, err3 := llmmetrics.New(llmmetrics.WithMeterProvider(mp), llmmetrics.WithTracerProvider(tp))
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, err
+	}
+	ws, err := workspace.NewManager(c.workspaceRoot, git)
+	if err != nil {
+		return nil, fmt.Errorf("ORCH_WORKSPACE_ROOT: %w", err)
+	}
+	providers, err := provider.NewRegistry(provider.Config{Seed: c.seed, Sim: c.sim})
+	if err != nil {
+		return nil, err
+	}
+	orch, err := orchestrator.New(c.orch, orchestrator.Instruments{
+		Git: git, Tasks: tasks, LLM: llm,
+		Meter:  mp.Meter("github.com/agentorchestrator/observability/examples/server"),
+		Tracer: tp.Tracer("github.com/agentorchestrator/observability/examples/server"),
+	}, providers, ws)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", tel.MetricsHandler())
+	api.New(orch, ws, api.Defaults{Workspace: c.defaultWorkspace, Model: c.defaultModel}, nil).Register(mux)
+	h := otelhttp.NewHandler(mux, "agent-orchestrator",
+		otelhttp.WithMeterProvider(mp), otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(tel.Propagator()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.Pattern }),
+		// Scrapes would otherwise dominate the request metrics and traces.
+		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }),
+	)
+	for name := range provider.Known {
+		if p, _ := providers.Get(name); p != nil && !p.Simulated() {
+			slog.Info("server: LLM provider called for real", "provider", name)
+		}
+	}
+	return &app{tel: tel, orch: orch, handler: h}, nil
+}
+
+// run starts the server and blocks until SIGINT or SIGTERM (or ctx ends),
+// then stops accepting requests, gives running tasks the grace period, and
+// flushes telemetry. ready, when not nil, receives the listening address.
+func run(ctx context.Context, args []string, getenv func(string) string, ready chan<- string) (err error) {
+	c, err := loadConfig(args, getenv, func() uint64 { return uint64(time.Now().UnixNano()) })
+	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	tel, err := otelobs.Setup(ctx, otelobs.WithServiceName("agent-orchestrator"))
+	a, err := newApp(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		err = errors.Join(err, tel.Shutdown(sctx))
+		err = errors.Join(err, a.tel.Shutdown(sctx))
 	}()
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("ORCH_ADDR: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           newHandler(tel),
+		Handler:           a.handler,
 		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
-	slog.Info("server: listening", "addr", ln.Addr().String(), "metrics", "http://"+ln.Addr().String()+"/metrics")
+	slog.Info("server: listening", "addr", ln.Addr().String(), "metrics", "http://"+ln.Addr().String()+"/metrics",
+		"workspace_root", c.workspaceRoot, "seed", c.seed)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -75,33 +152,15 @@ func run(ctx context.Context, args []string) (err error) {
 		return err
 	case <-ctx.Done():
 	}
-	slog.Info("server: shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	slog.Info("server: shutting down: no new runs; running tasks get the grace period", "grace", c.grace)
+	hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.Shutdown(sctx)
-}
-
-// newHandler is the API: /metrics, /healthz, each request traced and measured
-// by otelhttp.
-func newHandler(tel *otelobs.Telemetry) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", tel.MetricsHandler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
-	})
-	return otelhttp.NewHandler(mux, "agent-orchestrator",
-		otelhttp.WithMeterProvider(tel.MeterProvider()),
-		otelhttp.WithTracerProvider(tel.TracerProvider()),
-		otelhttp.WithPropagators(tel.Propagator()),
-		// Scrapes would otherwise dominate the request metrics and traces.
-		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }),
-	)
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+	herr := srv.Shutdown(hctx)
+	gctx, gcancel := context.WithTimeout(context.Background(), c.grace)
+	defer gcancel()
+	oerr := a.orch.Shutdown(gctx)
+	if oerr != nil {
+		slog.Warn("server: " + oerr.Error())
 	}
-	return def
+	return herr
 }

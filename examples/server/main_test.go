@@ -1,75 +1,413 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	osexec "os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/agentorchestrator/observability/examples/server/internal/orchestrator"
 	"github.com/agentorchestrator/observability/otelobs"
 )
 
-func TestHandlerServesHealthAndMetrics(t *testing.T) {
+// testEnv is a fast, seeded configuration with its workspace root in a
+// temporary directory.
+func testEnv(t *testing.T, extra map[string]string) func(string) string {
+	t.Helper()
+	env := map[string]string{
+		"ORCH_WORKSPACE_ROOT":      t.TempDir(),
+		"ORCH_SEED":                "7",
+		"ORCH_SIM_LATENCY_SCALE":   "0",
+		"ORCH_SIM_RATE_LIMIT_RATE": "0",
+		"ORCH_SIM_ERROR_RATE":      "0",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return func(k string) string { return env[k] }
+}
+
+type testServer struct {
+	*httptest.Server
+	app   *app
+	spans *tracetest.InMemoryExporter
+	root  string
+}
+
+func startApp(t *testing.T, env func(string) string) *testServer {
+	t.Helper()
 	t.Setenv("OTEL_METRICS_EXPORTER", "prometheus")
 	t.Setenv("OTEL_TRACES_EXPORTER", "none")
-	tel, err := otelobs.Setup(t.Context(), otelobs.WithoutGlobals(), otelobs.WithServiceName("server-test"))
+	c, err := loadConfig(nil, env, func() uint64 { return 1 })
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tel.Shutdown(context.Background())
-	srv := httptest.NewServer(newHandler(tel))
-	defer srv.Close()
+	spans := tracetest.NewInMemoryExporter()
+	a, err := newApp(t.Context(), c, otelobs.WithoutGlobals(), otelobs.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(spans)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.handler)
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := a.orch.Shutdown(ctx); err != nil {
+			t.Errorf("orchestrator shutdown: %v", err)
+		}
+		_ = a.tel.Shutdown(ctx)
+	})
+	return &testServer{Server: srv, app: a, spans: spans, root: c.workspaceRoot}
+}
 
-	get := func(path string) (int, string) {
-		t.Helper()
-		resp, err := http.Get(srv.URL + path)
+func guideBody(workspace, provider, model string) string {
+	return fmt.Sprintf(`{
+    "objective": "Create a simple hello world function",
+    "workspace_path": %q,
+    "orch_config": {
+      "director_model": {"provider": %q, "model_name": %q},
+      "worker_model": {"provider": %q, "model_name": %q}
+    }
+  }`, workspace, provider, model, provider, model)
+}
+
+func (s *testServer) post(t *testing.T, body string, header http.Header) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/runs", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// wait polls a run until it is in a final state.
+func (s *testServer) wait(t *testing.T, id string) orchestrator.View {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/runs/" + id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	if code, body := get("/healthz"); code != http.StatusOK || !strings.Contains(body, `"ok"`) {
-		t.Fatalf("/healthz = %d %q", code, body)
-	}
-	code, body := get("/metrics")
-	if code != http.StatusOK {
-		t.Fatalf("/metrics = %d", code)
-	}
-	if !strings.Contains(body, `http_server_request_duration_seconds_count{`) || !strings.Contains(body, `service_name="server-test"`) {
-		t.Fatalf("/metrics lacks the request histogram or target_info:\n%s", body)
-	}
-	if strings.Contains(body, `url_path="/metrics"`) || strings.Count(body, "http_server_request_duration_seconds_count{") != 1 {
-		t.Errorf("scrapes are measured:\n%s", body)
+		var v orchestrator.View
+		err = json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch v.State {
+		case orchestrator.StateCompleted, orchestrator.StateFailed, orchestrator.StateBudgetExceeded, orchestrator.StateCanceled:
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s still %s after 60 s: %+v", id, v.State, v)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-func TestRunStopsOnCancel(t *testing.T) {
+func (s *testServer) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestGuideRun: the guide's body starts a run that plans, writes, merges with
+// real git and completes, with no API key.
+func TestGuideRun(t *testing.T) {
+	s := startApp(t, testEnv(t, nil))
+	ws := filepath.Join(s.root, "test-workspace")
+	code, body := s.post(t, guideBody(ws, "openai", "gpt-4"), nil)
+	if code != http.StatusAccepted || body["run_id"] == nil || body["simulated"] != true {
+		t.Fatalf("POST /runs = %d %v", code, body)
+	}
+	v := s.wait(t, body["run_id"].(string))
+	if v.State != orchestrator.StateCompleted {
+		t.Fatalf("run ended %s: %s\n%+v", v.State, v.Error, v.Tasks)
+	}
+	if len(v.Tasks) != 4 || v.Merges["success"]+v.Merges["conflict"] < 4 || v.Tokens.Input == 0 || v.Tokens.Output == 0 ||
+		v.CostUSD <= 0 || v.UnpricedCalls != 0 || v.TraceID == "" {
+		t.Errorf("run view lacks work: %+v", v)
+	}
+	for _, task := range v.Tasks {
+		if task.State != "complete" {
+			t.Errorf("task %s is %s", task.ID, task.State)
+		}
+	}
+	// The files are on the base branch of a real repository.
+	for _, f := range []string{"PLAN.md", "src/main.go", "src/main_test.go"} {
+		out, err := exec(t, ws, "git", "show", "main:"+f)
+		if err != nil || !strings.Contains(out, "//") && f != "PLAN.md" {
+			t.Errorf("git show main:%s = %v %q", f, err, out)
+		}
+	}
+	m := s.metrics(t)
+	for _, want := range []string{
+		`git_merge_total{result="success"}`, `task_states{state="complete"} 4`,
+		`llm_requests_total{model="gpt-4",provider="openai"}`, `llm_cost_dollars_total{model="gpt-4",provider="openai"}`,
+		`active_workers{worker_profile="coder"} 2`, `agentorch_runs_total{state="completed"} 1`,
+		`task_execution_duration_seconds_count{status="success",worker_profile="tester"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// One trace: the run, its tasks, merges and LLM calls.
+	names := map[string]int{}
+	for _, sp := range s.spans.GetSpans() {
+		if sp.SpanContext.TraceID().String() == v.TraceID {
+			names[sp.Name]++
+		}
+	}
+	if names["run"] != 1 || names["task.execute"] < 4 || names["git.merge"] < 4 || names["chat gpt-4"] < 5 {
+		t.Errorf("spans of the run's trace: %v", names)
+	}
+}
+
+func exec(t *testing.T, dir string, name string, args ...string) (string, error) {
+	t.Helper()
+	cmd := osexec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestTraceparentIsContinued(t *testing.T) {
+	s := startApp(t, testEnv(t, nil))
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	code, body := s.post(t, guideBody(filepath.Join(s.root, "tp"), "simulated", "sim-small"),
+		http.Header{"Traceparent": {"00-" + traceID + "-00f067aa0ba902b7-01"}})
+	if code != http.StatusAccepted || body["trace_id"] != traceID {
+		t.Fatalf("POST = %d %v, want trace %s", code, body, traceID)
+	}
+	s.wait(t, body["run_id"].(string))
+}
+
+func TestBadInput(t *testing.T) {
+	s := startApp(t, testEnv(t, nil))
+	ws := filepath.Join(s.root, "ok")
+	big := `{"objective": "` + strings.Repeat("x", 70<<10) + `"}`
+	tests := []struct {
+		name, body, ctype string
+		status            int
+		field             string
+	}{
+		{"malformed JSON", `{"objective": "x",`, "application/json", 400, "body"},
+		{"not an object", `["objective"]`, "application/json", 400, ""},
+		{"two values", `{"objective":"x"} {}`, "application/json", 400, "body"},
+		{"missing objective", `{"workspace_path": "` + ws + `"}`, "application/json", 400, "objective"},
+		{"empty objective", `{"objective": "  "}`, "application/json", 400, "objective"},
+		{"objective too long", `{"objective": "` + strings.Repeat("y", 9000) + `"}`, "application/json", 400, "objective"},
+		{"objective not a string", `{"objective": 42}`, "application/json", 400, "objective"},
+		{"unknown field", `{"objective": "x", "priority": 1}`, "application/json", 400, "priority"},
+		{"unknown provider", `{"objective": "x", "orch_config": {"director_model": {"provider": "skynet", "model_name": "t-800"}}}`,
+			"application/json", 400, "orch_config.director_model.provider"},
+		{"bad model name", `{"objective": "x", "orch_config": {"worker_model": {"provider": "openai", "model_name": "gpt 4; rm -rf"}}}`,
+			"application/json", 400, "orch_config.worker_model.model_name"},
+		{"oversize body", big, "application/json", 413, "body"},
+		{"outside the root", `{"objective": "x", "workspace_path": "/etc/orchestrator"}`, "application/json", 400, "workspace_path"},
+		{"traversal", `{"objective": "x", "workspace_path": "` + s.root + `/../escape"}`, "application/json", 400, "workspace_path"},
+		{"relative path", `{"objective": "x", "workspace_path": "ws"}`, "application/json", 400, "workspace_path"},
+		{"the root itself", `{"objective": "x", "workspace_path": "` + s.root + `"}`, "application/json", 400, "workspace_path"},
+		{"wrong content type", `objective=x`, "application/x-www-form-urlencoded", 415, "Content-Type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, s.URL+"/runs", strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", tt.ctype)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var e struct {
+				Error struct{ Field, Message string }
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+				t.Fatalf("error body is not JSON: %v", err)
+			}
+			if resp.StatusCode != tt.status || (tt.field != "" && e.Error.Field != tt.field) || e.Error.Message == "" {
+				t.Errorf("= %d %+v, want %d naming %q", resp.StatusCode, e.Error, tt.status, tt.field)
+			}
+		})
+	}
+	for _, path := range []string{"/runs/0123456789abcdef", "/runs/not-an-id"} {
+		resp, err := http.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 && resp.StatusCode != 400 {
+			t.Errorf("GET %s = %d", path, resp.StatusCode)
+		}
+	}
+	// Nothing was started, and what was recorded is intact.
+	if m := s.metrics(t); strings.Contains(m, "agentorch_runs_total") || !strings.Contains(m, "http_server_request_duration_seconds") {
+		t.Errorf("bad requests started runs, or the request metrics are gone")
+	}
+}
+
+// TestConcurrentRuns: many runs at once in one workspace, with conflicts,
+// retries and simulated 429s and 503s, all finish and are counted exactly.
+func TestConcurrentRuns(t *testing.T) {
+	s := startApp(t, testEnv(t, map[string]string{
+		"ORCH_SIM_RATE_LIMIT_RATE": "0.1", "ORCH_SIM_ERROR_RATE": "0.05", "ORCH_SIM_CONFLICT_RATE": "1",
+		"ORCH_WORKERS": "planner=2,coder=3,tester=2", "ORCH_TOTAL_BUDGET_USD": "0",
+	}))
+	const runs = 8
+	ws := filepath.Join(s.root, "shared")
+	var wg sync.WaitGroup
+	views := make([]orchestrator.View, runs)
+	for i := range runs {
+		wg.Go(func() {
+			code, body := s.post(t, guideBody(ws, "anthropic", "claude-sonnet-4-5"), nil)
+			if code != http.StatusAccepted {
+				t.Errorf("POST = %d %v", code, body)
+				return
+			}
+			views[i] = s.wait(t, body["run_id"].(string))
+		})
+	}
+	wg.Wait()
+	var tasks, conflicts int
+	for _, v := range views {
+		if v.State != orchestrator.StateCompleted && v.State != orchestrator.StateFailed {
+			t.Errorf("run %s ended %s: %s", v.ID, v.State, v.Error)
+		}
+		tasks += len(v.Tasks)
+		conflicts += v.Merges["conflict"]
+	}
+	if conflicts == 0 {
+		t.Error("no merge conflict with every plan sharing a file")
+	}
+	m := s.metrics(t)
+	if !strings.Contains(m, `agentorch_runs_total{state="completed"}`) && !strings.Contains(m, `agentorch_runs_total{state="failed"}`) {
+		t.Errorf("no finished runs counted")
+	}
+	var complete, failed int
+	for line := range strings.SplitSeq(m, "\n") {
+		fmt.Sscanf(line, `task_states{state="complete"} %d`, &complete)
+		fmt.Sscanf(line, `task_states{state="failed"} %d`, &failed)
+	}
+	if complete+failed != tasks {
+		t.Errorf("task_states complete %d + failed %d != %d tasks", complete, failed, tasks)
+	}
+	if !strings.Contains(m, `task_states{state="active"} 0`) || !strings.Contains(m, `git_active_merges 0`) {
+		t.Errorf("gauges not back to 0:\n%s", grep(m, "task_states|git_active_merges|active_tasks"))
+	}
+}
+
+func grep(s, pattern string) string {
+	var out []string
+	for line := range strings.SplitSeq(s, "\n") {
+		for p := range strings.SplitSeq(pattern, "|") {
+			if strings.HasPrefix(line, p) {
+				out = append(out, line)
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestRunBudget(t *testing.T) {
+	// The plan fits in $0.10; the first coder call's worst case does not.
+	s := startApp(t, testEnv(t, map[string]string{"ORCH_RUN_BUDGET_USD": "0.10"}))
+	_, body := s.post(t, guideBody(filepath.Join(s.root, "budget"), "openai", "gpt-4"), nil)
+	v := s.wait(t, body["run_id"].(string))
+	if v.State != orchestrator.StateBudgetExceeded || !strings.Contains(v.Error, "budget") || v.CostUSD <= 0 || v.CostUSD > 0.10 {
+		t.Fatalf("run = %s %q cost %v, want budget_exceeded after spending under $0.10", v.State, v.Error, v.CostUSD)
+	}
+	stopped := 0
+	for _, task := range v.Tasks {
+		if task.State == "failed" && strings.Contains(task.Error, "budget") {
+			stopped++
+		}
+	}
+	if stopped == 0 {
+		t.Errorf("no task stopped by the budget: %+v", v.Tasks)
+	}
+	if m := s.metrics(t); !strings.Contains(m, `agentorch_runs_total{state="budget_exceeded"} 1`) {
+		t.Errorf("budget stop not in metrics:\n%s", grep(m, "agentorch_runs_total"))
+	}
+}
+
+func TestShutdownCancelsRunningTasks(t *testing.T) {
 	t.Setenv("OTEL_METRICS_EXPORTER", "prometheus")
 	t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	env := testEnv(t, map[string]string{"ORCH_SIM_LATENCY_SCALE": "20", "ORCH_SHUTDOWN_GRACE": "300ms", "ORCH_ADDR": "127.0.0.1:0"})
 	ctx, cancel := context.WithCancel(t.Context())
+	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}) }()
+	go func() { done <- run(ctx, nil, env, ready) }()
+	addr := <-ready
+	resp, err := http.Post("http://"+addr+"/runs", "application/json",
+		bytes.NewReader([]byte(guideBody(filepath.Join(env("ORCH_WORKSPACE_ROOT"), "slow"), "openai", "gpt-4"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST = %d", resp.StatusCode)
+	}
 	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
 	cancel()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("run = %v", err)
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not stop")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not stop")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("shutdown took %v with a 300ms grace", d)
 	}
 }
 
-func TestRunRejectsBadEnv(t *testing.T) {
-	t.Setenv("OTEL_METRICS_EXPORTER", "prometheus,carrier-pigeon")
-	err := run(t.Context(), []string{"-addr", "127.0.0.1:0"})
-	if err == nil || !strings.Contains(err.Error(), "OTEL_METRICS_EXPORTER") {
-		t.Fatalf("run = %v, want an error naming OTEL_METRICS_EXPORTER", err)
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	for name, value := range map[string]string{
+		"ORCH_SIM_LATENCY_SCALE": "fast", "ORCH_RUN_BUDGET_USD": "-1", "ORCH_MAX_RETRIES": "many",
+		"ORCH_WORKERS": "coder=0", "ORCH_SHUTDOWN_GRACE": "soon", "ORCH_SEED": "-3",
+		"ORCH_DEFAULT_MODEL": "skynet/t-800", "ORCH_WORKSPACE_ROOT": "relative", "ORCH_SIM_CONFLICT_RATE": "2",
+	} {
+		_, err := loadConfig(nil, func(k string) string {
+			if k == name {
+				return value
+			}
+			return ""
+		}, func() uint64 { return 1 })
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: err = %v", name, value, err)
+		}
+	}
+	c, err := loadConfig(nil, func(string) string { return "" }, func() uint64 { return 9 })
+	if err != nil || c.addr != ":8000" || c.workspaceRoot != "/tmp" || c.seed != 9 {
+		t.Fatalf("defaults: %+v %v", c, err)
 	}
 }

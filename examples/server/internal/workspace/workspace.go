@@ -254,32 +254,44 @@ func (w *Worktree) Remove() error {
 type Resolver func(ctx context.Context, file, conflicted string) (string, error)
 
 // Merge merges branch into the base branch under the merge lock, timing the
-// wait and the merge with gitmetrics. On a conflict, resolve is asked for
-// each conflicted file; when it resolves them all the merge is committed
-// (result conflict, resolved), otherwise it is aborted and the error wraps
-// gitmetrics.ErrConflict.
-func (r *Repo) Merge(ctx context.Context, branch string, resolve Resolver) (err error) {
+// wait and the merge with gitmetrics, and returns the merge's result. On a
+// conflict, resolve is asked for each conflicted file; when it resolves them
+// all the merge is committed (result conflict, no error), otherwise it is
+// aborted and the error wraps gitmetrics.ErrConflict.
+func (r *Repo) Merge(ctx context.Context, branch string, resolve Resolver) (result gitmetrics.Result, err error) {
 	w := r.git.StartLockWait(ctx)
 	r.mergeMu.Lock()
 	w.End()
 	defer r.mergeMu.Unlock()
 
 	ctx, op := r.git.StartMerge(ctx, gitmetrics.MergeInfo{Repository: filepath.Base(r.dir), Base: r.base, Head: branch})
-	defer func() { op.End(err) }()
+	conflict := false
+	defer func() {
+		op.End(err)
+		switch {
+		case errors.Is(err, gitmetrics.ErrConflict) || err == nil && conflict:
+			result = gitmetrics.ResultConflict
+		case err != nil:
+			result = gitmetrics.ResultError
+		default:
+			result = gitmetrics.ResultSuccess
+		}
+	}()
 
 	out, mergeErr := run(ctx, r.dir, "merge", "--no-ff", "--no-edit", "-m", "Merge "+branch, branch)
 	if mergeErr == nil {
-		return nil
+		return "", nil
 	}
 	if !strings.Contains(out, "CONFLICT") {
 		_, _ = run(context.Background(), r.dir, "merge", "--abort")
-		return mergeErr
+		return "", mergeErr
 	}
 	op.MarkConflict()
+	conflict = true
 	files, err := run(ctx, r.dir, "diff", "--name-only", "--diff-filter=U")
 	if err != nil {
 		_, _ = run(context.Background(), r.dir, "merge", "--abort")
-		return err
+		return "", err
 	}
 	for _, f := range strings.Fields(files) {
 		content, rerr := os.ReadFile(filepath.Join(r.dir, f))
@@ -297,12 +309,12 @@ func (r *Repo) Merge(ctx context.Context, branch string, resolve Resolver) (err 
 		}
 		if rerr != nil {
 			_, _ = run(context.Background(), r.dir, "merge", "--abort")
-			return fmt.Errorf("merge %s: %w in %s: %w", branch, gitmetrics.ErrConflict, f, rerr)
+			return "", fmt.Errorf("merge %s: %w in %s: %w", branch, gitmetrics.ErrConflict, f, rerr)
 		}
 	}
 	if _, err := run(ctx, r.dir, "commit", "-q", "--no-edit"); err != nil {
 		_, _ = run(context.Background(), r.dir, "merge", "--abort")
-		return fmt.Errorf("merge %s: %w: commit of the resolution: %w", branch, gitmetrics.ErrConflict, err)
+		return "", fmt.Errorf("merge %s: %w: commit of the resolution: %w", branch, gitmetrics.ErrConflict, err)
 	}
-	return nil
+	return "", nil
 }

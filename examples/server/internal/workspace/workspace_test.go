@@ -126,19 +126,19 @@ func TestMergesAndConflicts(t *testing.T) {
 	a := branch(t, r, "orch/a", "src/main.go", "package main // a\n")
 	b := branch(t, r, "orch/b", "src/main.go", "package main // b\n")
 	c := branch(t, r, "orch/c", "src/main.go", "package main // c\n")
-	if err := r.Merge(t.Context(), a.Branch(), nil); err != nil {
+	if res, err := r.Merge(t.Context(), a.Branch(), nil); err != nil || res != gitmetrics.ResultSuccess {
 		t.Fatal(err)
 	}
 	// b touches the same file: a real conflict, resolved.
 	var seen string
-	err = r.Merge(t.Context(), b.Branch(), func(_ context.Context, file, conflicted string) (string, error) {
+	res, err := r.Merge(t.Context(), b.Branch(), func(_ context.Context, file, conflicted string) (string, error) {
 		seen = file
 		if !strings.Contains(conflicted, "<<<<<<<") {
 			t.Errorf("no conflict markers in %q", conflicted)
 		}
 		return "package main // a and b\n", nil
 	})
-	if err != nil || seen != "src/main.go" {
+	if err != nil || seen != "src/main.go" || res != gitmetrics.ResultConflict {
 		t.Fatalf("resolved merge = %v (file %q)", err, seen)
 	}
 	got, _ := os.ReadFile(filepath.Join(r.Dir(), "src", "main.go"))
@@ -146,7 +146,7 @@ func TestMergesAndConflicts(t *testing.T) {
 		t.Errorf("main has %q", got)
 	}
 	// c conflicts too, and the resolver gives up: aborted, base untouched.
-	err = r.Merge(t.Context(), c.Branch(), func(context.Context, string, string) (string, error) {
+	_, err = r.Merge(t.Context(), c.Branch(), func(context.Context, string, string) (string, error) {
 		return "", errors.New("the LLM could not resolve it")
 	})
 	if !errors.Is(err, gitmetrics.ErrConflict) {

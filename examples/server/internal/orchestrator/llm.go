@@ -1,0 +1,104 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/agentorchestrator/observability/examples/server/internal/provider"
+	"github.com/agentorchestrator/observability/otelobs/llmmetrics"
+)
+
+// llm calls a provider through llmmetrics, retrying rate limits, server
+// errors and timeouts up to LLMAttempts times with backoff (a Retry-After
+// wins). Each attempt is its own measured call. Before each attempt the
+// budgets are checked against the call's worst case.
+func (o *Orchestrator) llm(ctx context.Context, r *Run, p provider.Provider, ref ModelRef, req provider.Request) (provider.Response, error) {
+	req.Model = ref.Model
+	var last error
+	for attempt := 1; attempt <= o.cfg.LLMAttempts; attempt++ {
+		if err := o.checkBudget(r, p, req); err != nil {
+			return provider.Response{}, err
+		}
+		resp, err := o.callOnce(ctx, r, p, req)
+		if err == nil {
+			return resp, nil
+		}
+		last = err
+		switch llmmetrics.Classify(err) {
+		case llmmetrics.ErrorRateLimited, llmmetrics.ErrorServer, llmmetrics.ErrorTimeout:
+		default:
+			return provider.Response{}, err
+		}
+		if ctx.Err() != nil || attempt == o.cfg.LLMAttempts {
+			break
+		}
+		delay := min(o.cfg.BackoffBase<<(attempt-1), 30*time.Second)
+		var rl *provider.RateLimitError
+		if errors.As(err, &rl) && rl.RetryAfter > 0 {
+			delay = rl.RetryAfter
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return provider.Response{}, fmt.Errorf("%w (after: %w)", ctx.Err(), err)
+		case <-t.C:
+		}
+	}
+	return provider.Response{}, fmt.Errorf("LLM call failed after %d attempts: %w", o.cfg.LLMAttempts, last)
+}
+
+// callOnce is one measured provider call.
+func (o *Orchestrator) callOnce(ctx context.Context, r *Run, p provider.Provider, req provider.Request) (resp provider.Response, err error) {
+	ctx, call := o.in.LLM.StartCall(ctx, llmmetrics.Request{Provider: p.Name(), Model: req.Model})
+	defer func() {
+		res := call.End(err)
+		r.mu.Lock()
+		r.llmCalls++
+		if err != nil {
+			r.llmErrors++
+		}
+		r.tokensIn += resp.Usage.InputTokens
+		r.tokensOut += resp.Usage.OutputTokens
+		r.costUSD += res.CostUSD
+		if !res.Priced {
+			r.unpriced++
+		}
+		r.mu.Unlock()
+		o.mu.Lock()
+		o.spentUSD += res.CostUSD
+		o.mu.Unlock()
+	}()
+	resp, err = p.Complete(ctx, req)
+	if err == nil {
+		call.SetUsage(resp.Usage)
+		call.SetResponseModel(resp.Model)
+	}
+	return resp, err
+}
+
+// checkBudget refuses a call whose worst case (its prompt and MaxTokens of
+// output at the model's price) would take the run or the process past its
+// budget.
+func (o *Orchestrator) checkBudget(r *Run, p provider.Provider, req provider.Request) error {
+	price, _ := o.in.LLM.Price(p.Name(), req.Model)
+	worst := price.Cost(llmmetrics.Usage{
+		InputTokens:  int64(len(req.System)+len(req.Prompt)+3) / 4,
+		OutputTokens: int64(req.MaxTokens),
+	})
+	r.mu.Lock()
+	runSpent := r.costUSD
+	r.mu.Unlock()
+	if b := o.cfg.RunBudgetUSD; b > 0 && runSpent+worst > b {
+		return fmt.Errorf("run budget $%.2f: spent $%.4f, next call up to $%.4f: %w", b, runSpent, worst, ErrBudgetExceeded)
+	}
+	o.mu.Lock()
+	total := o.spentUSD
+	o.mu.Unlock()
+	if b := o.cfg.TotalBudgetUSD; b > 0 && total+worst > b {
+		return fmt.Errorf("process budget $%.2f: spent $%.4f, next call up to $%.4f: %w", b, total, worst, ErrBudgetExceeded)
+	}
+	return nil
+}

@@ -1,0 +1,250 @@
+// Package orchestrator runs the Agent Orchestrator: a director (an LLM call)
+// plans an objective into tasks; planner, coder and tester workers from
+// per-profile pools execute them, each writing files on its own git branch
+// that is then merged back under a lock. Every step is recorded through
+// gitmetrics, taskmetrics and llmmetrics inside spans, so that a run is one
+// trace.
+package orchestrator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/agentorchestrator/observability/examples/server/internal/provider"
+	"github.com/agentorchestrator/observability/examples/server/internal/workspace"
+	"github.com/agentorchestrator/observability/otelobs/gitmetrics"
+	"github.com/agentorchestrator/observability/otelobs/llmmetrics"
+	"github.com/agentorchestrator/observability/otelobs/taskmetrics"
+)
+
+// ErrShuttingDown is returned by Submit once Shutdown has begun.
+var ErrShuttingDown = errors.New("the orchestrator is shutting down")
+
+// ErrBudgetExceeded stops a run whose next LLM call would pass a budget.
+var ErrBudgetExceeded = llmmetrics.NewError(llmmetrics.ErrorBudgetExceeded, errors.New("cost budget exceeded"))
+
+// Config tunes the orchestrator.
+type Config struct {
+	// Workers is the pool size of each worker profile.
+	Workers map[taskmetrics.Profile]int
+	// MaxRetries is how often a failed task is retried.
+	MaxRetries int
+	// RunBudgetUSD and TotalBudgetUSD cap the LLM cost of one run and of the
+	// process; 0 means no cap.
+	RunBudgetUSD, TotalBudgetUSD float64
+	// LLMAttempts is how often one LLM call is tried on 429s and 5xx.
+	LLMAttempts int
+	// BackoffBase is the first retry delay of an LLM call without a
+	// Retry-After (doubled per attempt, capped at 30 s).
+	BackoffBase time.Duration
+	// Logger receives run events; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// Instruments are what the orchestrator records with.
+type Instruments struct {
+	Git    *gitmetrics.Metrics
+	Tasks  *taskmetrics.Metrics
+	LLM    *llmmetrics.Metrics
+	Meter  metric.Meter
+	Tracer trace.Tracer
+}
+
+// ModelRef names a provider and model.
+type ModelRef struct {
+	Provider string `json:"provider"`
+	Model    string `json:"model_name"`
+}
+
+// Spec is what a run is asked to do.
+type Spec struct {
+	Objective string
+	Workspace string
+	Director  ModelRef
+	Worker    ModelRef
+}
+
+// Orchestrator owns the worker pools and the runs.
+type Orchestrator struct {
+	cfg       Config
+	in        Instruments
+	providers *provider.Registry
+	ws        *workspace.Manager
+	log       *slog.Logger
+
+	runsCounter metric.Int64Counter
+	runsActive  metric.Int64UpDownCounter
+
+	queues  map[taskmetrics.Profile]chan *job
+	workers sync.WaitGroup
+	running sync.WaitGroup
+	stop    context.CancelFunc // cancels every run
+	base    context.Context
+
+	mu        sync.Mutex
+	accepting bool
+	runs      map[string]*Run
+	spentUSD  float64
+}
+
+// New starts the worker pools.
+func New(cfg Config, in Instruments, providers *provider.Registry, ws *workspace.Manager) (*Orchestrator, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.LLMAttempts < 1 {
+		cfg.LLMAttempts = 1
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = 500 * time.Millisecond
+	}
+	runs, err1 := in.Meter.Int64Counter("agentorch.runs", metric.WithUnit("{run}"),
+		metric.WithDescription("Finished runs, by final state."))
+	active, err2 := in.Meter.Int64UpDownCounter("agentorch.runs.active", metric.WithUnit("{run}"),
+		metric.WithDescription("Runs in progress."))
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
+	base, stop := context.WithCancel(context.Background())
+	o := &Orchestrator{
+		cfg: cfg, in: in, providers: providers, ws: ws, log: cfg.Logger,
+		runsCounter: runs, runsActive: active,
+		queues: map[taskmetrics.Profile]chan *job{}, stop: stop, base: base,
+		accepting: true, runs: map[string]*Run{},
+	}
+	for _, p := range []taskmetrics.Profile{taskmetrics.Planner, taskmetrics.Coder, taskmetrics.Tester} {
+		n := max(cfg.Workers[p], 1)
+		q := make(chan *job)
+		o.queues[p] = q
+		for i := range n {
+			w := in.Tasks.StartWorker(base, p)
+			o.workers.Add(1)
+			go o.work(q, w, fmt.Sprintf("%s-%d", p, i+1))
+		}
+	}
+	return o, nil
+}
+
+// Submit validates nothing (the API does) and starts a run in the
+// background. ctx is the request's: the run's span continues its trace, but
+// the run outlives the request.
+func (o *Orchestrator) Submit(ctx context.Context, spec Spec) (*Run, error) {
+	dirProv, ok1 := o.providers.Get(spec.Director.Provider)
+	workProv, ok2 := o.providers.Get(spec.Worker.Provider)
+	if !ok1 || !ok2 {
+		return nil, errors.New("unknown provider")
+	}
+	r := &Run{ID: newID(), spec: spec, state: StatePending, created: time.Now(),
+		director: dirProv, worker: workProv, results: make(chan taskResult)}
+	o.mu.Lock()
+	if !o.accepting {
+		o.mu.Unlock()
+		return nil, ErrShuttingDown
+	}
+	o.runs[r.ID] = r
+	o.running.Add(1)
+	o.mu.Unlock()
+
+	runCtx, cancel := context.WithCancel(o.base)
+	runCtx = trace.ContextWithSpan(runCtx, trace.SpanFromContext(ctx))
+	runCtx, span := o.in.Tracer.Start(runCtx, "run", trace.WithAttributes(
+		attribute.String("run.id", r.ID),
+		attribute.String("run.director.provider", spec.Director.Provider),
+		attribute.String("run.director.model", spec.Director.Model),
+		attribute.String("run.worker.provider", spec.Worker.Provider),
+		attribute.String("run.worker.model", spec.Worker.Model),
+		attribute.Bool("run.simulated", dirProv.Simulated() || workProv.Simulated()),
+	))
+	r.traceID = span.SpanContext().TraceID().String()
+	r.cancel = cancel
+	o.runsActive.Add(runCtx, 1)
+	if dirProv.Simulated() || workProv.Simulated() {
+		o.log.Info("run: simulating the LLM (no API key set for the provider)", "run", r.ID,
+			"director", spec.Director.Provider+"/"+spec.Director.Model, "worker", spec.Worker.Provider+"/"+spec.Worker.Model)
+	}
+	go func() {
+		defer o.running.Done()
+		defer cancel()
+		o.execute(runCtx, span, r)
+	}()
+	return r, nil
+}
+
+// Get returns a run's view.
+func (o *Orchestrator) Get(id string) (View, bool) {
+	o.mu.Lock()
+	r, ok := o.runs[id]
+	o.mu.Unlock()
+	if !ok {
+		return View{}, false
+	}
+	return r.view(), true
+}
+
+// List returns every run's view, newest first (at most limit).
+func (o *Orchestrator) List(limit int) []View {
+	o.mu.Lock()
+	runs := make([]*Run, 0, len(o.runs))
+	for _, r := range o.runs {
+		runs = append(runs, r)
+	}
+	o.mu.Unlock()
+	sort.Slice(runs, func(i, j int) bool { return runs[i].created.After(runs[j].created) })
+	if len(runs) > limit {
+		runs = runs[:limit]
+	}
+	out := make([]View, len(runs))
+	for i, r := range runs {
+		out[i] = r.view()
+	}
+	return out
+}
+
+// SpentUSD returns the process's LLM cost so far.
+func (o *Orchestrator) SpentUSD() float64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.spentUSD
+}
+
+// Shutdown stops accepting runs and waits for the running ones until ctx is
+// done; then it cancels them, and waits for their tasks to record their
+// final state. Finally it stops the worker pools.
+func (o *Orchestrator) Shutdown(ctx context.Context) error {
+	o.mu.Lock()
+	o.accepting = false
+	o.mu.Unlock()
+	done := make(chan struct{})
+	go func() { o.running.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("grace period over, cancelling the remaining runs: %w", ctx.Err())
+		o.stop()
+		<-done
+	}
+	o.stop()
+	for _, q := range o.queues {
+		close(q)
+	}
+	o.workers.Wait()
+	return err
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

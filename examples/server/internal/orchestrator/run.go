@@ -1,0 +1,426 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/agentorchestrator/observability/examples/server/internal/provider"
+	"github.com/agentorchestrator/observability/examples/server/internal/workspace"
+	"github.com/agentorchestrator/observability/otelobs/taskmetrics"
+)
+
+// State is a run's state.
+type State string
+
+// The run states.
+const (
+	StatePending        State = "pending"
+	StatePlanning       State = "planning"
+	StateRunning        State = "running"
+	StateCompleted      State = "completed"
+	StateFailed         State = "failed"
+	StateBudgetExceeded State = "budget_exceeded"
+	StateCanceled       State = "canceled"
+)
+
+// Run is one run of an objective.
+type Run struct {
+	ID       string
+	spec     Spec
+	created  time.Time
+	director provider.Provider
+	worker   provider.Provider
+	traceID  string
+	cancel   context.CancelFunc
+	results  chan taskResult
+	repo     *workspace.Repo
+
+	mu        sync.Mutex
+	state     State
+	finished  time.Time
+	err       string
+	tasks     []*taskEntry
+	merges    map[string]int
+	tokensIn  int64
+	tokensOut int64
+	costUSD   float64
+	unpriced  int
+	llmCalls  int
+	llmErrors int
+	halted    error // set when the run must not start more work
+}
+
+type taskEntry struct {
+	plan provider.PlanTask
+	task *taskmetrics.Task
+	err  string
+}
+
+// job is one task handed to a worker pool.
+type job struct {
+	ctx   context.Context
+	run   *Run
+	entry *taskEntry
+}
+
+type taskResult struct {
+	entry      *taskEntry
+	err        error
+	notStarted bool
+}
+
+// errNotStarted marks a task that was never started because its run halted.
+var errNotStarted = errors.New("not started: the run stopped")
+
+// TaskView is a task in a run's view.
+type TaskView struct {
+	ID        string   `json:"id"`
+	Title     string   `json:"title"`
+	Profile   string   `json:"worker_profile"`
+	Files     []string `json:"files"`
+	DependsOn []string `json:"depends_on,omitempty"`
+	State     string   `json:"state"`
+	Retries   int64    `json:"retries"`
+	Error     string   `json:"error,omitempty"`
+}
+
+// View is a run as the API shows it.
+type View struct {
+	ID         string         `json:"run_id"`
+	State      State          `json:"state"`
+	Objective  string         `json:"objective"`
+	Workspace  string         `json:"workspace_path"`
+	Director   ModelRef       `json:"director_model"`
+	Worker     ModelRef       `json:"worker_model"`
+	Simulated  bool           `json:"simulated"`
+	CreatedAt  time.Time      `json:"created_at"`
+	FinishedAt *time.Time     `json:"finished_at,omitempty"`
+	Tasks      []TaskView     `json:"tasks"`
+	Merges     map[string]int `json:"merges"`
+	Tokens     struct {
+		Input  int64 `json:"input"`
+		Output int64 `json:"output"`
+	} `json:"tokens"`
+	CostUSD       float64 `json:"cost_usd"`
+	UnpricedCalls int     `json:"unpriced_llm_calls,omitempty"`
+	LLMCalls      int     `json:"llm_calls"`
+	LLMErrors     int     `json:"llm_errors"`
+	TraceID       string  `json:"trace_id"`
+	Error         string  `json:"error,omitempty"`
+}
+
+func (r *Run) view() View {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v := View{
+		ID: r.ID, State: r.state, Objective: r.spec.Objective, Workspace: r.spec.Workspace,
+		Director: r.spec.Director, Worker: r.spec.Worker,
+		Simulated: r.director.Simulated() || r.worker.Simulated(),
+		CreatedAt: r.created, Tasks: []TaskView{}, Merges: map[string]int{},
+		CostUSD: r.costUSD, UnpricedCalls: r.unpriced, LLMCalls: r.llmCalls, LLMErrors: r.llmErrors,
+		TraceID: r.traceID, Error: r.err,
+	}
+	v.Tokens.Input, v.Tokens.Output = r.tokensIn, r.tokensOut
+	if !r.finished.IsZero() {
+		f := r.finished
+		v.FinishedAt = &f
+	}
+	for k, n := range r.merges {
+		v.Merges[k] = n
+	}
+	for _, e := range r.tasks {
+		v.Tasks = append(v.Tasks, TaskView{
+			ID: e.plan.ID, Title: e.plan.Title, Profile: e.plan.Profile, Files: e.plan.Files,
+			DependsOn: e.plan.DependsOn, State: string(e.task.State()), Retries: e.task.Retries(), Error: e.err,
+		})
+	}
+	return v
+}
+
+func (r *Run) setState(s State) {
+	r.mu.Lock()
+	r.state = s
+	r.mu.Unlock()
+}
+
+func (r *Run) halt(err error) {
+	r.mu.Lock()
+	if r.halted == nil {
+		r.halted = err
+	}
+	r.mu.Unlock()
+}
+
+func (r *Run) haltErr(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.halted != nil {
+		return r.halted
+	}
+	return ctx.Err()
+}
+
+// execute plans the run and drives its tasks to the end.
+func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
+	defer func() {
+		r.mu.Lock()
+		r.finished = time.Now()
+		state, msg := r.state, r.err
+		r.mu.Unlock()
+		span.SetAttributes(attribute.String("run.state", string(state)))
+		if state != StateCompleted {
+			span.SetStatus(codes.Error, msg)
+		}
+		span.End()
+		o.runsActive.Add(ctx, -1)
+		o.runsCounter.Add(ctx, 1, metric.WithAttributes(attribute.String("state", string(state))))
+		o.log.Info("run finished", "run", r.ID, "state", state, "cost_usd", r.view().CostUSD, "trace_id", r.traceID)
+	}()
+	fail := func(state State, err error) {
+		r.mu.Lock()
+		r.state, r.err = state, err.Error()
+		r.mu.Unlock()
+	}
+
+	r.setState(StatePlanning)
+	repo, err := o.ws.Open(ctx, r.spec.Workspace)
+	if err != nil {
+		fail(StateFailed, err)
+		return
+	}
+	r.repo = repo
+	resp, err := o.llm(ctx, r, r.director, r.spec.Director, provider.Request{
+		Purpose:   provider.PurposePlan,
+		System:    "You are the director of a team of planner, coder and tester agents. Split the objective into tasks. Answer with JSON only: {\"tasks\":[{\"id\",\"profile\":\"planner|coder|tester\",\"title\",\"files\":[…],\"depends_on\":[…]}]}.",
+		Prompt:    r.spec.Objective,
+		MaxTokens: 1024,
+	})
+	if err != nil {
+		fail(stateFor(ctx, err), fmt.Errorf("planning: %w", err))
+		return
+	}
+	plan, err := provider.ParsePlan(resp.Text)
+	if err != nil {
+		o.log.Warn("run: the director's plan is unusable; running one coder task instead", "run", r.ID, "error", err)
+		plan = provider.Plan{Tasks: []provider.PlanTask{{ID: "code", Profile: "coder", Title: r.spec.Objective, Files: []string{"RESULT.md"}}}}
+	}
+
+	byID := map[string]*taskEntry{}
+	r.mu.Lock()
+	for _, pt := range plan.Tasks {
+		e := &taskEntry{plan: pt, task: o.in.Tasks.NewTask(ctx, taskmetrics.TaskInfo{
+			ID: r.ID + "/" + pt.ID, Name: pt.Title, RunID: r.ID, Profile: taskmetrics.Profile(pt.Profile),
+		})}
+		r.tasks = append(r.tasks, e)
+		byID[pt.ID] = e
+	}
+	r.state = StateRunning
+	r.mu.Unlock()
+
+	depsDone := func(e *taskEntry) bool {
+		for _, d := range e.plan.DependsOn {
+			if de, ok := byID[d]; ok && de.task.State() != taskmetrics.Complete {
+				return false
+			}
+		}
+		return true
+	}
+	dispatch := func(e *taskEntry) {
+		if err := e.task.Ready(ctx); err != nil {
+			return
+		}
+		j := &job{ctx: ctx, run: r, entry: e}
+		q := o.queues[e.task.Info().Profile]
+		if q == nil {
+			q = o.queues[taskmetrics.Coder]
+		}
+		go func() {
+			select {
+			case q <- j:
+			case <-ctx.Done():
+				r.results <- taskResult{entry: e, err: ctx.Err(), notStarted: true}
+			}
+		}()
+	}
+	remaining := len(r.tasks)
+	for _, e := range r.tasks {
+		if depsDone(e) {
+			dispatch(e)
+		}
+	}
+	// cancel fails a task that will never run, and everything that depends
+	// on it.
+	var cancelTask func(e *taskEntry, reason string)
+	cancelTask = func(e *taskEntry, reason string) {
+		if e.task.Cancel(ctx) != nil {
+			return
+		}
+		remaining--
+		r.mu.Lock()
+		e.err = reason
+		r.mu.Unlock()
+		for _, d := range r.tasks {
+			for _, dep := range d.plan.DependsOn {
+				if dep == e.plan.ID {
+					cancelTask(d, "dependency "+e.plan.ID+" failed")
+				}
+			}
+		}
+	}
+	failed := false
+	for remaining > 0 {
+		res := <-r.results
+		switch {
+		case res.notStarted:
+			before := remaining
+			cancelTask(res.entry, res.err.Error())
+			if remaining == before { // already terminal: account for it once
+				remaining--
+			}
+		case res.err != nil:
+			remaining--
+			failed = true
+			r.mu.Lock()
+			res.entry.err = res.err.Error()
+			r.mu.Unlock()
+			if errors.Is(res.err, ErrBudgetExceeded) {
+				r.halt(ErrBudgetExceeded)
+			}
+			for _, d := range r.tasks {
+				for _, dep := range d.plan.DependsOn {
+					if dep == res.entry.plan.ID {
+						cancelTask(d, "dependency "+dep+" failed")
+					}
+				}
+			}
+		default:
+			remaining--
+			for _, d := range r.tasks {
+				if d.task.State() == taskmetrics.Planned && depsDone(d) {
+					dispatch(d)
+				}
+			}
+		}
+		// A halted run (budget, shutdown) starts nothing more.
+		if err := r.haltErr(ctx); err != nil {
+			for _, d := range r.tasks {
+				if d.task.State() == taskmetrics.Planned {
+					cancelTask(d, err.Error())
+				}
+			}
+		}
+	}
+	switch err := r.haltErr(ctx); {
+	case errors.Is(err, ErrBudgetExceeded):
+		fail(StateBudgetExceeded, err)
+	case err != nil:
+		fail(StateCanceled, err)
+	case failed:
+		fail(StateFailed, errors.New("some tasks failed"))
+	default:
+		r.setState(StateCompleted)
+	}
+}
+
+func stateFor(ctx context.Context, err error) State {
+	switch {
+	case errors.Is(err, ErrBudgetExceeded):
+		return StateBudgetExceeded
+	case ctx.Err() != nil:
+		return StateCanceled
+	}
+	return StateFailed
+}
+
+// work is one worker of a pool.
+func (o *Orchestrator) work(q chan *job, w taskmetrics.WorkerOp, id string) {
+	defer o.workers.Done()
+	defer w.End()
+	for j := range q {
+		err := o.runTask(j, id)
+		j.run.results <- taskResult{entry: j.entry, err: err, notStarted: errors.Is(err, errNotStarted)}
+	}
+}
+
+// runTask executes a task's attempts, retrying failures up to MaxRetries.
+func (o *Orchestrator) runTask(j *job, workerID string) error {
+	r, t := j.run, j.entry.task
+	for {
+		if err := r.haltErr(j.ctx); err != nil {
+			return fmt.Errorf("%w: %w", errNotStarted, err)
+		}
+		ctx, exec, err := t.Start(j.ctx, workerID)
+		if err != nil {
+			return err
+		}
+		err = o.attempt(ctx, j, t.Retries()+1)
+		switch {
+		case err == nil:
+			exec.End(nil)
+			return nil
+		case errors.Is(err, ErrBudgetExceeded) || j.ctx.Err() != nil || t.Retries() >= int64(o.cfg.MaxRetries):
+			exec.End(err)
+			return err
+		}
+		o.log.Info("task attempt failed; retrying", "run", r.ID, "task", j.entry.plan.ID, "error", err)
+		exec.Retry(err)
+	}
+}
+
+// attempt runs one attempt: the LLM writes the task's files on a fresh
+// branch, which is merged into the base branch.
+func (o *Orchestrator) attempt(ctx context.Context, j *job, n int64) error {
+	r, pt := j.run, j.entry.plan
+	resp, err := o.llm(ctx, r, r.worker, r.spec.Worker, provider.Request{
+		Purpose: provider.PurposeCode,
+		System:  "You are a " + pt.Profile + " agent. Write the content of the files for your task; answer with the file content only.",
+		Prompt: pt.Title + "\nObjective: " + r.spec.Objective + "\nFiles: " + strings.Join(pt.Files, ", ") +
+			"\n(" + pt.Profile + " attempt " + fmt.Sprint(n) + ")",
+		MaxTokens: 2048,
+	})
+	if err != nil {
+		return err
+	}
+	wt, err := r.repo.NewWorktree(ctx, fmt.Sprintf("orch/%s/%s-%d", r.ID, pt.ID, n))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := wt.Remove(); err != nil {
+			o.log.Warn("worktree cleanup failed", "run", r.ID, "error", err)
+		}
+	}()
+	for _, f := range pt.Files {
+		if err := wt.WriteFile(f, resp.Text); err != nil {
+			return err
+		}
+	}
+	if err := wt.Commit(ctx, pt.Title); err != nil {
+		return err
+	}
+	result, err := r.repo.Merge(ctx, wt.Branch(), func(ctx context.Context, file, conflicted string) (string, error) {
+		resp, err := o.llm(ctx, r, r.worker, r.spec.Worker, provider.Request{
+			Purpose:   provider.PurposeResolve,
+			System:    "Resolve the git merge conflict in this file; answer with the resolved file only.",
+			Prompt:    conflicted,
+			MaxTokens: 4096,
+		})
+		return resp.Text, err
+	})
+	r.mu.Lock()
+	if r.merges == nil {
+		r.merges = map[string]int{}
+	}
+	r.merges[string(result)]++
+	r.mu.Unlock()
+	return err
+}
