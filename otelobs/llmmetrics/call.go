@@ -123,7 +123,7 @@ var clientKind = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient
 func (m *Metrics) StartCall(ctx context.Context, req Request) (context.Context, CallOp) {
 	e := m.labels.get(req.Provider, req.Model)
 	op := req.Operation.normalize()
-	ctx, span := m.tracer.Start(ctx, e.spanName(op), clientKind...)
+	ctx, span := m.tracer.Start(ctx, e.genAIFor(op).spanName, clientKind...)
 	if span.IsRecording() {
 		span.SetAttributes(
 			semconv.GenAIOperationNameKey.String(string(op)),
@@ -230,7 +230,7 @@ func (m *Metrics) record(ctx context.Context, e *entry, op Operation, u Usage, d
 		if !e.warned.Swap(true) {
 			m.logger.Warn("llmmetrics: no price for this model; its calls are counted in llm_cost_unpriced_total, "+
 				"not in llm_cost_dollars_total. Add it to a price file named by "+PricesFileEnv,
-				"provider", e.provider, "model", e.model)
+				"provider", e.provider, "model", e.realModel)
 		}
 	}
 	m.recordGenAI(ctx, e, op, u, secs, et)
@@ -246,7 +246,8 @@ func (m *Metrics) recordGenAI(ctx context.Context, e *entry, op Operation, u Usa
 	}
 	if m.conventions.v141() {
 		m.genAIDuration.Record(ctx, secs, dur.Record...)
-		if et == "" {
+		// Only calls that reported usage: zeros would drag the distribution.
+		if et == "" && u.InputTokens+u.OutputTokens > 0 {
 			m.genAITokens.Record(ctx, u.InputTokens, g.input.Record...)
 			m.genAITokens.Record(ctx, u.OutputTokens, g.output.Record...)
 		}

@@ -60,9 +60,11 @@
 // mistral_ai → mistral; x_ai → xai; aws.bedrock → bedrock). Providers outside
 // the known list are admitted up to 16, then fold to _OTHER; provider and
 // model pairs are capped at WithMaxSeries (DefaultMaxSeries, 200), after
-// which a provider's new models fold to model _OTHER. Dated model snapshots
-// (gpt-4o-2024-08-06) keep their own label value but are priced as their
-// family. error_type is one of the ErrorType constants, outcome is success
+// which a provider's new models fold to model _OTHER (their cost is still
+// computed with their own price). Dated model snapshots
+// (gpt-4o-2024-08-06) keep their own label value and are priced as their
+// family, unless the table lists the snapshot itself because it is priced
+// differently (gpt-4o-2024-05-13). error_type is one of the ErrorType constants, outcome is success
 // or error, token_type one of input, output, cached_input. A hostile or
 // buggy caller therefore cannot create more than a few thousand series here.
 // Independently, the SDK caps every instrument at 2000 attribute sets

@@ -84,12 +84,10 @@ const (
 	ErrorTypeKey = attribute.Key("error_type")
 )
 
-// entry is everything precomputed for one provider and model label pair.
-type entry struct {
+// labelSet is everything precomputed for one provider and model label pair.
+type labelSet struct {
 	provider, model string // label values
 	genAIProvider   string
-	price           Price
-	priced          bool
 
 	base    instr.Opts    // provider, model
 	byType  [3]instr.Opts // + token_type input, output, cached_input
@@ -98,22 +96,32 @@ type entry struct {
 	mu   sync.RWMutex
 	lazy map[lazyKey]instr.Opts // error and GenAI attribute sets, built on first use
 
-	chatSpan string
 	// genAI holds the success-path GenAI options per operation, built on
 	// first use and read without locking.
 	genAI [len(operations)]atomic.Pointer[genAIOpts]
-
-	warned atomic.Bool
 }
 
-// genAIOpts are the GenAI instruments' options of one operation's successful
-// calls.
+// entry is what a provider and model as passed in resolve to: the label set
+// (shared by every model folded into _OTHER) and the model's own price.
+type entry struct {
+	*labelSet
+	// realModel is the normalised model, which differs from the label when
+	// the series cap folded it into _OTHER.
+	realModel string
+	price     Price
+	priced    bool
+	warned    atomic.Bool
+}
+
+// genAIOpts are the GenAI instruments' options and the span name of one
+// operation's successful calls.
 type genAIOpts struct {
 	duration, input, output, usage instr.Opts
+	spanName                       string
 }
 
 // genAIFor returns the success-path GenAI options of op.
-func (e *entry) genAIFor(op Operation) *genAIOpts {
+func (e *labelSet) genAIFor(op Operation) *genAIOpts {
 	slot := &e.genAI[op.index()]
 	if g := slot.Load(); g != nil {
 		return g
@@ -123,6 +131,7 @@ func (e *entry) genAIFor(op Operation) *genAIOpts {
 		input:    instr.NewOpts(e.attrs(lazyKey{kind: lazyGenAITokens, op: op, a: "input"})...),
 		output:   instr.NewOpts(e.attrs(lazyKey{kind: lazyGenAITokens, op: op, a: "output"})...),
 		usage:    instr.NewOpts(e.attrs(lazyKey{kind: lazyGenAIUsage, op: op})...),
+		spanName: string(op) + " " + e.model,
 	}
 	slot.CompareAndSwap(nil, g)
 	return slot.Load()
@@ -145,7 +154,7 @@ const (
 
 // opts returns the options for a lazily built attribute set, building it on
 // first use. A hit takes a read lock and allocates nothing.
-func (e *entry) opts(k lazyKey) instr.Opts {
+func (e *labelSet) opts(k lazyKey) instr.Opts {
 	e.mu.RLock()
 	o, ok := e.lazy[k]
 	e.mu.RUnlock()
@@ -161,7 +170,7 @@ func (e *entry) opts(k lazyKey) instr.Opts {
 	return o
 }
 
-func (e *entry) attrs(k lazyKey) []attribute.KeyValue {
+func (e *labelSet) attrs(k lazyKey) []attribute.KeyValue {
 	if k.kind == lazyError {
 		return []attribute.KeyValue{ProviderKey.String(e.provider), ModelKey.String(e.model), ErrorTypeKey.String(k.a)}
 	}
@@ -183,29 +192,33 @@ func (e *entry) attrs(k lazyKey) []attribute.KeyValue {
 	return kv
 }
 
-// spanName returns "{operation} {model}", precomputed for chat.
-func (e *entry) spanName(op Operation) string {
-	if op == OperationChat {
-		return e.chatSpan
-	}
-	return string(op) + " " + e.model
-}
 
 type rawKey struct{ provider, model string }
 
-// labelCache maps what callers pass to bounded label values. Label pairs are
-// capped at maxSeries per Metrics (more fold into the provider's _OTHER
-// model); providers outside providerAliases are capped at maxExtraProviders
-// (more fold into _OTHER). Look-ups of a pair already seen take a read lock
-// and allocate nothing.
+// normalizeProvider normalises a provider name and folds its aliases.
+func normalizeProvider(p string) string {
+	p = normalizeName(p)
+	if a, ok := providerAliases[p]; ok {
+		return a
+	}
+	return p
+}
+
+// labelCache maps what callers pass to bounded label values and prices.
+// Label pairs are capped at maxSeries per Metrics (more fold into the
+// provider's _OTHER model, still priced as themselves); providers outside
+// providerAliases are capped at maxExtraProviders (more fold into _OTHER).
+// Look-ups of a pair already seen take a read lock and allocate nothing; the
+// cache of pairs as passed in is bounded too, past which a look-up normalises
+// again.
 type labelCache struct {
 	maxSeries int
 	prices    *Prices
 
 	mu        sync.RWMutex
-	raw       map[rawKey]*entry // as passed in; bounded by 4×maxSeries
-	norm      map[rawKey]*entry // label values
-	providers map[string]bool   // extra providers admitted
+	raw       map[rawKey]*entry    // as passed in; bounded by 4×maxSeries
+	labels    map[rawKey]*labelSet // by label values
+	providers map[string]bool      // extra providers admitted
 }
 
 const maxExtraProviders = 16
@@ -213,7 +226,7 @@ const maxExtraProviders = 16
 func newLabelCache(maxSeries int, prices *Prices) *labelCache {
 	return &labelCache{
 		maxSeries: maxSeries, prices: prices,
-		raw: map[rawKey]*entry{}, norm: map[rawKey]*entry{}, providers: map[string]bool{},
+		raw: map[rawKey]*entry{}, labels: map[rawKey]*labelSet{}, providers: map[string]bool{},
 	}
 }
 
@@ -229,11 +242,7 @@ func (c *labelCache) get(provider, model string) *entry {
 }
 
 func (c *labelCache) slow(k rawKey) *entry {
-	p := normalizeName(k.provider)
-	if a, ok := providerAliases[p]; ok {
-		p = a
-	}
-	m := normalizeName(k.model)
+	p, m := normalizeProvider(k.provider), normalizeName(k.model)
 	if p == "" {
 		p = Other
 	}
@@ -242,6 +251,9 @@ func (c *labelCache) slow(k rawKey) *entry {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if e := c.raw[k]; e != nil {
+		return e
+	}
 	if _, known := providerAliases[p]; !known && p != Other && !c.providers[p] {
 		if len(c.providers) < maxExtraProviders {
 			c.providers[p] = true
@@ -249,16 +261,19 @@ func (c *labelCache) slow(k rawKey) *entry {
 			p = Other
 		}
 	}
-	nk := rawKey{p, m}
-	e := c.norm[nk]
-	if e == nil {
-		if len(c.norm) >= c.maxSeries {
-			nk.model = Other
-			e = c.norm[nk]
+	e := &entry{realModel: m}
+	if m != Other {
+		e.price, e.priced = c.prices.Lookup(p, m)
+	}
+	lk := rawKey{p, m}
+	if e.labelSet = c.labels[lk]; e.labelSet == nil {
+		if len(c.labels) >= c.maxSeries {
+			lk.model = Other
+			e.labelSet = c.labels[lk]
 		}
-		if e == nil {
-			e = c.newEntry(nk.provider, nk.model)
-			c.norm[nk] = e
+		if e.labelSet == nil {
+			e.labelSet = newLabelSet(lk.provider, lk.model)
+			c.labels[lk] = e.labelSet
 		}
 	}
 	if len(c.raw) < 4*c.maxSeries {
@@ -267,25 +282,21 @@ func (c *labelCache) slow(k rawKey) *entry {
 	return e
 }
 
-func (c *labelCache) newEntry(provider, model string) *entry {
-	e := &entry{provider: provider, model: model, lazy: map[lazyKey]instr.Opts{}}
-	e.chatSpan = string(OperationChat) + " " + model
-	e.genAIProvider = provider
+func newLabelSet(provider, model string) *labelSet {
+	l := &labelSet{provider: provider, model: model, lazy: map[lazyKey]instr.Opts{}}
+	l.genAIProvider = provider
 	if g, ok := genAIProviders[provider]; ok {
-		e.genAIProvider = g
-	}
-	if model != Other {
-		e.price, e.priced = c.prices.Lookup(provider, model)
+		l.genAIProvider = g
 	}
 	pk, mk := ProviderKey.String(provider), ModelKey.String(model)
-	e.base = instr.NewOpts(pk, mk)
+	l.base = instr.NewOpts(pk, mk)
 	for i, tt := range tokenTypes {
-		e.byType[i] = instr.NewOpts(pk, mk, TokenTypeKey.String(tt))
+		l.byType[i] = instr.NewOpts(pk, mk, TokenTypeKey.String(tt))
 	}
 	for i, oc := range [...]string{"success", "error"} {
-		e.outcome[i] = instr.NewOpts(pk, mk, OutcomeKey.String(oc))
+		l.outcome[i] = instr.NewOpts(pk, mk, OutcomeKey.String(oc))
 	}
-	return e
+	return l
 }
 
 var tokenTypes = [...]string{"input", "output", "cached_input"}

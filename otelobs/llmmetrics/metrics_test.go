@@ -454,7 +454,7 @@ func TestPriceFiles(t *testing.T) {
 		}
 		return p
 	}
-	good := write("good.tsv", "# mine\nopenai gpt-4 1 2 0.5\nacme acme-1 3 4\n")
+	good := write("good.tsv", "# mine\nopenai gpt-4 1 2 0.5\nacme acme-1 3 4\ngemini gemini-9 1 2 0.5\n")
 	t.Setenv(PricesFileEnv, good)
 	p, err := LoadPrices()
 	if err != nil {
@@ -465,6 +465,9 @@ func TestPriceFiles(t *testing.T) {
 	}
 	if pr, ok := p.Lookup("ACME", "acme-1"); !ok || pr != (Price{3, 4, 3}) {
 		t.Errorf("addition without cached price: %v %v", pr, ok)
+	}
+	if pr, ok := p.Lookup("vertex_ai", "gemini-9"); !ok || pr != (Price{1, 2, 0.5}) {
+		t.Errorf("a price listed under an alias (gemini) is not found under another (vertex_ai): %v %v", pr, ok)
 	}
 	if _, ok := p.Lookup("anthropic", "claude-3-5-haiku-20241022"); !ok {
 		t.Error("embedded entries lost")
@@ -516,6 +519,10 @@ func TestEmbeddedPrices(t *testing.T) {
 		{"anthropic", "claude-sonnet-4-5-20250929", Price{3, 15, 0.3}, true},
 		{"anthropic", "claude-3-5-sonnet-latest", Price{3, 15, 0.3}, true},
 		{"google", "gemini-1.5-pro-002", Price{1.25, 5, 0.3125}, true},
+		{"openai", "gpt-4o-2024-05-13", Price{5, 15, 5}, true},
+		{"openai", "gpt-3.5-turbo-0613", Price{1.5, 2, 1.5}, true},
+		{"openai", "gpt-3.5-turbo-0125", Price{0.5, 1.5, 0.5}, true},
+		{"gemini", "gemini-2.5-pro", Price{1.25, 10, 0.31}, true},
 		{"openai", "gpt-4-1106-preview", Price{}, false},
 		{"openai", "o3-pro", Price{}, false},
 		{"anthropic", "gpt-4", Price{}, false},
@@ -666,5 +673,39 @@ func TestInstrumentMetadata(t *testing.T) {
 			g.Data = d
 		}
 		metricdatatest.AssertEqual(t, w, g)
+	}
+}
+
+// TestPricedPastTheSeriesCap: a model folded into _OTHER by the cap is still
+// priced as itself, and the unpriced warning names the real model.
+func TestPricedPastTheSeriesCap(t *testing.T) {
+	t.Parallel()
+	h := setup(t, WithMaxSeries(1))
+	ctx := t.Context()
+	h.m.RecordCall(ctx, Request{Provider: "openai", Model: "gpt-4"}, Usage{InputTokens: 1}, time.Millisecond, nil)
+	res := h.m.RecordCall(ctx, Request{Provider: "openai", Model: "gpt-4o"}, Usage{InputTokens: 1e6}, time.Millisecond, nil)
+	if res.Model != Other || !res.Priced || math.Abs(res.CostUSD-2.5) > 1e-9 {
+		t.Errorf("past the cap: %+v, want model _OTHER priced at $2.50", res)
+	}
+	h.m.RecordCall(ctx, Request{Provider: "openai", Model: "mystery-model"}, Usage{InputTokens: 1}, time.Millisecond, nil)
+	if !strings.Contains(h.log.String(), "model=mystery-model") {
+		t.Errorf("unpriced warning does not name the model:\n%s", h.log.String())
+	}
+	equal(t, CostName, points(t, h.collect(t)[CostName]), map[string]float64{
+		"model=gpt-4,provider=openai": 30.0 / 1e6, "model=_OTHER,provider=openai": 2.5,
+	})
+}
+
+func TestNoTokenUsageWithoutUsage(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	_, call := h.m.StartCall(t.Context(), Request{Provider: "openai", Model: "gpt-4o", Operation: OperationEmbeddings})
+	call.End(nil) // the provider reported no usage
+	got := h.collect(t)
+	if _, ok := got[GenAITokenUsageName]; ok {
+		t.Error("gen_ai.client.token.usage recorded zeros for a call without usage")
+	}
+	if sp := h.spans.GetSpans(); len(sp) != 1 || sp[0].Name != "embeddings gpt-4o" {
+		t.Errorf("span = %v", sp)
 	}
 }

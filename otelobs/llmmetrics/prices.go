@@ -80,7 +80,8 @@ func LoadPrices() (*Prices, error) {
 // ParsePrices reads a price table: one model a line, tab- or
 // space-separated "provider model input output [cached_input]" in USD per
 // million tokens; blank lines and lines starting with # are ignored. Provider
-// and model names are normalised as metric labels are. An error names the
+// and model names are normalised as metric labels are, provider aliases
+// included (a line for gemini prices google's model). An error names the
 // source and the line.
 func ParsePrices(r io.Reader, source string) (*Prices, error) {
 	p := &Prices{byModel: map[priceKey]Price{}}
@@ -97,7 +98,7 @@ func ParsePrices(r io.Reader, source string) (*Prices, error) {
 			return nil, fmt.Errorf("%s:%d: want 4 or 5 fields (provider model input output [cached_input]), got %d",
 				source, line, len(fields))
 		}
-		provider, model := normalizeName(fields[0]), normalizeName(fields[1])
+		provider, model := normalizeProvider(fields[0]), normalizeName(fields[1])
 		if provider == "" || model == "" {
 			return nil, fmt.Errorf("%s:%d: provider %q or model %q has no usable characters", source, line, fields[0], fields[1])
 		}
@@ -151,16 +152,18 @@ func (p *Prices) Len() int {
 var datedSuffix = regexp.MustCompile(`[-@](\d{4}-\d{2}-\d{2}|\d{8}|\d{3,4}|latest)$`)
 
 // Lookup returns the price of a model: an exact match of the normalised
-// names, else the model with its dated snapshot suffix removed
-// (gpt-4o-2024-08-06 is priced as gpt-4o, claude-sonnet-4-5-20250929 as
-// claude-sonnet-4-5, gpt-4-0613 as gpt-4). There is no fuzzier matching: a
+// names (provider aliases folded, as for labels), else the model with its
+// dated snapshot suffix removed (claude-sonnet-4-5-20250929 is priced as
+// claude-sonnet-4-5, gpt-4-0613 as gpt-4). Snapshots priced differently from
+// their family (gpt-4o-2024-05-13, gpt-3.5-turbo-0613) are listed on their
+// own, and the exact match wins. There is no fuzzier matching: a
 // model priced by a wrong guess would be a silent error, while an unpriced
 // one is counted and logged. ok is false when nothing matches.
 func (p *Prices) Lookup(provider, model string) (price Price, ok bool) {
 	if p == nil {
 		return Price{}, false
 	}
-	provider, model = normalizeName(provider), normalizeName(model)
+	provider, model = normalizeProvider(provider), normalizeName(model)
 	if price, ok = p.byModel[priceKey{provider, model}]; ok {
 		return price, true
 	}
