@@ -192,7 +192,6 @@ func (e *labelSet) attrs(k lazyKey) []attribute.KeyValue {
 	return kv
 }
 
-
 type rawKey struct{ provider, model string }
 
 // normalizeProvider normalises a provider name and folds its aliases.
