@@ -48,6 +48,8 @@ func BenchmarkTaskLifecycle(b *testing.B) {
 		planned, ready, act, complete := st("planned"), st("ready"), st("active"), st("complete")
 		prof := metric.WithAttributeSet(attribute.NewSet(attribute.String("worker_profile", "coder")))
 		ps := metric.WithAttributeSet(attribute.NewSet(attribute.String("worker_profile", "coder"), attribute.String("status", "success")))
+		profAdd, profRec := []metric.AddOption{prof}, []metric.RecordOption{prof}
+		psAdd, psRec := []metric.AddOption{ps}, []metric.RecordOption{ps}
 		tracer := tp.Tracer("raw")
 		b.ReportAllocs()
 		for b.Loop() {
@@ -59,14 +61,14 @@ func BenchmarkTaskLifecycle(b *testing.B) {
 			sctx, span := tracer.Start(ctx, "task.execute")
 			span.SetAttributes(semconv.CICDPipelineTaskRunID("t"), semconv.CICDPipelineTaskName(""),
 				semconv.CICDPipelineRunID(""), profileSpanKey.String("coder"), attemptSpanKey.Int64(1))
-			active.Add(sctx, 1, []metric.AddOption{prof}...)
+			active.Add(sctx, 1, profAdd...)
 			start := time.Now()
 			states.Add(sctx, 1, complete...)
 			states.Add(sctx, -1, act...)
-			dur.Record(sctx, time.Since(start).Seconds(), []metric.RecordOption{ps}...)
-			comp.Add(sctx, 1, []metric.AddOption{ps}...)
-			active.Add(sctx, -1, []metric.AddOption{prof}...)
-			retries.Record(sctx, 0, []metric.RecordOption{prof}...)
+			dur.Record(sctx, time.Since(start).Seconds(), psRec...)
+			comp.Add(sctx, 1, psAdd...)
+			active.Add(sctx, -1, profAdd...)
+			retries.Record(sctx, 0, profRec...)
 			span.SetAttributes(semconv.CICDPipelineTaskRunResultSuccess)
 			span.End()
 		}

@@ -398,11 +398,13 @@ func TestConcurrentTasksConcurrentSafe(t *testing.T) {
 			defer w.End()
 			for i := range each {
 				task := h.m.NewTask(ctx, TaskInfo{ID: fmt.Sprint(g, "-", i), Profile: profile})
+				// Ready races a second Ready and a Start: whatever wins, the
+				// task is counted once and never below zero.
 				var rivals sync.WaitGroup
 				rivals.Go(func() { _ = task.Ready(ctx) })
-				_ = task.Ready(ctx)
-				rivals.Wait()
+				rivals.Go(func() { _ = task.Ready(ctx) })
 				_, exec, err := task.Start(ctx, "")
+				rivals.Wait()
 				if err != nil {
 					t.Error(err)
 					return

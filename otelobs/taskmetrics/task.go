@@ -48,9 +48,10 @@ type Task struct {
 	m       *Metrics
 	info    TaskInfo
 	profile int
-	state   atomic.Int32 // index into states
+	// word packs the attempt number (high bits) and the index of the state
+	// (low 8 bits), so that one compare-and-swap checks both.
+	word    atomic.Int64
 	retries atomic.Int64
-	attempt atomic.Int64
 }
 
 // NewTask counts a new task in state planned.
@@ -62,7 +63,7 @@ func (m *Metrics) NewTask(ctx context.Context, info TaskInfo) *Task {
 }
 
 // State returns the task's current state.
-func (t *Task) State() State { return states[t.state.Load()] }
+func (t *Task) State() State { return states[t.word.Load()&0xff] }
 
 // Retries returns how many times the task has been retried.
 func (t *Task) Retries() int64 { return t.retries.Load() }
@@ -70,38 +71,57 @@ func (t *Task) Retries() int64 { return t.retries.Load() }
 // Info returns the task's description, with its profile normalised.
 func (t *Task) Info() TaskInfo { return t.info }
 
-func stateIndex(s State) int32 {
+func stateIndex(s State) int64 {
 	for i, x := range states {
 		if x == s {
-			return int32(i)
+			return int64(i)
 		}
 	}
 	return -1
 }
 
-// move changes the state from one of from to to, and updates the gauge.
-func (t *Task) move(ctx context.Context, to State, from ...State) error {
-	cur := t.state.Load()
+// anyAttempt lets move accept any attempt number.
+const anyAttempt = -1
+
+// move changes the state from one of from (at attempt wantAttempt, unless
+// anyAttempt) to to, adding attemptDelta to the attempt number, and updates
+// the gauge. The new state is counted before the compare-and-swap (and
+// uncounted if it fails), and the old one released after it: a concurrent
+// collection may see a task counted twice for an instant, never a negative
+// count. It returns the new attempt number.
+func (t *Task) move(ctx context.Context, to State, attemptDelta, wantAttempt int64, from ...State) (int64, error) {
 	toI := stateIndex(to)
-	for _, f := range from {
-		if fi := stateIndex(f); fi == cur && t.state.CompareAndSwap(fi, toI) {
-			t.m.states.Add(ctx, 1, t.m.stateOpts[toI].Add...)
-			t.m.states.Add(ctx, -1, t.m.stateOpts[fi].Add...)
-			return nil
+	t.m.states.Add(ctx, 1, t.m.stateOpts[toI].Add...)
+	for {
+		w := t.word.Load()
+		attempt, cur := w>>8, w&0xff
+		allowed := false
+		for _, f := range from {
+			allowed = allowed || stateIndex(f) == cur
+		}
+		if !allowed || (wantAttempt != anyAttempt && attempt != wantAttempt) {
+			t.m.states.Add(ctx, -1, t.m.stateOpts[toI].Add...)
+			return attempt, fmt.Errorf("%w: %s → %s (task %q)", ErrTransition, states[cur], to, t.info.ID)
+		}
+		next := attempt + attemptDelta
+		if t.word.CompareAndSwap(w, next<<8|toI) {
+			t.m.states.Add(ctx, -1, t.m.stateOpts[cur].Add...)
+			return next, nil
 		}
 	}
-	return fmt.Errorf("%w: %s → %s (task %q)", ErrTransition, states[t.state.Load()], to, t.info.ID)
 }
 
 // Ready marks a planned task ready to run (its dependencies are met).
 func (t *Task) Ready(ctx context.Context) error {
-	return t.move(ctx, Ready, Planned)
+	_, err := t.move(ctx, Ready, 0, anyAttempt, Planned)
+	return err
 }
 
 // Cancel marks a task that will never run (planned or ready) as failed, for
 // example when its run is stopped. It records no execution.
 func (t *Task) Cancel(ctx context.Context) error {
-	return t.move(ctx, Failed, Planned, Ready)
+	_, err := t.move(ctx, Failed, 0, anyAttempt, Planned, Ready)
+	return err
 }
 
 // Start begins an execution attempt of a ready (or planned) task: the task
@@ -113,10 +133,10 @@ func (t *Task) Cancel(ctx context.Context) error {
 //	if err != nil { … }
 //	defer func() { exec.End(err) }()
 func (t *Task) Start(ctx context.Context, workerID string) (context.Context, ExecOp, error) {
-	if err := t.move(ctx, Active, Ready, Planned); err != nil {
+	attempt, err := t.move(ctx, Active, 1, anyAttempt, Ready, Planned)
+	if err != nil {
 		return ctx, ExecOp{}, err
 	}
-	attempt := t.attempt.Add(1)
 	ctx, span := t.m.tracer.Start(ctx, TaskSpanName)
 	if span.IsRecording() {
 		span.SetAttributes(
@@ -170,8 +190,11 @@ func (op ExecOp) Retry(err error) {
 	if err == nil {
 		err = errors.New("retried")
 	}
-	if op.finish(err, Ready) {
-		op.t.retries.Add(1)
+	// Count the retry before the task is ready again, so that its next
+	// attempt's End sees it; take it back if the op was stale.
+	op.t.retries.Add(1)
+	if !op.finish(err, Ready) {
+		op.t.retries.Add(-1)
 	}
 }
 
@@ -179,7 +202,7 @@ func (op ExecOp) Retry(err error) {
 // the op was already ended or belongs to an earlier attempt.
 func (op ExecOp) finish(err error, to State) bool {
 	t := op.t
-	if t.attempt.Load() != op.attempt || t.move(op.ctx, to, Active) != nil {
+	if _, err := t.move(op.ctx, to, 0, op.attempt, Active); err != nil {
 		return false
 	}
 	status := 0
