@@ -20,14 +20,16 @@
 // Setup reads these itself. An empty value counts as unset; enumerated values
 // are case-insensitive. A bad value makes Setup return an *EnvError naming the
 // variable, the value and what is accepted; all bad values are reported at
-// once.
+// once. This is stricter than the specification, which reads an unknown
+// boolean as false with a warning: OTEL_SDK_DISABLED=yes is an error here
+// rather than a silently enabled SDK.
 //
 //	Variable                                 Values                                       Default
-//	OTEL_SDK_DISABLED                        true, false                                  false (true: no-op providers, empty /metrics)
+//	OTEL_SDK_DISABLED                        true, false                                  false (true: no-op providers, /metrics serves only WithPrometheusGatherer's)
 //	OTEL_SERVICE_NAME                        any                                          WithServiceName, else the executable's name
 //	OTEL_RESOURCE_ATTRIBUTES                 key=value,… (values URL-encoded)             none
 //	OTEL_METRICS_EXPORTER                    prometheus, otlp, console, none, or a list   prometheus (spec: otlp)
-//	OTEL_TRACES_EXPORTER                     otlp, console, none, or a list               otlp if an OTLP endpoint variable is set, else none (spec: otlp)
+//	OTEL_TRACES_EXPORTER                     otlp, console, none, or a list               otlp if OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT is set, else none (spec: otlp)
 //	OTEL_EXPORTER_OTLP_PROTOCOL              grpc, http/protobuf                          http/protobuf
 //	OTEL_EXPORTER_OTLP_{METRICS,TRACES}_PROTOCOL  as above                                OTEL_EXPORTER_OTLP_PROTOCOL
 //	OTEL_METRIC_EXPORT_INTERVAL              milliseconds > 0                             15000 (spec: 60000)
@@ -49,8 +51,10 @@
 // listener, for programs without an HTTP server of their own; without them,
 // mount MetricsHandler on the application's mux.
 //
-// These are validated by Setup and then read by the OTLP exporters and the
-// SDK themselves (each also in the OTEL_EXPORTER_OTLP_TRACES_… and
+// These are validated by Setup (certificates must parse, a client
+// certificate needs its key, header names must be valid, compression is
+// lower case as the exporters require) and then read by the OTLP exporters
+// and the SDK themselves (each also in the OTEL_EXPORTER_OTLP_TRACES_… and
 // OTEL_EXPORTER_OTLP_METRICS_… forms, which win over the generic one):
 //
 //	OTEL_EXPORTER_OTLP_ENDPOINT              http(s) URL                                  http://localhost:4318 (http/protobuf), http://localhost:4317 (grpc)

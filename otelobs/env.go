@@ -1,9 +1,12 @@
 package otelobs
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"os"
 	"strconv"
@@ -367,7 +370,7 @@ func readSampler(r *envReader) (sdktrace.Sampler, string) {
 	if name == "traceidratio" || name == "parentbased_traceidratio" {
 		if v, ok := r.get(envTracesSamplerArg); ok {
 			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f < 0 || f > 1 {
+			if err != nil || math.IsNaN(f) || f < 0 || f > 1 {
 				r.fail(envTracesSamplerArg, v, "not a sampling probability for "+name, "a number from 0 to 1")
 			} else {
 				ratio = f
@@ -396,23 +399,29 @@ func readSampler(r *envReader) (sdktrace.Sampler, string) {
 // report an unknown name through otel.Handle; Setup wants it as an error.
 func readPropagators(r *envReader) (propagation.TextMapPropagator, []string) {
 	const accepted = "tracecontext, baggage, b3, b3multi, jaeger, xray, ottrace, none (comma-separated)"
-	names := []string{"tracecontext", "baggage"}
-	if v, ok := r.get(envPropagators); ok {
-		names = names[:0]
-		for p := range strings.SplitSeq(v, ",") {
-			if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
-				names = append(names, p)
-			}
-		}
-		prop, err := autoprop.TextMapPropagator(names...)
-		if err != nil {
-			r.fail(envPropagators, v, err.Error(), accepted)
-			return autoprop.NewTextMapPropagator(
-				propagation.TraceContext{}, propagation.Baggage{}), []string{"tracecontext", "baggage"}
-		}
-		return prop, names
+	def := func() (propagation.TextMapPropagator, []string) {
+		return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+			[]string{"tracecontext", "baggage"}
 	}
-	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}), names
+	v, ok := r.get(envPropagators)
+	if !ok {
+		return def()
+	}
+	var names []string
+	for p := range strings.SplitSeq(v, ",") {
+		p = strings.ToLower(strings.TrimSpace(p))
+		if p == "" {
+			r.fail(envPropagators, v, "empty element in list", accepted)
+			return def()
+		}
+		names = append(names, p)
+	}
+	prop, err := autoprop.TextMapPropagator(names...)
+	if err != nil {
+		r.fail(envPropagators, v, err.Error(), accepted)
+		return def()
+	}
+	return prop, names
 }
 
 // validatePassThrough checks the variables that the OTLP exporters and the SDK
@@ -430,26 +439,57 @@ func validatePassThrough(r *envReader) {
 		}
 		r.bool(prefix+"INSECURE", false)
 		r.millis(prefix+"TIMEOUT", 0, true)
-		r.oneOf(prefix+"COMPRESSION", "", "gzip", "none")
+		// The exporters compare the compression case-sensitively.
+		if v, ok := r.get(prefix + "COMPRESSION"); ok && v != "gzip" && v != "none" {
+			r.fail(prefix+"COMPRESSION", v, "unknown value (lower case only)", "gzip, none")
+		}
 		if v, ok := r.get(prefix + "HEADERS"); ok {
-			for kv := range strings.SplitSeq(v, ",") {
+			for i, kv := range strings.Split(v, ",") {
 				k, val, found := strings.Cut(kv, "=")
-				_, kerr := url.PathUnescape(strings.TrimSpace(k))
+				k = strings.TrimSpace(k)
 				_, verr := url.PathUnescape(strings.TrimSpace(val))
-				if !found || strings.TrimSpace(k) == "" || kerr != nil || verr != nil {
-					// The value may hold a secret: report the shape, not the value.
+				if !found || !validHeaderKey(k) || verr != nil {
+					// The value may hold a secret: say where, never what.
 					r.errs = append(r.errs, &EnvError{Var: prefix + "HEADERS", Value: "<redacted>",
-						Reason:   fmt.Sprintf("element %q is not key=value", redact(kv)),
+						Reason:   fmt.Sprintf("element %d is not key=value with a valid header name", i+1),
 						Accepted: "comma-separated key=value pairs, values URL-encoded"})
 					break
 				}
 			}
 		}
-		for _, f := range []string{"CERTIFICATE", "CLIENT_KEY", "CLIENT_CERTIFICATE"} {
-			if v, ok := r.get(prefix + f); ok {
-				if _, err := os.Stat(v); err != nil {
-					r.fail(prefix+f, v, "cannot read the file: "+err.Error(), "the path of a readable PEM file")
-				}
+		if v, ok := r.get(prefix + "CERTIFICATE"); ok {
+			b, err := os.ReadFile(v)
+			if err == nil && !x509.NewCertPool().AppendCertsFromPEM(b) {
+				err = errors.New("no PEM certificate in it")
+			}
+			if err != nil {
+				r.fail(prefix+"CERTIFICATE", v, "cannot use the file: "+err.Error(), "the path of a PEM file of CA certificates")
+			}
+		}
+	}
+	// A client certificate needs its key, per signal, with the generic
+	// variables as the fallback the exporters use.
+	for _, sig := range []string{"TRACES_", "METRICS_"} {
+		certVar, keyVar := "OTEL_EXPORTER_OTLP_"+sig+"CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_"+sig+"CLIENT_KEY"
+		cert, certOK := r.get(certVar)
+		if !certOK {
+			certVar = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
+			cert, certOK = r.get(certVar)
+		}
+		key, keyOK := r.get(keyVar)
+		if !keyOK {
+			keyVar = "OTEL_EXPORTER_OTLP_CLIENT_KEY"
+			key, keyOK = r.get(keyVar)
+		}
+		switch {
+		case certOK && !keyOK:
+			r.fail(certVar, cert, "set without "+keyVar, "both a client certificate and its key, or neither")
+		case keyOK && !certOK:
+			r.fail(keyVar, key, "set without "+certVar, "both a client certificate and its key, or neither")
+		case certOK:
+			if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+				r.fail(certVar, cert, "cannot use it with "+keyVar+": "+err.Error(),
+					"PEM files of a client certificate and its private key")
 			}
 		}
 	}
@@ -466,13 +506,16 @@ func validatePassThrough(r *envReader) {
 	}
 }
 
-// redact keeps the key of a header element and hides its value.
-func redact(kv string) string {
-	if k, _, ok := strings.Cut(kv, "="); ok {
-		return strings.TrimSpace(k) + "=…"
+// validHeaderKey reports whether k is an HTTP header name (RFC 9110 token),
+// as the OTLP exporters require.
+func validHeaderKey(k string) bool {
+	if k == "" {
+		return false
 	}
-	if len(kv) > 8 {
-		return kv[:4] + "…"
+	for _, c := range []byte(k) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
 	}
-	return kv
+	return true
 }

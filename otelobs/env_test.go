@@ -1,8 +1,15 @@
 package otelobs
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"log/slog"
+	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -214,6 +221,10 @@ func TestLoadSettingsValues(t *testing.T) {
 func TestLoadSettingsBadValues(t *testing.T) {
 	t.Parallel()
 	pem := filepath.Join(t.TempDir(), "missing.pem")
+	notPEM := filepath.Join(t.TempDir(), "truncated.pem")
+	if err := os.WriteFile(notPEM, []byte("-----BEGIN CERTIFICATE-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		env      map[string]string
@@ -252,11 +263,18 @@ func TestLoadSettingsBadValues(t *testing.T) {
 		{"timeout", map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "10s"}, "OTEL_EXPORTER_OTLP_TIMEOUT", []string{"milliseconds"}},
 		{"metrics timeout", map[string]string{"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "-1"}, "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", []string{"milliseconds"}},
 		{"compression", map[string]string{"OTEL_EXPORTER_OTLP_COMPRESSION": "zstd"}, "OTEL_EXPORTER_OTLP_COMPRESSION", []string{"gzip, none"}},
+		{"compression upper case", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "GZIP"}, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", []string{"lower case"}},
+		{"sampler arg NaN", map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "NaN"}, "OTEL_TRACES_SAMPLER_ARG", []string{"0 to 1"}},
+		{"propagators empty element", map[string]string{"OTEL_PROPAGATORS": ","}, "OTEL_PROPAGATORS", []string{"empty element"}},
+		{"header name", map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "bad key=secret"}, "OTEL_EXPORTER_OTLP_HEADERS", []string{"element 1"}},
+		{"header secret with a comma", map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer secret,secret2"}, "OTEL_EXPORTER_OTLP_HEADERS", []string{"element 2"}},
 		{"headers", map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "api-key=secret,broken"}, "OTEL_EXPORTER_OTLP_HEADERS", []string{"key=value"}},
 		{"traces headers", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_HEADERS": "=secret"}, "OTEL_EXPORTER_OTLP_TRACES_HEADERS", []string{"key=value"}},
-		{"certificate", map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": pem}, "OTEL_EXPORTER_OTLP_CERTIFICATE", []string{"PEM"}},
-		{"client key", map[string]string{"OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY": pem}, "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", []string{"PEM"}},
-		{"client certificate", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE": pem}, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", []string{"PEM"}},
+		{"certificate missing", map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": pem}, "OTEL_EXPORTER_OTLP_CERTIFICATE", []string{"PEM"}},
+		{"certificate not PEM", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE": notPEM}, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", []string{"no PEM certificate"}},
+		{"client key without certificate", map[string]string{"OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY": pem}, "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", []string{"set without OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"}},
+		{"client certificate without key", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE": pem}, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", []string{"set without"}},
+		{"client pair unusable", map[string]string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": notPEM, "OTEL_EXPORTER_OTLP_CLIENT_KEY": notPEM}, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", []string{"PEM files"}},
 		{"temporality", map[string]string{"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "monotonic"}, "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", []string{"cumulative, delta, lowmemory"}},
 		{"histogram aggregation", map[string]string{"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": "native"}, "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", []string{"base2_exponential_bucket_histogram"}},
 		{"bsp queue", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "lots"}, "OTEL_BSP_MAX_QUEUE_SIZE", []string{"non-negative"}},
@@ -303,13 +321,44 @@ func TestLoadSettingsReportsAllErrors(t *testing.T) {
 	}
 }
 
-func TestLoadSettingsReadableCertificate(t *testing.T) {
+func TestLoadSettingsCertificates(t *testing.T) {
 	t.Parallel()
-	pem := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(pem, []byte("-----BEGIN CERTIFICATE-----\n"), 0o600); err != nil {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadSettings(mapLookup(map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": pem})); err != nil {
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "otelobs test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadSettings(mapLookup(map[string]string{
+		"OTEL_EXPORTER_OTLP_CERTIFICATE":        certPath,
+		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": certPath,
+		"OTEL_EXPORTER_OTLP_CLIENT_KEY":         keyPath,
+	})); err != nil {
+		t.Fatal(err)
+	}
+	// The signal's key with the generic certificate is a pair too.
+	if _, err := loadSettings(mapLookup(map[string]string{
+		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE":         certPath,
+		"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY":          keyPath,
+		"OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY":         keyPath,
+		"OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE": certPath,
+	})); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -72,7 +72,7 @@ func (t *Telemetry) listen(s settings) error {
 			t.logger.Error("otelobs: /metrics listener stopped", "addr", addr, "error", err)
 		}
 	}()
-	t.shutdowns = append(t.shutdowns, srv.Shutdown)
+	t.listenerShutdown = append(t.listenerShutdown, srv.Shutdown)
 	if isLoopback(s.prometheusHost) && inContainer() {
 		t.logger.Warn("otelobs: /metrics listens on a loopback address inside a container; "+
 			"a Prometheus outside this container cannot reach it. Set "+envPrometheusHost+"=0.0.0.0",

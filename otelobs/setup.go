@@ -40,9 +40,14 @@ type Telemetry struct {
 	// flushers are ForceFlush funcs of the SDK providers.
 	flushers []func(context.Context) error
 
-	mu        sync.Mutex
-	shutdowns []func(context.Context) error
-	done      bool
+	mu   sync.Mutex
+	done bool
+	// Shut down in this order: the listener, then what owns the metric
+	// readers, then what owns the span processors. Before the providers
+	// exist, the owners are the readers and processors themselves.
+	listenerShutdown []func(context.Context) error
+	metricShutdown   []func(context.Context) error
+	spanShutdown     []func(context.Context) error
 }
 
 // Summary describes the configuration Setup resolved, for start-up logs and
@@ -145,6 +150,14 @@ func Setup(ctx context.Context, opts ...Option) (tel *Telemetry, err error) {
 }
 
 func (t *Telemetry) setupDisabled(cfg config) {
+	// The application's readers and processors will never be used: stop
+	// them with the rest, so that their goroutines end.
+	for _, r := range cfg.readers {
+		t.metricShutdown = append(t.metricShutdown, r.Shutdown)
+	}
+	for _, p := range cfg.processors {
+		t.spanShutdown = append(t.spanShutdown, p.Shutdown)
+	}
 	t.mp = metricnoop.NewMeterProvider()
 	t.tp = tracenoop.NewTracerProvider()
 	t.res = resource.Empty()
@@ -154,6 +167,14 @@ func (t *Telemetry) setupDisabled(cfg config) {
 }
 
 func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error {
+	// Until the providers own them, a failure shuts the application's
+	// readers and processors down directly.
+	for _, r := range cfg.readers {
+		t.metricShutdown = append(t.metricShutdown, r.Shutdown)
+	}
+	for _, p := range cfg.processors {
+		t.spanShutdown = append(t.spanShutdown, p.Shutdown)
+	}
 	res, err := buildResource(ctx, cfg, t.logger)
 	if err != nil {
 		return err
@@ -176,7 +197,7 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 	// most likely step to fail, and everything started is undone then.
 	spanExporters, err := newSpanExporters(ctx, cfg, s)
 	for _, e := range spanExporters {
-		t.shutdowns = append(t.shutdowns, e.Shutdown)
+		t.spanShutdown = append(t.spanShutdown, e.Shutdown)
 	}
 	if err != nil {
 		return err
@@ -189,8 +210,8 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
 	}
 	tp := sdktrace.NewTracerProvider(tpOpts...)
-	// The provider's Shutdown shuts its exporters down; replace theirs.
-	t.shutdowns = []func(context.Context) error{tp.Shutdown}
+	// The provider's Shutdown shuts its processors and exporters down.
+	t.spanShutdown = []func(context.Context) error{tp.Shutdown}
 	t.tp = tp
 	t.flushers = append(t.flushers, tp.ForceFlush)
 	if contains(s.tracesExporters, exporterOTLP) {
@@ -213,7 +234,7 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 	}
 	mpOpts = append(mpOpts, sdkmetric.WithView(append(cfg.views, reservoirView(cfg.views))...))
 	mp := sdkmetric.NewMeterProvider(mpOpts...)
-	t.shutdowns = append(t.shutdowns, mp.Shutdown)
+	t.metricShutdown = []func(context.Context) error{mp.Shutdown}
 	t.mp = mp
 	t.flushers = append(t.flushers, mp.ForceFlush)
 	if contains(s.metricsExporters, exporterOTLP) {
@@ -294,10 +315,11 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 	}
 	t.done = true
 	var errs []error
-	// Stop in reverse order of start: listener, metrics, traces.
-	for i := len(t.shutdowns) - 1; i >= 0; i-- {
-		if err := t.shutdowns[i](ctx); err != nil {
-			errs = append(errs, err)
+	for _, group := range [][]func(context.Context) error{t.listenerShutdown, t.metricShutdown, t.spanShutdown} {
+		for _, f := range group {
+			if err := f(ctx); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -307,6 +307,9 @@ func TestSetupDisabled(t *testing.T) {
 	if err := tel.Shutdown(t.Context()); err != nil {
 		t.Error(err)
 	}
+	if err := reader.Collect(t.Context(), &metricdata.ResourceMetrics{}); !errors.Is(err, sdkmetric.ErrReaderShutdown) {
+		t.Errorf("the application's reader was not shut down with the disabled SDK: %v", err)
+	}
 }
 
 func TestSetupStandaloneListener(t *testing.T) {
@@ -737,9 +740,7 @@ func TestHistogramKeepsLatestExemplarPerBucket(t *testing.T) {
 		bucket := map[bool]float64{true: 1}[v <= 1] + map[bool]float64{true: 10}[v > 1 && v <= 10] + map[bool]float64{true: 100}[v > 10]
 		last[bucket] = span.SpanContext()
 	}
-	_, unsampled := tracer.Start(context.Background(), "x")
-	h.Record(context.Background(), 500) // no span: no exemplar, no slot
-	unsampled.End()
+	h.Record(context.Background(), 500) // no span in the context: no exemplar, no slot
 
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(t.Context(), &rm); err != nil {
