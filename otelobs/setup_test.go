@@ -721,6 +721,22 @@ func TestCounterExemplarReservoirAndUserViews(t *testing.T) {
 	if dp := plain.Data.(metricdata.Sum[int64]).DataPoints[0]; dp.Value != 20 || len(dp.Exemplars) != 1 {
 		t.Errorf("plain counter: value %d, %d exemplars; want 20 and 1", dp.Value, len(dp.Exemplars))
 	}
+	// The exemplar is the latest measurement's.
+	ctx, span := tel.TracerProvider().Tracer("t").Start(t.Context(), "latest")
+	c.Add(ctx, 1)
+	span.End()
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		if m.Name == "plain.counter" {
+			ex := m.Data.(metricdata.Sum[int64]).DataPoints[0].Exemplars
+			tid := span.SpanContext().TraceID()
+			if len(ex) != 1 || string(ex[0].TraceID) != string(tid[:]) {
+				t.Errorf("counter exemplar %+v is not the latest measurement's (%s)", ex, tid)
+			}
+		}
+	}
 	if _, ok := got["user.renamed"]; !ok || len(got) != 2 {
 		t.Errorf("the application's view was not applied alone: %v", got)
 	}

@@ -19,7 +19,7 @@ import (
 // cost more memory than a client_golang one, although Prometheus keeps at
 // most one exemplar per counter sample and per bucket. reservoirView sizes
 // them to what is used:
-//   - counters and up-down counters keep one exemplar;
+//   - counters and up-down counters keep their latest exemplar;
 //   - explicit-bucket histograms keep the latest exemplar of each bucket that
 //     has had a measurement, allocating a slot when a bucket is first hit
 //     (client_golang's behaviour), instead of one per bucket up front.
@@ -51,9 +51,37 @@ func reservoirView(user []sdkmetric.View) sdkmetric.View {
 	}
 }
 
-// oneExemplar keeps one exemplar per series.
+// oneExemplar keeps the latest exemplar per series. The latest, rather than
+// the SDK's random pick among a collection interval's measurements, so that
+// the exemplar on a counter always leads to its most recent increment (the
+// run that just happened), as client_golang's exemplars do.
 func oneExemplar(sdkmetric.Aggregation) exemplar.ReservoirProvider {
-	return exemplar.FixedSizeReservoirProvider(1)
+	return func(attribute.Set) exemplar.Reservoir { return &latestReservoir{} }
+}
+
+// latestReservoir keeps the latest measurement made in a sampled span.
+type latestReservoir struct {
+	mu  sync.Mutex
+	ex  bucketExemplar
+	set bool
+}
+
+// Offer implements exemplar.Reservoir.
+func (r *latestReservoir) Offer(ctx context.Context, t time.Time, v exemplar.Value, attrs []attribute.KeyValue) {
+	e := bucketExemplar{attrs: attrs, time: t, value: v, span: trace.SpanContextFromContext(ctx)}
+	r.mu.Lock()
+	r.ex, r.set = e, true
+	r.mu.Unlock()
+}
+
+// Collect implements exemplar.Reservoir; the exemplar is kept.
+func (r *latestReservoir) Collect(dest *[]exemplar.Exemplar) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	*dest = (*dest)[:0]
+	if r.set {
+		*dest = append(*dest, r.ex.exemplar())
+	}
 }
 
 // sparseHistogramSelector gives explicit-bucket histograms a
@@ -114,16 +142,20 @@ func (r *sparseHistogramReservoir) Collect(dest *[]exemplar.Exemplar) {
 	defer r.mu.Unlock()
 	out := (*dest)[:0]
 	for _, s := range r.slots {
-		ex := exemplar.Exemplar{FilteredAttributes: s.attrs, Time: s.time, Value: s.value}
-		if s.span.HasTraceID() {
-			id := s.span.TraceID()
-			ex.TraceID = id[:]
-		}
-		if s.span.HasSpanID() {
-			id := s.span.SpanID()
-			ex.SpanID = id[:]
-		}
-		out = append(out, ex)
+		out = append(out, s.exemplar())
 	}
 	*dest = out
+}
+
+func (e bucketExemplar) exemplar() exemplar.Exemplar {
+	ex := exemplar.Exemplar{FilteredAttributes: e.attrs, Time: e.time, Value: e.value}
+	if e.span.HasTraceID() {
+		id := e.span.TraceID()
+		ex.TraceID = id[:]
+	}
+	if e.span.HasSpanID() {
+		id := e.span.SpanID()
+		ex.SpanID = id[:]
+	}
+	return ex
 }

@@ -376,10 +376,21 @@ func (o *Orchestrator) runTask(j *job, workerID string) error {
 	}
 }
 
-// attempt runs one attempt: the LLM writes the task's files on a fresh
-// branch, which is merged into the base branch.
+// attempt runs one attempt: a fresh branch from the base branch, the LLM
+// writes the task's files on it, and it is merged back. Branching first, as
+// a worker does when it picks a task up, is what lets two coders that edit
+// one file conflict.
 func (o *Orchestrator) attempt(ctx context.Context, j *job, n int64) error {
 	r, pt := j.run, j.entry.plan
+	wt, err := r.repo.NewWorktree(ctx, fmt.Sprintf("orch/%s/%s-%d", r.ID, pt.ID, n))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := wt.Remove(); err != nil {
+			o.log.Warn("worktree cleanup failed", "run", r.ID, "error", err)
+		}
+	}()
 	resp, err := o.llm(ctx, r, r.worker, r.spec.Worker, provider.Request{
 		Purpose: provider.PurposeCode,
 		System:  "You are a " + pt.Profile + " agent. Write the content of the files for your task; answer with the file content only.",
@@ -390,15 +401,6 @@ func (o *Orchestrator) attempt(ctx context.Context, j *job, n int64) error {
 	if err != nil {
 		return err
 	}
-	wt, err := r.repo.NewWorktree(ctx, fmt.Sprintf("orch/%s/%s-%d", r.ID, pt.ID, n))
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := wt.Remove(); err != nil {
-			o.log.Warn("worktree cleanup failed", "run", r.ID, "error", err)
-		}
-	}()
 	for _, f := range pt.Files {
 		if err := wt.WriteFile(f, resp.Text); err != nil {
 			return err
