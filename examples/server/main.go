@@ -96,7 +96,6 @@ func newApp(ctx context.Context, c config, opts ...otelobs.Option) (a *app, err 
 	api.New(orch, ws, api.Defaults{Workspace: c.defaultWorkspace, Model: c.defaultModel}, nil).Register(mux)
 	h := otelhttp.NewHandler(mux, "agent-orchestrator",
 		otelhttp.WithMeterProvider(mp), otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(tel.Propagator()),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.Pattern }),
 		// Scrapes would otherwise dominate the request metrics and traces.
 		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }),
 	)

@@ -41,7 +41,8 @@ const (
 //	defer func() { op.End(err) }() // err is the named result
 //
 // (defer op.End(err) would record the value err had when the defer line ran,
-// which is nil.)
+// which is nil.) End records every time it is called, so call it once; and
+// call MarkConflict on the variable itself, not on a copy.
 type MergeOp struct {
 	m        *Metrics
 	ctx      context.Context

@@ -103,7 +103,9 @@ const (
 //	…
 //	call.SetUsage(llmmetrics.Usage{InputTokens: resp.Usage.PromptTokens, OutputTokens: resp.Usage.CompletionTokens})
 //
-// No prompt, completion or credential is ever recorded.
+// No prompt, completion or credential is ever recorded. End records every
+// time it is called, so call it once; call SetUsage on the variable itself,
+// not on a copy (the setters have pointer receivers).
 type CallOp struct {
 	m             *Metrics
 	e             *entry
