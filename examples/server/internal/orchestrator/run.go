@@ -234,10 +234,12 @@ func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 		}
 		return true
 	}
+	inflight := 0
 	dispatch := func(e *taskEntry) {
 		if err := e.task.Ready(ctx); err != nil {
 			return
 		}
+		inflight++
 		j := &job{ctx: ctx, run: r, entry: e}
 		q := o.queues[e.task.Info().Profile]
 		if q == nil {
@@ -278,7 +280,23 @@ func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 	}
 	failed := false
 	for remaining > 0 {
+		if inflight == 0 {
+			// Nothing runs and nothing can start: the plan's dependencies
+			// form a cycle (or name each other wrongly). Fail what is left.
+			failed = true
+			for _, d := range r.tasks {
+				if d.task.State() == taskmetrics.Planned {
+					cancelTask(d, "its dependencies can never complete (a cycle in the plan)")
+				}
+			}
+			if remaining > 0 {
+				// Cannot happen: every task is planned, running or done.
+				break
+			}
+			continue
+		}
 		res := <-r.results
+		inflight--
 		switch {
 		case res.notStarted:
 			before := remaining

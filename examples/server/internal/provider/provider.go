@@ -141,3 +141,9 @@ func (r *Registry) Get(name string) (Provider, bool) {
 	p, ok := r.providers[strings.ToLower(name)]
 	return p, ok
 }
+
+// Set adds or replaces a provider under its name, for example a custom
+// client, or a scripted one in tests.
+func (r *Registry) Set(p Provider) {
+	r.providers[strings.ToLower(p.Name())] = p
+}

@@ -190,6 +190,12 @@ func firstLine(s string) string {
 	return line
 }
 
+// Bounds on a plan taken from a model's answer.
+const (
+	MaxPlanTasks = 32
+	MaxTaskFiles = 16
+)
+
 // ErrNoPlan is returned by ParsePlan for an answer with no usable task.
 var ErrNoPlan = errors.New("the plan has no usable task")
 
@@ -204,11 +210,23 @@ func ParsePlan(text string) (Plan, error) {
 	if err := json.Unmarshal([]byte(text[start:end+1]), &p); err != nil {
 		return Plan{}, fmt.Errorf("%w: %v", ErrNoPlan, err)
 	}
+	// A model's plan is untrusted input: known profiles only, unique ids,
+	// bounded sizes.
 	var ok []PlanTask
+	seen := map[string]bool{}
 	for _, t := range p.Tasks {
-		if t.ID != "" && (t.Profile == "planner" || t.Profile == "coder" || t.Profile == "tester") && len(t.Files) > 0 {
-			ok = append(ok, t)
+		if t.ID == "" || len(t.ID) > 64 || seen[t.ID] || len(t.Files) == 0 || len(ok) == MaxPlanTasks ||
+			(t.Profile != "planner" && t.Profile != "coder" && t.Profile != "tester") {
+			continue
 		}
+		seen[t.ID] = true
+		if len(t.Files) > MaxTaskFiles {
+			t.Files = t.Files[:MaxTaskFiles]
+		}
+		if len(t.Title) > 200 {
+			t.Title = t.Title[:200]
+		}
+		ok = append(ok, t)
 	}
 	if len(ok) == 0 {
 		return Plan{}, ErrNoPlan
