@@ -11,14 +11,14 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/agentorchestrator/observability/otelobs/internal/instrtest"
 )
 
 type harness struct {
@@ -245,29 +245,10 @@ func TestZeroOpsDoNothing(t *testing.T) {
 	}
 }
 
-// errMeterProvider fails every instrument creation.
-type errMeterProvider struct{ noop.MeterProvider }
-
-func (errMeterProvider) Meter(string, ...metric.MeterOption) metric.Meter { return errMeter{} }
-
-type errMeter struct{ noop.Meter }
-
-var errCreate = errors.New("instrument creation failed")
-
-func (errMeter) Float64Histogram(string, ...metric.Float64HistogramOption) (metric.Float64Histogram, error) {
-	return nil, errCreate
-}
-func (errMeter) Int64Counter(string, ...metric.Int64CounterOption) (metric.Int64Counter, error) {
-	return nil, errCreate
-}
-func (errMeter) Int64UpDownCounter(string, ...metric.Int64UpDownCounterOption) (metric.Int64UpDownCounter, error) {
-	return nil, errCreate
-}
-
 func TestNewJoinsErrorsAndStaysUsable(t *testing.T) {
 	t.Parallel()
-	m, err := New(WithMeterProvider(errMeterProvider{}), WithMeterProvider(nil))
-	if !errors.Is(err, errCreate) {
+	m, err := New(WithMeterProvider(instrtest.ErrMeterProvider{}), WithMeterProvider(nil))
+	if !errors.Is(err, instrtest.ErrCreate) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, name := range []string{MergeDurationName, MergeCountName, ActiveMergesName, LockWaitName} {

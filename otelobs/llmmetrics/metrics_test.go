@@ -16,7 +16,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -24,6 +23,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/agentorchestrator/observability/otelobs/internal/instrtest"
 )
 
 type harness struct {
@@ -555,31 +556,10 @@ func TestHTTPErrorTypeAndClassify(t *testing.T) {
 	}
 }
 
-type errMeterProvider struct{ noop.MeterProvider }
-
-func (errMeterProvider) Meter(string, ...metric.MeterOption) metric.Meter { return errMeter{} }
-
-type errMeter struct{ noop.Meter }
-
-var errCreate = errors.New("instrument creation failed")
-
-func (errMeter) Float64Histogram(string, ...metric.Float64HistogramOption) (metric.Float64Histogram, error) {
-	return nil, errCreate
-}
-func (errMeter) Int64Histogram(string, ...metric.Int64HistogramOption) (metric.Int64Histogram, error) {
-	return nil, errCreate
-}
-func (errMeter) Int64Counter(string, ...metric.Int64CounterOption) (metric.Int64Counter, error) {
-	return nil, errCreate
-}
-func (errMeter) Float64Counter(string, ...metric.Float64CounterOption) (metric.Float64Counter, error) {
-	return nil, errCreate
-}
-
 func TestNewJoinsErrorsAndStaysUsable(t *testing.T) {
 	t.Parallel()
-	m, err := New(WithMeterProvider(errMeterProvider{}), WithPrices(DefaultPrices()), WithConventions(ConventionsDup))
-	if !errors.Is(err, errCreate) || m == nil {
+	m, err := New(WithMeterProvider(instrtest.ErrMeterProvider{}), WithPrices(DefaultPrices()), WithConventions(ConventionsDup))
+	if !errors.Is(err, instrtest.ErrCreate) || m == nil {
 		t.Fatalf("New = %v, %v", m, err)
 	}
 	for _, name := range []string{RequestsName, RequestErrorsName, RequestDurationName, TokensName, TokensByTypeName,
