@@ -69,7 +69,7 @@ install_go promtool "promtool $PROMETHEUS_MODULE_VERSION" \
 if ! fresh alertmanager "alertmanager $ALERTMANAGER_VERSION"; then
   log "building alertmanager ($ALERTMANAGER_VERSION)"
   t0=$SECONDS
-  work=$DEST/work/alertmanager
+  work=$DEST/build/alertmanager
   rm -rf "$work" && mkdir -p "$work"
   (cd "$work" && go mod init otelobs.local/amfetch >/dev/null 2>&1 &&
     go mod download "github.com/prometheus/alertmanager@$ALERTMANAGER_VERSION")
@@ -95,7 +95,7 @@ if ! fresh otelcol "$col_stamp"; then
   install_go builder "builder $BUILDER_VERSION" "go.opentelemetry.io/collector/cmd/builder@$BUILDER_VERSION"
   log "building otelcol from $manifest"
   t0=$SECONDS
-  work=$DEST/work/otelcol
+  work=$DEST/build/otelcol
   rm -rf "$work" && mkdir -p "$work"
   (cd "$work" && "$BIN/builder" --config "$manifest" --ldflags='-s -w' >build.log 2>&1) || {
     tail -n 50 "$work/build.log" >&2; exit 1; }
@@ -109,7 +109,7 @@ fi
 if ! fresh jaeger "jaeger $JAEGER_MODULE_VERSION"; then
   log "building jaeger ($JAEGER_MODULE_VERSION)"
   t0=$SECONDS
-  work=$DEST/work/jaeger
+  work=$DEST/build/jaeger
   rm -rf "$work" && mkdir -p "$work"
   (cd "$work" && go mod init otelobs.local/jaegerbuild >/dev/null 2>&1 &&
     go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_MODULE_VERSION" &&
@@ -121,5 +121,5 @@ fi
 install_go staticcheck "staticcheck $STATICCHECK_VERSION" "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 install_go benchstat "benchstat $BENCHSTAT_VERSION" "golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION"
 
-rm -rf "$DEST/work"
+rm -rf "$DEST/build"
 log "backends ready in $BIN"
