@@ -166,6 +166,17 @@ func TestGuideRun(t *testing.T) {
 			t.Errorf("git show main:%s = %v %q", f, err, out)
 		}
 	}
+	for path, want := range map[string]string{"/healthz": `"ok"`, "/runs": v.ID} {
+		resp, err := http.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+			t.Errorf("GET %s = %d %s, want %s in it", path, resp.StatusCode, b, want)
+		}
+	}
 	m := s.metrics(t)
 	for _, want := range []string{
 		`git_merge_total{result="success"}`, `task_states{state="complete"} 4`,
