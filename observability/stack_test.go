@@ -3,8 +3,10 @@
 package observability
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -77,4 +79,105 @@ func TestAlertRulesNameKnownSeries(t *testing.T) {
 // for the Collector the project builds.
 func TestCollectorConfigValidates(t *testing.T) {
 	run(t, "otelcol", "validate", "--config=file:"+backends.RepoPath("collector", "otel-collector.yaml"))
+}
+
+// configure runs configure.sh on env (the .env content) in a copy of this
+// folder and returns the folder, its output and whether it succeeded.
+func configure(t *testing.T, env string) (dir, out string, ok bool) {
+	t.Helper()
+	dir = t.TempDir()
+	for _, f := range []string{"configure.sh", "alerts.yml", ".env.example"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(env), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := exec.Command("bash", filepath.Join(dir, "configure.sh")).CombinedOutput()
+	return dir, string(b), err == nil
+}
+
+func TestConfigureGeneratesValidConfig(t *testing.T) {
+	example, err := os.ReadFile(".env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, out, ok := configure(t, string(example))
+	if !ok {
+		t.Fatalf("configure.sh on .env.example failed:\n%s", out)
+	}
+	run(t, "promtool", "check", "config", filepath.Join(dir, "prometheus.yml"))
+	first, _ := os.ReadFile(filepath.Join(dir, "prometheus.yml"))
+	// The shipped prometheus.yml is what .env.example generates.
+	shipped, _ := os.ReadFile("prometheus.yml")
+	if string(first) != string(shipped) {
+		t.Errorf("observability/prometheus.yml is not what configure.sh makes of .env.example:\n%s", first)
+	}
+	for _, want := range []string{`targets: ["localhost:8000"]`, "scrape_interval: 15s", "OpenMetricsText1.0.0", "alerts.yml"} {
+		if !strings.Contains(string(first), want) {
+			t.Errorf("prometheus.yml lacks %q", want)
+		}
+	}
+	// Idempotent.
+	if b, err := exec.Command("bash", filepath.Join(dir, "configure.sh")).CombinedOutput(); err != nil {
+		t.Fatalf("second run: %v\n%s", err, b)
+	}
+	if again, _ := os.ReadFile(filepath.Join(dir, "prometheus.yml")); string(again) != string(first) {
+		t.Error("a second run changed prometheus.yml")
+	}
+}
+
+func TestConfigureSeveralHosts(t *testing.T) {
+	dir, out, ok := configure(t, "API_HOST=10.0.0.5, orchestrator-2:8001,[::1]\nAPI_PORT=8000\nPROMETHEUS_SCRAPE_INTERVAL=5s # faster\n")
+	if !ok {
+		t.Fatalf("configure.sh failed:\n%s", out)
+	}
+	run(t, "promtool", "check", "config", filepath.Join(dir, "prometheus.yml"))
+	b, err := os.ReadFile(filepath.Join(dir, "targets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sd []struct{ Targets []string }
+	if err := json.Unmarshal(b, &sd); err != nil || len(sd) != 1 ||
+		strings.Join(sd[0].Targets, " ") != "10.0.0.5:8000 orchestrator-2:8001 [::1]:8000" {
+		t.Fatalf("targets.json = %s (%v)", b, err)
+	}
+	// Back to one host: the file_sd list goes away.
+	if _, out, ok := configure(t, "API_HOST=192.168.1.100\n"); !ok {
+		t.Fatalf("%s", out)
+	}
+}
+
+func TestConfigureRejectsBadValues(t *testing.T) {
+	for env, want := range map[string]string{
+		"API_PORT=80a0\n":                   "API_PORT",
+		"API_PORT=70000\n":                  "API_PORT",
+		"PROMETHEUS_PORT=0\n":               "PROMETHEUS_PORT",
+		"GRAFANA_PORT=-1\n":                 "GRAFANA_PORT",
+		"PROMETHEUS_SCRAPE_INTERVAL=fast\n": "PROMETHEUS_SCRAPE_INTERVAL",
+		"PROMETHEUS_SCRAPE_INTERVAL=0s\n":   "PROMETHEUS_SCRAPE_INTERVAL",
+		`API_HOST=local"host` + "\n":        "API_HOST",
+		"API_HOST=a b\n":                    "API_HOST",
+		"API_HOST=,\n":                      "API_HOST",
+		"API_HOST=vm:99999\n":               "API_HOST",
+		"ALERTMANAGER_HOST=$(reboot)\n":     "ALERTMANAGER_HOST",
+		"API_HOSTS=vm\n":                    "unknown variable API_HOSTS",
+		"this is not a setting\n":           "not KEY=VALUE",
+	} {
+		dir, out, ok := configure(t, env)
+		if ok || !strings.Contains(out, want) {
+			t.Errorf("%q: ok=%v, output %q; want an error naming %s", env, ok, out, want)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "prometheus.yml")); err == nil {
+			t.Errorf("%q: prometheus.yml written despite the error", env)
+		}
+	}
+	if _, out, ok := configure(t, ""); !ok {
+		t.Errorf("an empty .env (all defaults) failed: %s", out)
+	}
 }
