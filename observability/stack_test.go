@@ -181,3 +181,14 @@ func TestConfigureRejectsBadValues(t *testing.T) {
 		t.Errorf("an empty .env (all defaults) failed: %s", out)
 	}
 }
+
+func TestAlertmanagerConfig(t *testing.T) {
+	out := run(t, "amtool", "check-config", "alertmanager.yml")
+	if !strings.Contains(out, "SUCCESS") || !strings.Contains(out, "2 receivers") {
+		t.Fatalf("amtool check-config:\n%s", out)
+	}
+	b, _ := os.ReadFile("alertmanager.yml")
+	if regexp.MustCompile(`hooks\.slack\.com|api_url:\s`).Match(b) {
+		t.Error("alertmanager.yml holds a webhook URL; it must come from a file")
+	}
+}
