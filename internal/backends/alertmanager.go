@@ -24,14 +24,17 @@ func StartAlertmanager(t testing.TB, configYAML string) *Alertmanager {
 	if err := os.WriteFile(conf, []byte(configYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port := FreePort(t)
-	p := Start(t, "alertmanager", dir, Bin(t, "alertmanager"), nil,
-		"--config.file="+conf,
-		"--storage.path="+filepath.Join(dir, "data"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
-		"--cluster.listen-address=",
-	)
-	am := &Alertmanager{Process: p, URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	p.waitReady(t, am.URL+"/-/ready", 30*time.Second)
+	var am *Alertmanager
+	startRetrying(t, "alertmanager", func() (*Process, error) {
+		port := FreePort(t)
+		p := Start(t, "alertmanager", dir, Bin(t, "alertmanager"), nil,
+			"--config.file="+conf,
+			"--storage.path="+filepath.Join(dir, "data"),
+			fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
+			"--cluster.listen-address=",
+		)
+		am = &Alertmanager{Process: p, URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
+		return p, p.waitReady(am.URL+"/-/ready", 30*time.Second)
+	})
 	return am
 }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -56,15 +57,47 @@ func RepoPath(elem ...string) string {
 	return filepath.Join(append([]string{repoRoot()}, elem...)...)
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. It
+// picks at random below the kernel's ephemeral range (where the ports of
+// outgoing connections come from), so that test packages running in
+// parallel, and their connections, rarely pick the same one; a backend that
+// still loses a port exits at start-up and is started again on new ports.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			ln.Close()
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port between 20000 and 32000")
+	return 0
+}
+
+// errExited reports a backend that ended during start-up.
+var errExited = errors.New("exited during start-up")
+
+// startRetrying calls start up to three times while the backend exits during
+// start-up (a port taken meanwhile), each time with new ports.
+func startRetrying(t testing.TB, name string, start func() (*Process, error)) {
+	t.Helper()
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var p *Process
+		if p, err = start(); err == nil {
+			return
+		}
+		if p != nil {
+			p.Stop()
+		}
+		if !errors.Is(err, errExited) {
+			break
+		}
+		t.Logf("%s: %v; starting again on other ports", name, err)
+	}
+	t.Fatalf("%s: %v", name, err)
 }
 
 // Process is a running backend.
@@ -164,28 +197,28 @@ func (p *Process) tail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// waitReady polls url until it answers 200, the process exits, or timeout.
-func (p *Process) waitReady(t testing.TB, url string, timeout time.Duration) {
-	t.Helper()
+// waitReady polls url until it answers 200; it fails with errExited when
+// the process ends first, and with another error after timeout.
+func (p *Process) waitReady(url string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {
 		if p.Exited() {
-			t.Fatalf("%s exited during start-up:\n%s", p.name, p.tail(40))
+			return fmt.Errorf("%w:\n%s", errExited, p.tail(40))
 		}
 		resp, err := http.Get(url)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 			err = fmt.Errorf("status %d", resp.StatusCode)
 		}
 		last = err
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s not ready at %s after %v: %v\n%s", p.name, url, timeout, last, p.tail(40))
+	return fmt.Errorf("not ready at %s after %v: %v\n%s", url, timeout, last, p.tail(40))
 }
 
 // Eventually calls check every 200 ms until it returns nil, failing the test

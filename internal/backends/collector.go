@@ -39,8 +39,12 @@ func StartCollector(t testing.TB, configPath string, ports CollectorPorts, env .
 		fmt.Sprintf("OTELCOL_OTLP_HTTP_ENDPOINT=127.0.0.1:%d", ports.HTTP),
 		fmt.Sprintf("OTELCOL_HEALTH_ENDPOINT=127.0.0.1:%d", ports.Health),
 	)
+	// The ports are the caller's (a test may point a program at a Collector
+	// before it starts), so a lost port cannot be replaced here.
 	p := Start(t, "otelcol", dir, Bin(t, "otelcol"), env, "--config=file:"+configPath)
-	p.waitReady(t, fmt.Sprintf("http://127.0.0.1:%d/", ports.Health), 30*time.Second)
+	if err := p.waitReady(fmt.Sprintf("http://127.0.0.1:%d/", ports.Health), 30*time.Second); err != nil {
+		t.Fatalf("otelcol: %v", err)
+	}
 	return &Collector{
 		Process:      p,
 		GRPCEndpoint: fmt.Sprintf("http://127.0.0.1:%d", ports.GRPC),

@@ -76,19 +76,22 @@ exporters:
 func StartJaeger(t testing.TB) *Jaeger {
 	t.Helper()
 	dir := t.TempDir()
-	query, queryGRPC, health, grpc, httpPort := FreePort(t), FreePort(t), FreePort(t), FreePort(t), FreePort(t)
-	conf := filepath.Join(dir, "jaeger.yaml")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, jaegerConfig, query, queryGRPC, health, grpc, httpPort), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := Start(t, "jaeger", dir, Bin(t, "jaeger"), nil, "--config=file:"+conf)
-	j := &Jaeger{
-		Process:  p,
-		QueryURL: fmt.Sprintf("http://127.0.0.1:%d", query),
-		OTLPGRPC: fmt.Sprintf("127.0.0.1:%d", grpc),
-		OTLPHTTP: fmt.Sprintf("127.0.0.1:%d", httpPort),
-	}
-	p.waitReady(t, j.QueryURL+"/api/services", 60*time.Second)
+	var j *Jaeger
+	startRetrying(t, "jaeger", func() (*Process, error) {
+		query, queryGRPC, health, grpc, httpPort := FreePort(t), FreePort(t), FreePort(t), FreePort(t), FreePort(t)
+		conf := filepath.Join(dir, "jaeger.yaml")
+		if err := os.WriteFile(conf, fmt.Appendf(nil, jaegerConfig, query, queryGRPC, health, grpc, httpPort), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := Start(t, "jaeger", dir, Bin(t, "jaeger"), nil, "--config=file:"+conf)
+		j = &Jaeger{
+			Process:  p,
+			QueryURL: fmt.Sprintf("http://127.0.0.1:%d", query),
+			OTLPGRPC: fmt.Sprintf("127.0.0.1:%d", grpc),
+			OTLPHTTP: fmt.Sprintf("127.0.0.1:%d", httpPort),
+		}
+		return p, p.waitReady(j.QueryURL+"/api/services", 60*time.Second)
+	})
 	return j
 }
 

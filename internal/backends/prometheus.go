@@ -69,22 +69,25 @@ func StartPrometheus(t testing.TB, cfg PrometheusConfig) *Prometheus {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port := FreePort(t)
-	args := []string{
-		"--config.file=" + confPath,
-		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
-		"--web.listen-address=127.0.0.1:" + strconv.Itoa(port),
-		"--log.level=info",
-	}
-	if !cfg.NoExemplarStorage {
-		args = append(args, "--enable-feature=exemplar-storage")
-	}
-	if cfg.OTLPReceiver {
-		args = append(args, "--web.enable-otlp-receiver")
-	}
-	p := Start(t, "prometheus", dir, Bin(t, "prometheus"), nil, args...)
-	prom := &Prometheus{Process: p, URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir}
-	p.waitReady(t, prom.URL+"/-/ready", 30*time.Second)
+	var prom *Prometheus
+	startRetrying(t, "prometheus", func() (*Process, error) {
+		port := FreePort(t)
+		args := []string{
+			"--config.file=" + confPath,
+			"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+			"--web.listen-address=127.0.0.1:" + strconv.Itoa(port),
+			"--log.level=info",
+		}
+		if !cfg.NoExemplarStorage {
+			args = append(args, "--enable-feature=exemplar-storage")
+		}
+		if cfg.OTLPReceiver {
+			args = append(args, "--web.enable-otlp-receiver")
+		}
+		p := Start(t, "prometheus", dir, Bin(t, "prometheus"), nil, args...)
+		prom = &Prometheus{Process: p, URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir}
+		return p, p.waitReady(prom.URL+"/-/ready", 30*time.Second)
+	})
 	return prom
 }
 
