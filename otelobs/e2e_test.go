@@ -159,8 +159,7 @@ func TestE2EPush(t *testing.T) {
 		t.Run(strings.ReplaceAll(protocol, "/", "_"), func(t *testing.T) {
 			jaeger := backends.StartJaeger(t)
 			prom := backends.StartPrometheus(t, backends.PrometheusConfig{OTLPReceiver: true})
-			col := backends.StartCollector(t, backends.RepoPath("collector", "otel-collector.yaml"),
-				backends.NewCollectorPorts(t),
+			col := backends.StartCollectorAnyPorts(t, backends.RepoPath("collector", "otel-collector.yaml"),
 				"PROMETHEUS_OTLP_ENDPOINT="+prom.URL+"/api/v1/otlp",
 				"JAEGER_OTLP_ENDPOINT="+jaeger.OTLPGRPC)
 			endpoint := col.HTTPEndpoint

@@ -288,6 +288,9 @@ func TestBadInput(t *testing.T) {
 func TestConcurrentRuns(t *testing.T) {
 	s := startApp(t, testEnv(t, map[string]string{
 		"ORCH_SIM_RATE_LIMIT_RATE": "0.1", "ORCH_SIM_ERROR_RATE": "0.05", "ORCH_SIM_CONFLICT_RATE": "1",
+		// Calls that take a little time, so that both coders of a plan branch
+		// before either merges (an instant LLM can serialise them).
+		"ORCH_SIM_LATENCY_SCALE": "0.05",
 		"ORCH_WORKERS": "planner=2,coder=3,tester=2", "ORCH_TOTAL_BUDGET_USD": "0",
 	}))
 	const runs = 8

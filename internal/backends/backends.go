@@ -64,8 +64,11 @@ func RepoPath(elem ...string) string {
 // still loses a port exits at start-up and is started again on new ports.
 func FreePort(t testing.TB) int {
 	t.Helper()
+	// Each test binary draws from its own 1000-port block (by process id),
+	// so parallel test packages seldom meet.
+	base := 20000 + (os.Getpid()%12)*1000
 	for range 200 {
-		port := 20000 + rand.IntN(12000)
+		port := base + rand.IntN(1000)
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {
 			ln.Close()

@@ -33,21 +33,40 @@ func NewCollectorPorts(t testing.TB) CollectorPorts {
 // OTELCOL_OTLP_HTTP_ENDPOINT and OTELCOL_HEALTH_ENDPOINT.
 func StartCollector(t testing.TB, configPath string, ports CollectorPorts, env ...string) *Collector {
 	t.Helper()
+	// The ports are the caller's (a test may point a program at a Collector
+	// before it starts), so a lost port cannot be replaced here.
+	c, p := startCollector(t, configPath, ports, env...)
+	if err := p.waitReady(fmt.Sprintf("http://127.0.0.1:%d/", ports.Health), 30*time.Second); err != nil {
+		t.Fatalf("otelcol: %v", err)
+	}
+	return c
+}
+
+func startCollector(t testing.TB, configPath string, ports CollectorPorts, env ...string) (*Collector, *Process) {
 	dir := t.TempDir()
 	env = append(env,
 		fmt.Sprintf("OTELCOL_OTLP_GRPC_ENDPOINT=127.0.0.1:%d", ports.GRPC),
 		fmt.Sprintf("OTELCOL_OTLP_HTTP_ENDPOINT=127.0.0.1:%d", ports.HTTP),
 		fmt.Sprintf("OTELCOL_HEALTH_ENDPOINT=127.0.0.1:%d", ports.Health),
 	)
-	// The ports are the caller's (a test may point a program at a Collector
-	// before it starts), so a lost port cannot be replaced here.
 	p := Start(t, "otelcol", dir, Bin(t, "otelcol"), env, "--config=file:"+configPath)
-	if err := p.waitReady(fmt.Sprintf("http://127.0.0.1:%d/", ports.Health), 30*time.Second); err != nil {
-		t.Fatalf("otelcol: %v", err)
-	}
 	return &Collector{
 		Process:      p,
 		GRPCEndpoint: fmt.Sprintf("http://127.0.0.1:%d", ports.GRPC),
 		HTTPEndpoint: fmt.Sprintf("http://127.0.0.1:%d", ports.HTTP),
-	}
+	}, p
+}
+
+// StartCollectorAnyPorts is StartCollector on ports of its own choosing,
+// started again on new ports if one was taken meanwhile.
+func StartCollectorAnyPorts(t testing.TB, configPath string, env ...string) *Collector {
+	t.Helper()
+	var c *Collector
+	startRetrying(t, "otelcol", func() (*Process, error) {
+		ports := NewCollectorPorts(t)
+		var p *Process
+		c, p = startCollector(t, configPath, ports, env...)
+		return p, p.waitReady(fmt.Sprintf("http://127.0.0.1:%d/", ports.Health), 30*time.Second)
+	})
+	return c
 }

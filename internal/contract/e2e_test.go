@@ -98,7 +98,7 @@ func pullStack(t *testing.T) stack {
 func pushStack(t *testing.T) stack {
 	jaeger := backends.StartJaeger(t)
 	prom := backends.StartPrometheus(t, backends.PrometheusConfig{OTLPReceiver: true})
-	col := backends.StartCollector(t, backends.RepoPath("collector", "otel-collector.yaml"), backends.NewCollectorPorts(t),
+	col := backends.StartCollectorAnyPorts(t, backends.RepoPath("collector", "otel-collector.yaml"),
 		"PROMETHEUS_OTLP_ENDPOINT="+prom.URL+"/api/v1/otlp", "JAEGER_OTLP_ENDPOINT="+jaeger.OTLPGRPC)
 	tel := setup(t, map[string]string{
 		"OTEL_SERVICE_NAME":           "contract-push",
