@@ -291,7 +291,7 @@ func TestConcurrentRuns(t *testing.T) {
 		// Calls that take a little time, so that both coders of a plan branch
 		// before either merges (an instant LLM can serialise them).
 		"ORCH_SIM_LATENCY_SCALE": "0.05",
-		"ORCH_WORKERS": "planner=2,coder=3,tester=2", "ORCH_TOTAL_BUDGET_USD": "0",
+		"ORCH_WORKERS":           "planner=2,coder=3,tester=2", "ORCH_TOTAL_BUDGET_USD": "0",
 	}))
 	const runs = 8
 	ws := filepath.Join(s.root, "shared")
