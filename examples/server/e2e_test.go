@@ -8,9 +8,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -224,6 +226,35 @@ func TestE2EServer(t *testing.T) {
 					}
 					if !data {
 						t.Errorf("%s: %q returned no data (%v)", q.Title, expr, got)
+					}
+				}
+			})
+
+			t.Run("dashboard panels", func(t *testing.T) {
+				b, err := os.ReadFile(backends.RepoPath("observability", "grafana", "dashboards", "agent-orchestrator-overview.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var d struct {
+					Panels []struct {
+						Title   string
+						Targets []struct{ Expr string }
+					}
+				}
+				if err := json.Unmarshal(b, &d); err != nil || len(d.Panels) != 8 {
+					t.Fatalf("dashboard: %v, %d panels", err, len(d.Panels))
+				}
+				for _, p := range d.Panels {
+					for _, tg := range p.Targets {
+						expr := strings.ReplaceAll(tg.Expr, "$worker_profile", ".*")
+						got, err := prom.Query(t.Context(), expr)
+						data := false
+						for _, x := range got {
+							data = data || !math.IsNaN(x.Float())
+						}
+						if err != nil || !data {
+							t.Errorf("panel %q: %q returned no data (%v, %v)", p.Title, expr, got, err)
+						}
 					}
 				}
 			})
