@@ -4,12 +4,15 @@
 #
 #   cp .env.example .env && ./configure.sh
 #
+# CONFIGURE_OUT_DIR, if set, is where the files go instead of this folder.
 # The .env file is read as data (KEY=VALUE lines), never executed. Every value
 # is validated; a bad one is an error that names its variable. Running it
 # again with the same .env gives the same files.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 env_file=${1:-$here/.env}
+# Where the files go (run-local.sh writes a loopback variant elsewhere).
+out=${CONFIGURE_OUT_DIR:-$here}
 if [[ ! -f $env_file ]]; then
   echo "configure.sh: $env_file not found; create it with: cp $here/.env.example $here/.env" >&2
   exit 1
@@ -19,6 +22,7 @@ declare -A cfg=(
   [API_HOST]=localhost [API_PORT]=8000 [PROMETHEUS_PORT]=9090 [PROMETHEUS_SCRAPE_INTERVAL]=15s
   [GRAFANA_PORT]=3001 [GRAFANA_ADMIN_USER]=admin [GRAFANA_ADMIN_PASSWORD]=admin
   [ALERTMANAGER_HOST]=alertmanager [ALERTMANAGER_PORT]=9093
+  [JAEGER_UI_PORT]=16686 [OTLP_GRPC_PORT]=4317 [OTLP_HTTP_PORT]=4318
 )
 errors=()
 n=0
@@ -42,7 +46,7 @@ done <"$env_file"
 
 host_re='^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[[0-9A-Fa-f:.]+\]$'
 port_ok() { [[ $1 =~ ^[0-9]{1,5}$ ]] && ((10#$1 >= 1 && 10#$1 <= 65535)); }
-for v in API_PORT PROMETHEUS_PORT GRAFANA_PORT ALERTMANAGER_PORT; do
+for v in API_PORT PROMETHEUS_PORT GRAFANA_PORT ALERTMANAGER_PORT JAEGER_UI_PORT OTLP_GRPC_PORT OTLP_HTTP_PORT; do
   port_ok "${cfg[$v]}" || errors+=("$v=${cfg[$v]}: want a TCP port from 1 to 65535")
 done
 if [[ ! ${cfg[PROMETHEUS_SCRAPE_INTERVAL]} =~ ^[1-9][0-9]*(ms|s|m|h)$ ]]; then
@@ -96,17 +100,17 @@ interval=${cfg[PROMETHEUS_SCRAPE_INTERVAL]}
     echo "    file_sd_configs:"
     echo "      - files: [targets.json]"
   fi
-} >"$here/prometheus.yml.tmp"
-mv "$here/prometheus.yml.tmp" "$here/prometheus.yml"
+} >"$out/prometheus.yml.tmp"
+mv "$out/prometheus.yml.tmp" "$out/prometheus.yml"
 if ((${#targets[@]} > 1)); then
   {
     printf '[{"targets": ['
     sep=""
     for t in "${targets[@]}"; do printf '%s"%s"' "$sep" "$t"; sep=", "; done
     printf '], "labels": {"service": "agent-orchestrator"}}]\n'
-  } >"$here/targets.json.tmp"
-  mv "$here/targets.json.tmp" "$here/targets.json"
+  } >"$out/targets.json.tmp"
+  mv "$out/targets.json.tmp" "$out/targets.json"
 else
-  rm -f "$here/targets.json"
+  rm -f "$out/targets.json"
 fi
-echo "configure.sh: wrote $here/prometheus.yml: scraping ${targets[*]} every $interval"
+echo "configure.sh: wrote $out/prometheus.yml: scraping ${targets[*]} every $interval"

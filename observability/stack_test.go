@@ -4,12 +4,16 @@ package observability
 
 import (
 	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentorchestrator/observability/internal/backends"
 )
@@ -206,5 +210,61 @@ func TestAlertmanagerConfig(t *testing.T) {
 	b, _ := os.ReadFile("alertmanager.yml")
 	if regexp.MustCompile(`hooks\.slack\.com|api_url:\s`).Match(b) {
 		t.Error("alertmanager.yml holds a webhook URL; it must come from a file")
+	}
+}
+
+// TestRunLocal: run-local.sh brings the stack up on loopback (the same
+// configuration files, the installed binaries) and down again cleanly.
+func TestRunLocal(t *testing.T) {
+	state := t.TempDir()
+	ports := map[string]int{}
+	var env strings.Builder
+	env.WriteString("API_HOST=127.0.0.1\n")
+	for _, k := range []string{"PROMETHEUS_PORT", "ALERTMANAGER_PORT", "JAEGER_UI_PORT", "OTLP_GRPC_PORT", "OTLP_HTTP_PORT"} {
+		ports[k] = backends.FreePort(t)
+		fmt.Fprintf(&env, "%s=%d\n", k, ports[k])
+	}
+	envFile := filepath.Join(state, "test.env")
+	if err := os.WriteFile(envFile, []byte(env.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := func(arg string) (string, error) {
+		cmd := exec.Command("bash", "run-local.sh", arg)
+		cmd.Env = append(os.Environ(), "ENV_FILE="+envFile, "RUN_LOCAL_DIR="+filepath.Join(state, "run"),
+			"OTELOBS_BACKENDS_DIR="+filepath.Dir(filepath.Dir(backends.Bin(t, "prometheus"))))
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	t.Cleanup(func() { _, _ = script("down") })
+	if out, err := script("up"); err != nil || !strings.Contains(out, "up on 127.0.0.1") {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	for _, url := range []string{
+		fmt.Sprintf("http://127.0.0.1:%d/-/ready", ports["PROMETHEUS_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/-/ready", ports["ALERTMANAGER_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/api/services", ports["JAEGER_UI_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/api/v1/rules", ports["PROMETHEUS_PORT"]),
+	} {
+		resp, err := http.Get(url)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %v %v", url, err, resp)
+			continue
+		}
+		resp.Body.Close()
+	}
+	if out, _ := script("status"); strings.Count(out, "running") != 4 {
+		t.Errorf("status:\n%s", out)
+	}
+	if out, err := script("up"); err == nil {
+		t.Errorf("a second up succeeded:\n%s", out)
+	}
+	if out, err := script("down"); err != nil || !strings.Contains(out, "stopped") {
+		t.Fatalf("down: %v\n%s", err, out)
+	}
+	for k, p := range ports {
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s %d still accepts connections after down", k, p)
+		}
 	}
 }

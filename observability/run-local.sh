@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The observability stack without Docker: Prometheus, Alertmanager, the
+# OpenTelemetry Collector and Jaeger from the installed binaries
+# (scripts/install-backends.sh), with this folder's configuration files, all
+# listening on 127.0.0.1 only. For machines where Docker networking is the
+# problem (the guide's most common issue): the API on the host is then simply
+# 127.0.0.1:API_PORT. Grafana is not included (no Go binary of it is built
+# here); point any Grafana at the Prometheus and Jaeger below.
+#
+#   observability/run-local.sh up       # start; prints the addresses
+#   observability/run-local.sh status
+#   observability/run-local.sh down     # stop, and wait until they are gone
+#
+# Ports come from .env (PROMETHEUS_PORT, ALERTMANAGER_PORT, JAEGER_UI_PORT,
+# OTLP_GRPC_PORT, OTLP_HTTP_PORT); state and logs go to .local/.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+bin=${OTELOBS_BACKENDS_DIR:-$HOME/.cache/otelobs/backends}/bin
+state=${RUN_LOCAL_DIR:-$here/.local}
+env_file=${ENV_FILE:-$here/.env}
+[[ -f $env_file ]] || env_file=$here/.env.example
+
+val() { # KEY DEFAULT: a value of the env file
+  local v
+  v=$(sed -nE "s/^[[:space:]]*$1=([^#]*).*/\1/p" "$env_file" | tail -n 1 | tr -d '[:space:]"'"'")
+  echo "${v:-$2}"
+}
+
+up() {
+  for b in prometheus alertmanager otelcol jaeger; do
+    [[ -x $bin/$b ]] || { echo "run-local.sh: $bin/$b is missing: run scripts/install-backends.sh" >&2; exit 1; }
+  done
+  if [[ -f $state/pids ]]; then
+    echo "run-local.sh: already up (see $state/pids); run-local.sh down first" >&2
+    exit 1
+  fi
+  mkdir -p "$state/prometheus-data" "$state/alertmanager-data"
+  local prom=$(val PROMETHEUS_PORT 9090) am=$(val ALERTMANAGER_PORT 9093) ui=$(val JAEGER_UI_PORT 16686)
+  local grpc=$(val OTLP_GRPC_PORT 4317) http=$(val OTLP_HTTP_PORT 4318)
+  # Prometheus's configuration, from the same .env, with Alertmanager on loopback.
+  { cat "$env_file"; echo; echo "ALERTMANAGER_HOST=127.0.0.1"; } >"$state/env"
+  CONFIGURE_OUT_DIR=$state bash "$here/configure.sh" "$state/env" >/dev/null
+  cp "$here/alerts.yml" "$state/alerts.yml"
+  # Alertmanager's secrets: the user's, if any.
+  sed "s#/etc/alertmanager/secrets#$here/secrets#g" "$here/alertmanager.yml" >"$state/alertmanager.yml"
+  # Jaeger: its OTLP receiver moves off the Collector's ports.
+  cat >"$state/jaeger.yaml" <<JAEGER
+service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces: {receivers: [otlp], processors: [batch], exporters: [jaeger_storage_exporter]}
+  telemetry: {metrics: {level: none}, traces: {level: none}}
+extensions:
+  jaeger_query: {storage: {traces: mem}, http: {endpoint: "127.0.0.1:$ui"}, grpc: {endpoint: "127.0.0.1:$((ui + 1))"}}
+  jaeger_storage: {backends: {mem: {memory: {max_traces: 100000}}}}
+receivers:
+  otlp: {protocols: {grpc: {endpoint: "127.0.0.1:$((grpc + 10000))"}, http: {endpoint: "127.0.0.1:$((http + 10000))"}}}
+processors:
+  batch: {}
+exporters:
+  jaeger_storage_exporter: {trace_storage: mem}
+JAEGER
+  : >"$state/pids"
+  start() { # NAME ENV… -- COMMAND…
+    local name=$1; shift
+    local envs=()
+    while [[ $1 != -- ]]; do envs+=("$1"); shift; done
+    shift
+    env "${envs[@]}" setsid "$@" >"$state/$name.log" 2>&1 </dev/null &
+    echo "$name $!" >>"$state/pids"
+  }
+  start jaeger -- "$bin/jaeger" --config="file:$state/jaeger.yaml"
+  start prometheus -- "$bin/prometheus" --config.file="$state/prometheus.yml" \
+    --storage.tsdb.path="$state/prometheus-data" --web.listen-address="127.0.0.1:$prom" \
+    --enable-feature=exemplar-storage --web.enable-otlp-receiver
+  start alertmanager -- "$bin/alertmanager" --config.file="$state/alertmanager.yml" \
+    --storage.path="$state/alertmanager-data" --web.listen-address="127.0.0.1:$am" --cluster.listen-address=
+  start otelcol OTELCOL_OTLP_GRPC_ENDPOINT="127.0.0.1:$grpc" OTELCOL_OTLP_HTTP_ENDPOINT="127.0.0.1:$http" \
+    OTELCOL_HEALTH_ENDPOINT="127.0.0.1:$((http + 1))" \
+    PROMETHEUS_OTLP_ENDPOINT="http://127.0.0.1:$prom/api/v1/otlp" JAEGER_OTLP_ENDPOINT="127.0.0.1:$((grpc + 10000))" \
+    -- "$bin/otelcol" --config="file:$root/collector/otel-collector.yaml"
+  # Ready?
+  local url
+  for url in "http://127.0.0.1:$prom/-/ready" "http://127.0.0.1:$am/-/ready" "http://127.0.0.1:$ui/api/services" \
+    "http://127.0.0.1:$((http + 1))/"; do
+    for _ in $(seq 100); do
+      curl -fsS -o /dev/null "$url" 2>/dev/null && continue 2
+      sleep 0.2
+    done
+    echo "run-local.sh: not ready: $url (logs in $state)" >&2
+    down
+    exit 1
+  done
+  echo "run-local.sh: up on 127.0.0.1: Prometheus :$prom, Alertmanager :$am, Jaeger UI/API :$ui," \
+    "OTLP :$grpc (gRPC) and :$http (HTTP). Logs in $state. Stop with: $0 down"
+}
+
+down() {
+  [[ -f $state/pids ]] || { echo "run-local.sh: not running"; return 0; }
+  local name pid
+  while read -r name pid; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done <"$state/pids"
+  while read -r name pid; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || continue 2; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done <"$state/pids"
+  rm -f "$state/pids"
+  echo "run-local.sh: stopped"
+}
+
+status() {
+  [[ -f $state/pids ]] || { echo "run-local.sh: not running"; return 0; }
+  local name pid
+  while read -r name pid; do
+    if kill -0 "$pid" 2>/dev/null; then echo "$name: running (pid $pid)"; else echo "$name: stopped"; fi
+  done <"$state/pids"
+}
+
+case ${1:-} in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
