@@ -24,7 +24,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/agentorchestrator/observability/internal/backends"
-	"github.com/agentorchestrator/observability/otelobs"
 )
 
 // seriesSelector selects the workload's series in Prometheus.
@@ -33,36 +32,6 @@ const seriesSelector = `{__name__=~"git_.*|llm_.*|task_.*"}`
 // goldenSeries is the checked-in list of series names and label names the
 // workload must produce on every path.
 const goldenSeries = "testdata/e2e-series.txt"
-
-// setupE2E runs otelobs.Setup with the given environment (on top of a clean
-// slate for every variable Setup reads) and shuts it down at the end.
-func setupE2E(t *testing.T, env map[string]string) *otelobs.Telemetry {
-	t.Helper()
-	backends.CleanEnv(t, env)
-	mp, tp, prop := otel.GetMeterProvider(), otel.GetTracerProvider(), otel.GetTextMapPropagator()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	start := time.Now()
-	tel, err := otelobs.Setup(ctx)
-	if err != nil {
-		t.Fatalf("Setup: %v", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Setup took %v", d)
-	}
-	t.Logf("telemetry: %s", tel.Summary())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := tel.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		otel.SetMeterProvider(mp)
-		otel.SetTracerProvider(tp)
-		otel.SetTextMapPropagator(prop)
-	})
-	return tel
-}
 
 // recordWorkload records, through the global providers and inside one sampled
 // span, one measurement on instruments shaped like the contract's: a duration
@@ -127,7 +96,7 @@ func checkNameParity(t *testing.T, prom *backends.Prometheus) {
 // recorded in, and Jaeger (fed over OTLP directly) has that trace.
 func TestE2EPull(t *testing.T) {
 	jaeger := backends.StartJaeger(t)
-	tel := setupE2E(t, map[string]string{
+	tel := backends.SetupTelemetry(t, map[string]string{
 		"OTEL_SERVICE_NAME":                  "e2e-pull",
 		"OTEL_METRICS_EXPORTER":              "prometheus",
 		"OTEL_TRACES_EXPORTER":               "otlp",
@@ -166,7 +135,7 @@ func TestE2EPush(t *testing.T) {
 			if protocol == "grpc" {
 				endpoint = col.GRPCEndpoint
 			}
-			tel := setupE2E(t, map[string]string{
+			tel := backends.SetupTelemetry(t, map[string]string{
 				"OTEL_SERVICE_NAME":           "e2e-push",
 				"OTEL_METRICS_EXPORTER":       "otlp",
 				"OTEL_TRACES_EXPORTER":        "otlp",
@@ -210,7 +179,7 @@ func TestE2ECollectorDownAtStart(t *testing.T) {
 			if protocol == "grpc" {
 				endpoint = fmt.Sprintf("http://127.0.0.1:%d", ports.GRPC)
 			}
-			tel := setupE2E(t, map[string]string{
+			tel := backends.SetupTelemetry(t, map[string]string{
 				"OTEL_SERVICE_NAME":           "e2e-recovery",
 				"OTEL_METRICS_EXPORTER":       "otlp",
 				"OTEL_TRACES_EXPORTER":        "otlp",

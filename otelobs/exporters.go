@@ -70,7 +70,7 @@ func newSpanExporters(ctx context.Context, cfg config, s settings) ([]sdktrace.S
 // newMetricReaders builds one reader per name in OTEL_METRICS_EXPORTER. The
 // Prometheus reader's registry is returned so that the handler can serve it.
 // On error, the readers built so far are shut down.
-func (t *Telemetry) newMetricReaders(ctx context.Context, cfg config, s settings) (readers []sdkmetric.Reader, promGatherer prometheus.Gatherer, err error) {
+func newMetricReaders(ctx context.Context, cfg config, s settings) (readers []sdkmetric.Reader, promGatherer prometheus.Gatherer, err error) {
 	defer func() {
 		if err != nil {
 			for _, r := range readers {

@@ -218,7 +218,7 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 		t.summary.TracesEndpoint = otlpEndpoint(cfg.lookup, "TRACES", s.tracesProtocol)
 	}
 
-	readers, promGatherer, err := t.newMetricReaders(ctx, cfg, s)
+	readers, promGatherer, err := newMetricReaders(ctx, cfg, s)
 	if err != nil {
 		return err
 	}

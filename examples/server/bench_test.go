@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -73,7 +74,7 @@ func BenchmarkServerThroughput(b *testing.B) {
 			stop := make(chan struct{})
 			defer close(stop)
 			go func() {
-				t := time.NewTicker(5 * time.Second)
+				t := time.NewTicker(benchDuration(b, "ORCH_BENCH_SCRAPE", 5*time.Second))
 				defer t.Stop()
 				for {
 					select {
@@ -87,6 +88,7 @@ func BenchmarkServerThroughput(b *testing.B) {
 					}
 				}
 			}()
+			poll := benchDuration(b, "ORCH_BENCH_POLL", 200*time.Millisecond)
 			runs := 0
 			self0, children0 := cpuTime()
 			start := time.Now()
@@ -94,7 +96,7 @@ func BenchmarkServerThroughput(b *testing.B) {
 				// A fresh workspace each time, so that git's growing history
 				// does not slow later iterations.
 				res, err := loadgen.Run(b.Context(), loadgen.Config{BaseURL: srv.URL, Runs: 8, Concurrency: 8,
-					Workspace: filepath.Join(root, fmt.Sprint("ws", runs)), Poll: 200 * time.Millisecond})
+					Workspace: filepath.Join(root, fmt.Sprint("ws", runs)), Poll: poll})
 				if err != nil || len(res.Errors) > 0 || res.ByState["completed"] != 8 {
 					b.Fatalf("load: %v %v", err, res)
 				}
@@ -109,6 +111,19 @@ func BenchmarkServerThroughput(b *testing.B) {
 			b.ReportMetric(float64((children1-children0).Microseconds())/1000/float64(runs), "git-cpu-ms/run")
 		})
 	}
+}
+
+// benchDuration reads a duration knob of the benchmark from the environment.
+func benchDuration(b *testing.B, name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		b.Fatalf("%s=%q: want a positive duration", name, v)
+	}
+	return d
 }
 
 // cpuTime returns the user+system CPU time of this process and of its

@@ -57,30 +57,9 @@ type stack struct {
 	tel    *otelobs.Telemetry
 }
 
-func setup(t *testing.T, env map[string]string) *otelobs.Telemetry {
-	t.Helper()
-	backends.CleanEnv(t, env)
-	mp, tp, prop := otel.GetMeterProvider(), otel.GetTracerProvider(), otel.GetTextMapPropagator()
-	tel, err := otelobs.Setup(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := tel.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		otel.SetMeterProvider(mp)
-		otel.SetTracerProvider(tp)
-		otel.SetTextMapPropagator(prop)
-	})
-	return tel
-}
-
 func pullStack(t *testing.T) stack {
 	jaeger := backends.StartJaeger(t)
-	tel := setup(t, map[string]string{
+	tel := backends.SetupTelemetry(t, map[string]string{
 		"OTEL_SERVICE_NAME":                  "contract-pull",
 		"OTEL_METRICS_EXPORTER":              "prometheus",
 		"OTEL_TRACES_EXPORTER":               "otlp",
@@ -100,7 +79,7 @@ func pushStack(t *testing.T) stack {
 	prom := backends.StartPrometheus(t, backends.PrometheusConfig{OTLPReceiver: true})
 	col := backends.StartCollectorAnyPorts(t, backends.RepoPath("collector", "otel-collector.yaml"),
 		"PROMETHEUS_OTLP_ENDPOINT="+prom.URL+"/api/v1/otlp", "JAEGER_OTLP_ENDPOINT="+jaeger.OTLPGRPC)
-	tel := setup(t, map[string]string{
+	tel := backends.SetupTelemetry(t, map[string]string{
 		"OTEL_SERVICE_NAME":           "contract-push",
 		"OTEL_METRICS_EXPORTER":       "otlp",
 		"OTEL_TRACES_EXPORTER":        "otlp",

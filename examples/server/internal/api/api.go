@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/agentorchestrator/observability/examples/server/internal/orchestrator"
@@ -133,12 +135,9 @@ func (h *Handler) model(field string, m *modelRef) (orchestrator.ModelRef, error
 	if m.Provider != nil {
 		p := strings.ToLower(strings.TrimSpace(*m.Provider))
 		if !provider.IsKnown(p) {
-			known := make([]string, 0, len(provider.Known))
-			for k := range provider.Known {
-				known = append(known, k)
-			}
 			return out, &fieldError{http.StatusBadRequest, field + ".provider",
-				fmt.Sprintf("unknown provider %q; known: %s", *m.Provider, strings.Join(sorted(known), ", "))}
+				fmt.Sprintf("unknown provider %q; known: %s", *m.Provider,
+					strings.Join(slices.Sorted(maps.Keys(provider.Known)), ", "))}
 		}
 		out.Provider = p
 	}
@@ -268,13 +267,4 @@ func (h *Handler) getRun(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) listRuns(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"runs": h.orch.List(100)})
-}
-
-func sorted(v []string) []string {
-	for i := 1; i < len(v); i++ {
-		for j := i; j > 0 && v[j] < v[j-1]; j-- {
-			v[j], v[j-1] = v[j-1], v[j]
-		}
-	}
-	return v
 }

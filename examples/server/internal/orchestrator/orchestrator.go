@@ -167,7 +167,6 @@ func (o *Orchestrator) Submit(ctx context.Context, spec Spec) (*Run, error) {
 		attribute.Bool("run.simulated", dirProv.Simulated() || workProv.Simulated()),
 	))
 	r.traceID = span.SpanContext().TraceID().String()
-	r.cancel = cancel
 	o.runsActive.Add(runCtx, 1)
 	if dirProv.Simulated() || workProv.Simulated() {
 		o.log.Info("run: simulating the LLM (no API key set for the provider)", "run", r.ID,

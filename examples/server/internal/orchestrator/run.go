@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,7 +41,6 @@ type Run struct {
 	director provider.Provider
 	worker   provider.Provider
 	traceID  string
-	cancel   context.CancelFunc
 	results  chan taskResult
 	repo     *workspace.Repo
 
@@ -262,6 +262,13 @@ func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 	// cancel fails a task that will never run, and everything that depends
 	// on it.
 	var cancelTask func(e *taskEntry, reason string)
+	cancelDependents := func(e *taskEntry) {
+		for _, d := range r.tasks {
+			if slices.Contains(d.plan.DependsOn, e.plan.ID) {
+				cancelTask(d, "dependency "+e.plan.ID+" failed")
+			}
+		}
+	}
 	cancelTask = func(e *taskEntry, reason string) {
 		if e.task.Cancel(ctx) != nil {
 			return
@@ -270,13 +277,7 @@ func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 		r.mu.Lock()
 		e.err = reason
 		r.mu.Unlock()
-		for _, d := range r.tasks {
-			for _, dep := range d.plan.DependsOn {
-				if dep == e.plan.ID {
-					cancelTask(d, "dependency "+e.plan.ID+" failed")
-				}
-			}
-		}
+		cancelDependents(e)
 	}
 	failed := false
 	for remaining > 0 {
@@ -313,13 +314,7 @@ func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 			if errors.Is(res.err, ErrBudgetExceeded) {
 				r.halt(ErrBudgetExceeded)
 			}
-			for _, d := range r.tasks {
-				for _, dep := range d.plan.DependsOn {
-					if dep == res.entry.plan.ID {
-						cancelTask(d, "dependency "+dep+" failed")
-					}
-				}
-			}
+			cancelDependents(res.entry)
 		default:
 			remaining--
 			for _, d := range r.tasks {

@@ -106,7 +106,6 @@ type Config struct {
 
 // Registry builds and caches one provider per name.
 type Registry struct {
-	cfg       Config
 	providers map[string]Provider
 }
 
@@ -116,7 +115,7 @@ func NewRegistry(cfg Config) (*Registry, error) {
 	if cfg.Env == nil {
 		cfg.Env = os.Getenv
 	}
-	r := &Registry{cfg: cfg, providers: map[string]Provider{}}
+	r := &Registry{providers: map[string]Provider{}}
 	for name, base := range Known {
 		env := strings.ToUpper(name)
 		key := cfg.Env(env + "_API_KEY")
