@@ -163,10 +163,34 @@ func TestMergesAndConflicts(t *testing.T) {
 	if res := mergeResults(t, reader); res["success"] != 1 || res["conflict"] != 2 {
 		t.Errorf("merge results = %v, want 1 success and 2 conflicts", res)
 	}
-	if err := a.WriteFile("../../escape.txt", "x"); err == nil {
-		// Clean("/../../escape.txt") stays inside; it must not be written outside.
-		if _, statErr := os.Stat(filepath.Join(m.Root(), "escape.txt")); statErr == nil {
-			t.Error("WriteFile wrote outside the worktree")
+}
+
+// TestWriteFileStaysInTheWorktree: a model chooses file names, so ".." and
+// ".git" must not lead out of the worktree.
+func TestWriteFileStaysInTheWorktree(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	r, err := m.Open(t.Context(), filepath.Join(m.Root(), "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := r.NewWorktree(t.Context(), "orch/escape")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Remove()
+	if err := w.WriteFile("../../../escape.txt", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(w.dir, "escape.txt")); err != nil {
+		t.Errorf("the cleaned path is not inside the worktree: %v", err)
+	}
+	for _, dir := range []string{m.Root(), filepath.Dir(m.Root()), r.Dir()} {
+		if _, err := os.Stat(filepath.Join(dir, "escape.txt")); err == nil {
+			t.Errorf("WriteFile wrote to %s", dir)
 		}
+	}
+	if err := w.WriteFile(".git/hooks/post-merge", "#!/bin/sh\n"); err == nil {
+		t.Error("WriteFile wrote into .git")
 	}
 }
