@@ -105,21 +105,8 @@ func TestCollectorConfigValidates(t *testing.T) {
 // folder and returns the folder, its output and whether it succeeded.
 func configure(t *testing.T, env string) (dir, out string, ok bool) {
 	t.Helper()
-	dir = t.TempDir()
-	for _, f := range []string{"configure.sh", "alerts.yml", ".env.example"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(env), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b, err := exec.Command("bash", filepath.Join(dir, "configure.sh")).CombinedOutput()
-	return dir, string(b), err == nil
+	dir, out, err := backends.Configure(t, env)
+	return dir, out, err == nil
 }
 
 func TestConfigureGeneratesValidConfig(t *testing.T) {
