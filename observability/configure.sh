@@ -23,6 +23,8 @@ declare -A cfg=(
   [GRAFANA_PORT]=3001 [GRAFANA_ADMIN_USER]=admin [GRAFANA_ADMIN_PASSWORD]=admin
   [ALERTMANAGER_HOST]=alertmanager [ALERTMANAGER_PORT]=9093
   [JAEGER_UI_PORT]=16686 [OTLP_GRPC_PORT]=4317 [OTLP_HTTP_PORT]=4318
+  [REMOTE_WRITE_URL]= [REMOTE_WRITE_TENANT]= [REMOTE_WRITE_USERNAME]=
+  [REMOTE_WRITE_PASSWORD_FILE]= [REMOTE_WRITE_BEARER_TOKEN_FILE]=
 )
 errors=()
 n=0
@@ -68,6 +70,34 @@ for h in "${hosts[@]}"; do
   targets+=("$h:$port")
 done
 [[ ${#targets[@]} -gt 0 ]] || errors+=("API_HOST is empty")
+# Long-term storage (docs/scaling.md): remote_write to Mimir, Thanos, Cortex
+# or another Prometheus, on when REMOTE_WRITE_URL is set. Secret files are
+# paths as Prometheus sees them, relative to prometheus.yml's folder.
+rw_url=${cfg[REMOTE_WRITE_URL]}
+url_re='^https?://[^][:space:]"\\'"'"'[]+$'
+if [[ -n $rw_url && ! $rw_url =~ $url_re ]]; then
+  errors+=("REMOTE_WRITE_URL=$rw_url: want an http:// or https:// URL, e.g. http://mimir:9009/api/v1/push")
+fi
+for v in REMOTE_WRITE_TENANT REMOTE_WRITE_USERNAME REMOTE_WRITE_PASSWORD_FILE REMOTE_WRITE_BEARER_TOKEN_FILE; do
+  [[ -z ${cfg[$v]} || -n $rw_url ]] || errors+=("$v is set but REMOTE_WRITE_URL is empty")
+done
+tenant_re='^[A-Za-z0-9!._*()-]{1,150}$'
+[[ -z ${cfg[REMOTE_WRITE_TENANT]} || ${cfg[REMOTE_WRITE_TENANT]} =~ $tenant_re ]] ||
+  errors+=("REMOTE_WRITE_TENANT=${cfg[REMOTE_WRITE_TENANT]}: want letters, digits and !-_.*() (a Mimir/Cortex tenant id)")
+user_re='^[^[:space:]:"\\]+$'
+[[ -z ${cfg[REMOTE_WRITE_USERNAME]} || ${cfg[REMOTE_WRITE_USERNAME]} =~ $user_re ]] ||
+  errors+=("REMOTE_WRITE_USERNAME=${cfg[REMOTE_WRITE_USERNAME]}: no spaces, colons, quotes or backslashes")
+for v in REMOTE_WRITE_PASSWORD_FILE REMOTE_WRITE_BEARER_TOKEN_FILE; do
+  [[ -z ${cfg[$v]} || ${cfg[$v]} =~ ^[A-Za-z0-9_./-]+$ ]] ||
+    errors+=("$v=${cfg[$v]}: want a file path (letters, digits, _ . / -), e.g. secrets/remote_write_password")
+done
+if [[ -n ${cfg[REMOTE_WRITE_USERNAME]} && -z ${cfg[REMOTE_WRITE_PASSWORD_FILE]} ]] ||
+  [[ -z ${cfg[REMOTE_WRITE_USERNAME]} && -n ${cfg[REMOTE_WRITE_PASSWORD_FILE]} ]]; then
+  errors+=("REMOTE_WRITE_USERNAME and REMOTE_WRITE_PASSWORD_FILE go together (basic auth): set both or neither")
+fi
+if [[ -n ${cfg[REMOTE_WRITE_PASSWORD_FILE]} && -n ${cfg[REMOTE_WRITE_BEARER_TOKEN_FILE]} ]]; then
+  errors+=("REMOTE_WRITE_PASSWORD_FILE and REMOTE_WRITE_BEARER_TOKEN_FILE: choose one way to authenticate")
+fi
 if [[ ${cfg[API_HOST]} =~ (^|,)[[:space:]]*(localhost|127\.[0-9.]+)([:,]|$) ]]; then
   echo "configure.sh: note: API_HOST=${cfg[API_HOST]} is the Prometheus container itself when it runs in Docker;" \
     "use host.docker.internal (Docker Desktop), 172.17.0.1 (Linux bridge) or the VM's IP, unless Prometheus runs on the host." >&2
@@ -100,6 +130,25 @@ interval=${cfg[PROMETHEUS_SCRAPE_INTERVAL]}
     echo "    file_sd_configs:"
     echo "      - files: [targets.json]"
   fi
+  if [[ -n $rw_url ]]; then
+    echo "remote_write:"
+    echo "  - url: \"$rw_url\""
+    echo "    # Exemplars too, so traces stay one click away in long-term storage."
+    echo "    send_exemplars: true"
+    if [[ -n ${cfg[REMOTE_WRITE_TENANT]} ]]; then
+      echo "    headers:"
+      echo "      X-Scope-OrgID: \"${cfg[REMOTE_WRITE_TENANT]}\""
+    fi
+    if [[ -n ${cfg[REMOTE_WRITE_USERNAME]} ]]; then
+      echo "    basic_auth:"
+      echo "      username: \"${cfg[REMOTE_WRITE_USERNAME]}\""
+      echo "      password_file: ${cfg[REMOTE_WRITE_PASSWORD_FILE]}"
+    fi
+    if [[ -n ${cfg[REMOTE_WRITE_BEARER_TOKEN_FILE]} ]]; then
+      echo "    authorization:"
+      echo "      credentials_file: ${cfg[REMOTE_WRITE_BEARER_TOKEN_FILE]}"
+    fi
+  fi
 } >"$out/prometheus.yml.tmp"
 mv "$out/prometheus.yml.tmp" "$out/prometheus.yml"
 if ((${#targets[@]} > 1)); then
@@ -113,4 +162,4 @@ if ((${#targets[@]} > 1)); then
 else
   rm -f "$out/targets.json"
 fi
-echo "configure.sh: wrote $out/prometheus.yml: scraping ${targets[*]} every $interval"
+echo "configure.sh: wrote $out/prometheus.yml: scraping ${targets[*]} every $interval${rw_url:+, remote_write to $rw_url}"

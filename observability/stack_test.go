@@ -154,6 +154,29 @@ func TestConfigureSeveralHosts(t *testing.T) {
 		strings.Join(sd[0].Targets, " ") != "10.0.0.5:8000 orchestrator-2:8001 [::1]:8000" {
 		t.Fatalf("targets.json = %s (%v)", b, err)
 	}
+	// remote_write, with each way to authenticate, is valid for promtool.
+	for _, auth := range []string{
+		"REMOTE_WRITE_USERNAME=orchestrator\nREMOTE_WRITE_PASSWORD_FILE=secrets/remote_write_password\n",
+		"REMOTE_WRITE_BEARER_TOKEN_FILE=secrets/remote_write_token\n",
+	} {
+		dir, out, ok := configure(t, "API_HOST=vm\nREMOTE_WRITE_URL=https://mimir.example:9009/api/v1/push\nREMOTE_WRITE_TENANT=team-a\n"+auth)
+		if !ok {
+			t.Fatalf("%s", out)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "secrets"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"remote_write_password", "remote_write_token"} {
+			if err := os.WriteFile(filepath.Join(dir, "secrets", f), []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run(t, "promtool", "check", "config", filepath.Join(dir, "prometheus.yml"))
+		conf, _ := os.ReadFile(filepath.Join(dir, "prometheus.yml"))
+		if !strings.Contains(string(conf), "send_exemplars: true") || !strings.Contains(string(conf), `X-Scope-OrgID: "team-a"`) {
+			t.Errorf("remote_write without exemplars or tenant:\n%s", conf)
+		}
+	}
 	// Back to one host: the file_sd list goes away.
 	if _, out, ok := configure(t, "API_HOST=192.168.1.100\n"); !ok {
 		t.Fatalf("%s", out)
@@ -162,19 +185,27 @@ func TestConfigureSeveralHosts(t *testing.T) {
 
 func TestConfigureRejectsBadValues(t *testing.T) {
 	for env, want := range map[string]string{
-		"API_PORT=80a0\n":                   "API_PORT",
-		"API_PORT=70000\n":                  "API_PORT",
-		"PROMETHEUS_PORT=0\n":               "PROMETHEUS_PORT",
-		"GRAFANA_PORT=-1\n":                 "GRAFANA_PORT",
-		"PROMETHEUS_SCRAPE_INTERVAL=fast\n": "PROMETHEUS_SCRAPE_INTERVAL",
-		"PROMETHEUS_SCRAPE_INTERVAL=0s\n":   "PROMETHEUS_SCRAPE_INTERVAL",
-		`API_HOST=local"host` + "\n":        "API_HOST",
-		"API_HOST=a b\n":                    "API_HOST",
-		"API_HOST=,\n":                      "API_HOST",
-		"API_HOST=vm:99999\n":               "API_HOST",
-		"ALERTMANAGER_HOST=$(reboot)\n":     "ALERTMANAGER_HOST",
-		"API_HOSTS=vm\n":                    "unknown variable API_HOSTS",
-		"this is not a setting\n":           "not KEY=VALUE",
+		"API_PORT=80a0\n":                                               "API_PORT",
+		"API_PORT=70000\n":                                              "API_PORT",
+		"PROMETHEUS_PORT=0\n":                                           "PROMETHEUS_PORT",
+		"GRAFANA_PORT=-1\n":                                             "GRAFANA_PORT",
+		"PROMETHEUS_SCRAPE_INTERVAL=fast\n":                             "PROMETHEUS_SCRAPE_INTERVAL",
+		"PROMETHEUS_SCRAPE_INTERVAL=0s\n":                               "PROMETHEUS_SCRAPE_INTERVAL",
+		`API_HOST=local"host` + "\n":                                    "API_HOST",
+		"API_HOST=a b\n":                                                "API_HOST",
+		"API_HOST=,\n":                                                  "API_HOST",
+		"API_HOST=vm:99999\n":                                           "API_HOST",
+		"ALERTMANAGER_HOST=$(reboot)\n":                                 "ALERTMANAGER_HOST",
+		"API_HOSTS=vm\n":                                                "unknown variable API_HOSTS",
+		"this is not a setting\n":                                       "not KEY=VALUE",
+		"REMOTE_WRITE_URL=ftp://mimir\n":                                "REMOTE_WRITE_URL",
+		`REMOTE_WRITE_URL=http://m"x` + "\n":                            "REMOTE_WRITE_URL",
+		"REMOTE_WRITE_TENANT=team-a\n":                                  "REMOTE_WRITE_TENANT is set but REMOTE_WRITE_URL is empty",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_TENANT=a b\n":          "REMOTE_WRITE_TENANT",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=bob\n":        "set both or neither",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_PASSWORD_FILE=$(id)\n": "REMOTE_WRITE_PASSWORD_FILE",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=b:b\nREMOTE_WRITE_PASSWORD_FILE=p\n":                                 "REMOTE_WRITE_USERNAME",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=b\nREMOTE_WRITE_PASSWORD_FILE=p\nREMOTE_WRITE_BEARER_TOKEN_FILE=t\n": "choose one",
 	} {
 		dir, out, ok := configure(t, env)
 		if ok || !strings.Contains(out, want) {

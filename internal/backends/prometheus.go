@@ -30,6 +30,9 @@ type PrometheusConfig struct {
 	Files map[string]string
 	// NoExemplarStorage leaves --enable-feature=exemplar-storage off.
 	NoExemplarStorage bool
+	// RemoteWriteReceiver accepts remote_write at /api/v1/write, as a
+	// stand-in for a long-term store (Mimir, Thanos Receive, Cortex).
+	RemoteWriteReceiver bool
 }
 
 // Prometheus is a running Prometheus server.
@@ -61,6 +64,9 @@ func StartPrometheus(t testing.TB, cfg PrometheusConfig) *Prometheus {
 		conf = b.String()
 	}
 	for name, content := range cfg.Files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -83,6 +89,9 @@ func StartPrometheus(t testing.TB, cfg PrometheusConfig) *Prometheus {
 		}
 		if cfg.OTLPReceiver {
 			args = append(args, "--web.enable-otlp-receiver")
+		}
+		if cfg.RemoteWriteReceiver {
+			args = append(args, "--web.enable-remote-write-receiver")
 		}
 		p := Start(t, "prometheus", dir, Bin(t, "prometheus"), nil, args...)
 		prom = &Prometheus{Process: p, URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir}

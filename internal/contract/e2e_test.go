@@ -11,9 +11,12 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,6 +61,14 @@ type stack struct {
 }
 
 func pullStack(t *testing.T) stack {
+	s, app := pullApp(t)
+	s.prom = backends.StartPrometheus(t, backends.PrometheusConfig{ScrapeTargets: []string{app}})
+	return s
+}
+
+// pullApp starts Jaeger and the app's /metrics, traces to Jaeger; it
+// returns the stack without Prometheus, and the app's address.
+func pullApp(t *testing.T) (stack, string) {
 	jaeger := backends.StartJaeger(t)
 	tel := backends.SetupTelemetry(t, map[string]string{
 		"OTEL_SERVICE_NAME":                  "contract-pull",
@@ -70,8 +81,7 @@ func pullStack(t *testing.T) stack {
 	mux.Handle("GET /metrics", tel.MetricsHandler())
 	app := httptest.NewServer(mux)
 	t.Cleanup(app.Close)
-	prom := backends.StartPrometheus(t, backends.PrometheusConfig{ScrapeTargets: []string{app.Listener.Addr().String()}})
-	return stack{prom: prom, jaeger: jaeger, tel: tel}
+	return stack{jaeger: jaeger, tel: tel}, app.Listener.Addr().String()
 }
 
 func pushStack(t *testing.T) stack {
@@ -105,8 +115,48 @@ func waitForMerges(t *testing.T, prom *backends.Prometheus, n float64) {
 	})
 }
 
+// remoteWriteStack is the pull stack whose Prometheus, configured by
+// configure.sh, sends everything by remote_write to a long-term store: a
+// second Prometheus with its remote-write receiver, behind a proxy that
+// demands the configured tenant and basic-auth credentials. The returned
+// Prometheus is the store, so the checks run on what arrived there.
+func remoteWriteStack(t *testing.T) stack {
+	s, app := pullApp(t)
+	store := backends.StartPrometheus(t, backends.PrometheusConfig{RemoteWriteReceiver: true})
+	storeURL, _ := url.Parse(store.URL)
+	proxy := httputil.NewSingleHostReverseProxy(storeURL)
+	var accepted, refused atomic.Int64
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if !ok || user != "orchestrator" || pass != "s3cret" || r.Header.Get("X-Scope-OrgID") != "team-a" {
+			refused.Add(1)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		accepted.Add(1)
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gate.Close)
+	t.Cleanup(func() {
+		if refused.Load() > 0 || accepted.Load() == 0 {
+			t.Errorf("remote_write requests: %d accepted, %d refused for missing tenant or credentials", accepted.Load(), refused.Load())
+		}
+	})
+
+	// The scraping Prometheus reads the password from a file next to its
+	// prometheus.yml, as in the stack (observability/secrets/).
+	conf := fmt.Sprintf("API_HOST=%s\nPROMETHEUS_SCRAPE_INTERVAL=1s\nALERTMANAGER_HOST=127.0.0.1\nALERTMANAGER_PORT=1\n"+
+		"REMOTE_WRITE_URL=%s/api/v1/write\nREMOTE_WRITE_TENANT=team-a\n"+
+		"REMOTE_WRITE_USERNAME=orchestrator\nREMOTE_WRITE_PASSWORD_FILE=secrets/remote_write_password\n", app, gate.URL)
+	backends.StartConfiguredPrometheus(t, conf, backends.PrometheusConfig{
+		Files: map[string]string{"secrets/remote_write_password": "s3cret\n"},
+	})
+	s.prom = store
+	return s
+}
+
 func TestE2EContract(t *testing.T) {
-	for name, start := range map[string]func(*testing.T) stack{"pull": pullStack, "push": pushStack} {
+	for name, start := range map[string]func(*testing.T) stack{"pull": pullStack, "push": pushStack, "remote_write": remoteWriteStack} {
 		t.Run(name, func(t *testing.T) {
 			s := start(t)
 			in, err := NewInstruments(nil, nil)
