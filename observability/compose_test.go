@@ -66,6 +66,9 @@ func TestComposeFile(t *testing.T) {
 		published := false
 		for _, pc := range s.Ports {
 			published = published || pc.Published == port
+			if pc.HostIP != env["STACK_BIND_ADDRESS"] {
+				t.Errorf("%s: port %s is published on %q, not STACK_BIND_ADDRESS (%s)", name, pc.Published, pc.HostIP, env["STACK_BIND_ADDRESS"])
+			}
 		}
 		if !published {
 			t.Errorf("%s: port %s (from .env.example) is not published: %+v", name, port, s.Ports)

@@ -23,6 +23,7 @@ declare -A cfg=(
   [GRAFANA_PORT]=3001 [GRAFANA_ADMIN_USER]=admin [GRAFANA_ADMIN_PASSWORD]=admin
   [ALERTMANAGER_HOST]=alertmanager [ALERTMANAGER_PORT]=9093
   [JAEGER_UI_PORT]=16686 [OTLP_GRPC_PORT]=4317 [OTLP_HTTP_PORT]=4318
+  [STACK_BIND_ADDRESS]=127.0.0.1
   [REMOTE_WRITE_URL]= [REMOTE_WRITE_TENANT]= [REMOTE_WRITE_USERNAME]=
   [REMOTE_WRITE_PASSWORD_FILE]= [REMOTE_WRITE_BEARER_TOKEN_FILE]=
 )
@@ -70,6 +71,16 @@ for h in "${hosts[@]}"; do
   targets+=("$h:$port")
 done
 [[ ${#targets[@]} -gt 0 ]] || errors+=("API_HOST is empty")
+# The published ports: loopback, or a network with a real Grafana password.
+bind=${cfg[STACK_BIND_ADDRESS]}
+ipv4_re='^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$'
+if [[ ! $bind =~ $ipv4_re ]]; then
+  errors+=("STACK_BIND_ADDRESS=$bind: want an IPv4 address: 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one interface's address")
+elif [[ ! $bind =~ ^127\. ]]; then
+  if [[ ${cfg[GRAFANA_ADMIN_PASSWORD]} == admin || ${#cfg[GRAFANA_ADMIN_PASSWORD]} -lt 8 ]]; then
+    errors+=("GRAFANA_ADMIN_PASSWORD: with STACK_BIND_ADDRESS=$bind Grafana is open to the network; set a password of 8 or more characters, not admin")
+  fi
+fi
 # Long-term storage (docs/scaling.md): remote_write to Mimir, Thanos, Cortex
 # or another Prometheus, on when REMOTE_WRITE_URL is set. Secret files are
 # paths as Prometheus sees them, relative to prometheus.yml's folder.

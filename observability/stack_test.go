@@ -185,25 +185,28 @@ func TestConfigureSeveralHosts(t *testing.T) {
 
 func TestConfigureRejectsBadValues(t *testing.T) {
 	for env, want := range map[string]string{
-		"API_PORT=80a0\n":                                               "API_PORT",
-		"API_PORT=70000\n":                                              "API_PORT",
-		"PROMETHEUS_PORT=0\n":                                           "PROMETHEUS_PORT",
-		"GRAFANA_PORT=-1\n":                                             "GRAFANA_PORT",
-		"PROMETHEUS_SCRAPE_INTERVAL=fast\n":                             "PROMETHEUS_SCRAPE_INTERVAL",
-		"PROMETHEUS_SCRAPE_INTERVAL=0s\n":                               "PROMETHEUS_SCRAPE_INTERVAL",
-		`API_HOST=local"host` + "\n":                                    "API_HOST",
-		"API_HOST=a b\n":                                                "API_HOST",
-		"API_HOST=,\n":                                                  "API_HOST",
-		"API_HOST=vm:99999\n":                                           "API_HOST",
-		"ALERTMANAGER_HOST=$(reboot)\n":                                 "ALERTMANAGER_HOST",
-		"API_HOSTS=vm\n":                                                "unknown variable API_HOSTS",
-		"this is not a setting\n":                                       "not KEY=VALUE",
-		"REMOTE_WRITE_URL=ftp://mimir\n":                                "REMOTE_WRITE_URL",
-		`REMOTE_WRITE_URL=http://m"x` + "\n":                            "REMOTE_WRITE_URL",
-		"REMOTE_WRITE_TENANT=team-a\n":                                  "REMOTE_WRITE_TENANT is set but REMOTE_WRITE_URL is empty",
-		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_TENANT=a b\n":          "REMOTE_WRITE_TENANT",
-		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=bob\n":        "set both or neither",
-		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_PASSWORD_FILE=$(id)\n": "REMOTE_WRITE_PASSWORD_FILE",
+		"API_PORT=80a0\n":                   "API_PORT",
+		"API_PORT=70000\n":                  "API_PORT",
+		"PROMETHEUS_PORT=0\n":               "PROMETHEUS_PORT",
+		"GRAFANA_PORT=-1\n":                 "GRAFANA_PORT",
+		"PROMETHEUS_SCRAPE_INTERVAL=fast\n": "PROMETHEUS_SCRAPE_INTERVAL",
+		"PROMETHEUS_SCRAPE_INTERVAL=0s\n":   "PROMETHEUS_SCRAPE_INTERVAL",
+		`API_HOST=local"host` + "\n":        "API_HOST",
+		"API_HOST=a b\n":                    "API_HOST",
+		"API_HOST=,\n":                      "API_HOST",
+		"API_HOST=vm:99999\n":               "API_HOST",
+		"ALERTMANAGER_HOST=$(reboot)\n":     "ALERTMANAGER_HOST",
+		"API_HOSTS=vm\n":                    "unknown variable API_HOSTS",
+		"this is not a setting\n":           "not KEY=VALUE",
+		"STACK_BIND_ADDRESS=localhost\n":    "STACK_BIND_ADDRESS",
+		"STACK_BIND_ADDRESS=0.0.0.0\n":      "GRAFANA_ADMIN_PASSWORD",
+		"STACK_BIND_ADDRESS=10.0.0.5\nGRAFANA_ADMIN_PASSWORD=short\n":                                                          "GRAFANA_ADMIN_PASSWORD",
+		"REMOTE_WRITE_URL=ftp://mimir\n":                                                                                       "REMOTE_WRITE_URL",
+		`REMOTE_WRITE_URL=http://m"x` + "\n":                                                                                   "REMOTE_WRITE_URL",
+		"REMOTE_WRITE_TENANT=team-a\n":                                                                                         "REMOTE_WRITE_TENANT is set but REMOTE_WRITE_URL is empty",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_TENANT=a b\n":                                                                 "REMOTE_WRITE_TENANT",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=bob\n":                                                               "set both or neither",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_PASSWORD_FILE=$(id)\n":                                                        "REMOTE_WRITE_PASSWORD_FILE",
 		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=b:b\nREMOTE_WRITE_PASSWORD_FILE=p\n":                                 "REMOTE_WRITE_USERNAME",
 		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=b\nREMOTE_WRITE_PASSWORD_FILE=p\nREMOTE_WRITE_BEARER_TOKEN_FILE=t\n": "choose one",
 	} {
@@ -283,6 +286,37 @@ func TestRunLocal(t *testing.T) {
 		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second); err == nil {
 			c.Close()
 			t.Errorf("%s %d still accepts connections after down", k, p)
+		}
+	}
+}
+
+// TestScalingDocConfigs: every Prometheus configuration in docs/scaling.md
+// (a yaml block whose first line names prometheus.yml) is valid for
+// promtool, with the shipped alerts.yml beside it.
+func TestScalingDocConfigs(t *testing.T) {
+	doc, err := os.ReadFile(backends.RepoPath("docs", "scaling.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```yaml\n(# prometheus\\.yml[^\n]*\n.*?)```").FindAllSubmatch(doc, -1)
+	if len(blocks) < 3 {
+		t.Fatalf("found %d Prometheus configurations in docs/scaling.md, want at least 3", len(blocks))
+	}
+	rules, err := os.ReadFile("alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range blocks {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), rules, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		conf := filepath.Join(dir, "prometheus.yml")
+		if err := os.WriteFile(conf, b[1], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(backends.Bin(t, "promtool"), "check", "config", conf).CombinedOutput(); err != nil {
+			t.Errorf("docs/scaling.md configuration %d: %v\n%s\n%s", i+1, err, out, b[1])
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package otelobs
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"os"
@@ -375,10 +377,39 @@ func TestOTLPEndpoint(t *testing.T) {
 		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318/"}, "METRICS", "http/protobuf", "http://c:4318/v1/metrics"},
 		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317"}, "TRACES", "grpc", "http://c:4317"},
 		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://t:1/x"}, "TRACES", "http/protobuf", "http://t:1/x"},
+		// For logs: a password in the URL is hidden.
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://user:hunter2@c:4318"}, "METRICS", "http/protobuf", "https://user:xxxxx@c:4318/v1/metrics"},
 	}
 	for _, tt := range tests {
 		if got := otlpEndpoint(mapLookup(tt.env), tt.signal, tt.protocol); got != tt.want {
 			t.Errorf("otlpEndpoint(%v, %s, %s) = %q, want %q", tt.env, tt.signal, tt.protocol, got, tt.want)
 		}
+	}
+}
+
+// TestSummaryHidesSecrets: the start-up summary, which apps log, shows no
+// header value and no password of an endpoint URL.
+func TestSummaryHidesSecrets(t *testing.T) {
+	t.Parallel()
+	tel, err := Setup(t.Context(), withLookupEnv(mapLookup(map[string]string{
+		"OTEL_METRICS_EXPORTER":       "otlp",
+		"OTEL_TRACES_EXPORTER":        "otlp",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://user:hunter2@127.0.0.1:1",
+		"OTEL_EXPORTER_OTLP_HEADERS":  "Authorization=Bearer%20sekrit-token",
+	})), WithoutGlobals(), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = tel.Shutdown(ctx)
+	}()
+	s := fmt.Sprintf("%s %+v", tel.Summary(), tel.Summary())
+	if strings.Contains(s, "hunter2") || strings.Contains(s, "sekrit") {
+		t.Errorf("the summary shows a secret: %s", s)
+	}
+	if !strings.Contains(s, "127.0.0.1:1") {
+		t.Errorf("the summary lacks the endpoint: %s", s)
 	}
 }

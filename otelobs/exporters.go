@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,7 +43,7 @@ func newSpanExporters(ctx context.Context, cfg config, s settings) ([]sdktrace.S
 		case exporterOTLP:
 			// Without an endpoint variable the Go exporters would dial
 			// https://localhost; the specification's default is plain http.
-			ep := otlpEndpoint(cfg.lookup, "TRACES", s.tracesProtocol)
+			ep := rawOTLPEndpoint(cfg.lookup, "TRACES", s.tracesProtocol)
 			if s.tracesProtocol == protocolGRPC {
 				var o []otlptracegrpc.Option
 				if !endpointSet(cfg.lookup, "TRACES") {
@@ -108,7 +109,7 @@ func newMetricReaders(ctx context.Context, cfg config, s settings) (readers []sd
 				exp sdkmetric.Exporter
 				err error
 			)
-			ep := otlpEndpoint(cfg.lookup, "METRICS", s.metricsProtocol)
+			ep := rawOTLPEndpoint(cfg.lookup, "METRICS", s.metricsProtocol)
 			if s.metricsProtocol == protocolGRPC {
 				var o []otlpmetricgrpc.Option
 				if !endpointSet(cfg.lookup, "METRICS") {
@@ -150,6 +151,18 @@ func endpointSet(lookup lookupFunc, signal string) bool {
 // otlpEndpoint resolves the endpoint the OTLP exporter of a signal ("TRACES"
 // or "METRICS") will use, the way the exporters do, for the start-up log.
 func otlpEndpoint(lookup lookupFunc, signal, protocol string) string {
+	return redactURL(rawOTLPEndpoint(lookup, signal, protocol))
+}
+
+// redactURL hides the password of a URL with user info (it is for logs).
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
+}
+
+func rawOTLPEndpoint(lookup lookupFunc, signal, protocol string) string {
 	get := func(name string) string {
 		v, _ := lookup(name)
 		return strings.TrimSpace(v)
