@@ -12,7 +12,8 @@
 #   observability/run-local.sh down     # stop, and wait until they are gone
 #
 # Ports come from .env (PROMETHEUS_PORT, ALERTMANAGER_PORT, JAEGER_UI_PORT,
-# OTLP_GRPC_PORT, OTLP_HTTP_PORT); state and logs go to .local/.
+# OTLP_GRPC_PORT, OTLP_HTTP_PORT, COLLECTOR_HEALTH_PORT,
+# COLLECTOR_METRICS_PORT); state and logs go to .local/.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -38,6 +39,7 @@ up() {
   mkdir -p "$state/prometheus-data" "$state/alertmanager-data"
   local prom=$(val PROMETHEUS_PORT 9090) am=$(val ALERTMANAGER_PORT 9093) ui=$(val JAEGER_UI_PORT 16686)
   local grpc=$(val OTLP_GRPC_PORT 4317) http=$(val OTLP_HTTP_PORT 4318)
+  local health=$(val COLLECTOR_HEALTH_PORT 13133) colmetrics=$(val COLLECTOR_METRICS_PORT 8888)
   # Prometheus's configuration, from the same .env, with Alertmanager on loopback.
   { cat "$env_file"; echo; echo "ALERTMANAGER_HOST=127.0.0.1"; } >"$state/env"
   CONFIGURE_OUT_DIR=$state bash "$here/configure.sh" "$state/env" >/dev/null
@@ -77,13 +79,13 @@ JAEGER
   start alertmanager -- "$bin/alertmanager" --config.file="$state/alertmanager.yml" \
     --storage.path="$state/alertmanager-data" --web.listen-address="127.0.0.1:$am" --cluster.listen-address=
   start otelcol OTELCOL_OTLP_GRPC_ENDPOINT="127.0.0.1:$grpc" OTELCOL_OTLP_HTTP_ENDPOINT="127.0.0.1:$http" \
-    OTELCOL_HEALTH_ENDPOINT="127.0.0.1:$((http + 1))" \
+    OTELCOL_HEALTH_ENDPOINT="127.0.0.1:$health" OTELCOL_METRICS_HOST=127.0.0.1 OTELCOL_METRICS_PORT="$colmetrics" \
     PROMETHEUS_OTLP_ENDPOINT="http://127.0.0.1:$prom/api/v1/otlp" JAEGER_OTLP_ENDPOINT="127.0.0.1:$((grpc + 10000))" \
     -- "$bin/otelcol" --config="file:$root/collector/otel-collector.yaml"
   # Ready?
   local url
   for url in "http://127.0.0.1:$prom/-/ready" "http://127.0.0.1:$am/-/ready" "http://127.0.0.1:$ui/api/services" \
-    "http://127.0.0.1:$((http + 1))/"; do
+    "http://127.0.0.1:$health/" "http://127.0.0.1:$colmetrics/metrics"; do
     for _ in $(seq 100); do
       curl -fsS -o /dev/null "$url" 2>/dev/null && continue 2
       sleep 0.2
@@ -93,7 +95,7 @@ JAEGER
     exit 1
   done
   echo "run-local.sh: up on 127.0.0.1: Prometheus :$prom, Alertmanager :$am, Jaeger UI/API :$ui," \
-    "OTLP :$grpc (gRPC) and :$http (HTTP). Logs in $state. Stop with: $0 down"
+    "OTLP :$grpc (gRPC) and :$http (HTTP), Collector health :$health and metrics :$colmetrics. Logs in $state. Stop with: $0 down"
 }
 
 down() {

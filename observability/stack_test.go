@@ -241,7 +241,8 @@ func TestRunLocal(t *testing.T) {
 	ports := map[string]int{}
 	var env strings.Builder
 	env.WriteString("API_HOST=127.0.0.1\n")
-	for _, k := range []string{"PROMETHEUS_PORT", "ALERTMANAGER_PORT", "JAEGER_UI_PORT", "OTLP_GRPC_PORT", "OTLP_HTTP_PORT"} {
+	for _, k := range []string{"PROMETHEUS_PORT", "ALERTMANAGER_PORT", "JAEGER_UI_PORT", "OTLP_GRPC_PORT", "OTLP_HTTP_PORT",
+		"COLLECTOR_HEALTH_PORT", "COLLECTOR_METRICS_PORT"} {
 		ports[k] = backends.FreePort(t)
 		fmt.Fprintf(&env, "%s=%d\n", k, ports[k])
 	}
@@ -265,6 +266,8 @@ func TestRunLocal(t *testing.T) {
 		fmt.Sprintf("http://127.0.0.1:%d/-/ready", ports["ALERTMANAGER_PORT"]),
 		fmt.Sprintf("http://127.0.0.1:%d/api/services", ports["JAEGER_UI_PORT"]),
 		fmt.Sprintf("http://127.0.0.1:%d/api/v1/rules", ports["PROMETHEUS_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/", ports["COLLECTOR_HEALTH_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/metrics", ports["COLLECTOR_METRICS_PORT"]),
 	} {
 		resp, err := http.Get(url)
 		if err != nil || resp.StatusCode != http.StatusOK {

@@ -12,25 +12,30 @@ type Collector struct {
 	// GRPCEndpoint and HTTPEndpoint are the OTLP receiver's URLs.
 	GRPCEndpoint string
 	HTTPEndpoint string
+	// HealthURL is the health check; MetricsURL the Collector's own
+	// /metrics.
+	HealthURL  string
+	MetricsURL string
 }
 
 // CollectorPorts are the ports a Collector listens on; choose them before
 // starting it, so that a program can be pointed at a Collector that is not up
 // yet.
 type CollectorPorts struct {
-	GRPC, HTTP, Health int
+	GRPC, HTTP, Health, Metrics int
 }
 
-// NewCollectorPorts picks three free ports.
+// NewCollectorPorts picks four free ports.
 func NewCollectorPorts(t testing.TB) CollectorPorts {
-	return CollectorPorts{GRPC: FreePort(t), HTTP: FreePort(t), Health: FreePort(t)}
+	return CollectorPorts{GRPC: FreePort(t), HTTP: FreePort(t), Health: FreePort(t), Metrics: FreePort(t)}
 }
 
 // StartCollector runs the Collector with the configuration file at
 // configPath, passing env (NAME=value) for the ${env:…} references in it, and
 // waits for its health check. The OTLP receiver and health check endpoints
 // are set from ports through OTELCOL_OTLP_GRPC_ENDPOINT,
-// OTELCOL_OTLP_HTTP_ENDPOINT and OTELCOL_HEALTH_ENDPOINT.
+// OTELCOL_OTLP_HTTP_ENDPOINT, OTELCOL_HEALTH_ENDPOINT and
+// OTELCOL_METRICS_HOST/PORT.
 func StartCollector(t testing.TB, configPath string, ports CollectorPorts, env ...string) *Collector {
 	t.Helper()
 	// The ports are the caller's (a test may point a program at a Collector
@@ -48,12 +53,16 @@ func startCollector(t testing.TB, configPath string, ports CollectorPorts, env .
 		fmt.Sprintf("OTELCOL_OTLP_GRPC_ENDPOINT=127.0.0.1:%d", ports.GRPC),
 		fmt.Sprintf("OTELCOL_OTLP_HTTP_ENDPOINT=127.0.0.1:%d", ports.HTTP),
 		fmt.Sprintf("OTELCOL_HEALTH_ENDPOINT=127.0.0.1:%d", ports.Health),
+		"OTELCOL_METRICS_HOST=127.0.0.1",
+		fmt.Sprintf("OTELCOL_METRICS_PORT=%d", ports.Metrics),
 	)
 	p := Start(t, "otelcol", dir, Bin(t, "otelcol"), env, "--config=file:"+configPath)
 	return &Collector{
 		Process:      p,
 		GRPCEndpoint: fmt.Sprintf("http://127.0.0.1:%d", ports.GRPC),
 		HTTPEndpoint: fmt.Sprintf("http://127.0.0.1:%d", ports.HTTP),
+		HealthURL:    fmt.Sprintf("http://127.0.0.1:%d/", ports.Health),
+		MetricsURL:   fmt.Sprintf("http://127.0.0.1:%d/metrics", ports.Metrics),
 	}, p
 }
 

@@ -1,0 +1,111 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// collectorSample matches the Collector's own counters of what its
+// exporters sent and failed, queued, and what its receivers accepted (the
+// _total suffix depends on the Collector's version).
+var collectorSample = regexp.MustCompile(`(?m)^otelcol_(exporter_sent|exporter_send_failed|exporter_queue_size|receiver_accepted)(?:_(metric_points|spans|log_records))?(?:_total)?\{([^}]*)\} ([-+0-9.eE]+|NaN)`)
+
+var exporterLabel = regexp.MustCompile(`(?:exporter|receiver)="([^"]*)"`)
+
+// checkCollector is step 6: in push mode (or whenever one answers), the
+// Collector is healthy and its exporters send without failing.
+func (d *doctor) checkCollector(ctx context.Context) {
+	if d.cfg.CollectorHealthURL == "" {
+		d.add(6, "collector.health", Skip, "Collector: no health URL given (COLLECTOR_HEALTH_PORT or --collector-health)", "")
+		return
+	}
+	code, _, body, err := d.get(ctx, d.cfg.CollectorHealthURL)
+	if err != nil || code != 200 {
+		what := ""
+		if err != nil {
+			what = shortErr(err)
+		} else {
+			what = fmt.Sprintf("HTTP %d %s", code, firstLine(body))
+		}
+		if d.mode == ModePull {
+			d.add(6, "collector.health", Skip, fmt.Sprintf("Collector: not running (%s); pull mode does not need it", what), "")
+			return
+		}
+		d.add(6, "collector.health", Fail, fmt.Sprintf("Collector: %s: %s; the app's OTLP exports are lost", d.cfg.CollectorHealthURL, what),
+			"start the Collector (docker-compose --env-file observability/.env up -d otel-collector, or observability/run-local.sh up);\n"+
+				"if it runs elsewhere, point OTEL_EXPORTER_OTLP_ENDPOINT at it and pass --collector-health")
+		return
+	}
+	d.add(6, "collector.health", Pass, "Collector: healthy at "+d.cfg.CollectorHealthURL, "")
+
+	if d.cfg.CollectorMetricsURL == "" {
+		d.add(6, "collector.pipeline", Skip, "Collector: no metrics URL given (COLLECTOR_METRICS_PORT or --collector-metrics)", "")
+		return
+	}
+	code, _, body, err = d.get(ctx, d.cfg.CollectorMetricsURL)
+	if err != nil || code != 200 {
+		d.add(6, "collector.pipeline", Fail, fmt.Sprintf("Collector: its own metrics do not answer at %s", d.cfg.CollectorMetricsURL),
+			"turn them on: service.telemetry.metrics with a prometheus pull reader (collector/otel-collector.yaml has it on OTELCOL_METRICS_PORT, 8888)")
+		return
+	}
+	type counts struct{ sent, failed, queued float64 }
+	exporters := map[string]*counts{}
+	var accepted float64
+	for _, m := range collectorSample.FindAllStringSubmatch(string(body), -1) {
+		v, err := strconv.ParseFloat(m[4], 64)
+		if err != nil {
+			continue
+		}
+		name := ""
+		if l := exporterLabel.FindStringSubmatch(m[3]); l != nil {
+			name = l[1]
+		}
+		if m[1] == "receiver_accepted" {
+			accepted += v
+			continue
+		}
+		c := exporters[name]
+		if c == nil {
+			c = &counts{}
+			exporters[name] = c
+		}
+		switch m[1] {
+		case "exporter_sent":
+			c.sent += v
+		case "exporter_send_failed":
+			c.failed += v
+		case "exporter_queue_size":
+			c.queued += v
+		}
+	}
+	var bad, good []string
+	for _, name := range slices.Sorted(maps.Keys(exporters)) {
+		c := exporters[name]
+		switch {
+		case c.failed > 0:
+			bad = append(bad, fmt.Sprintf("%s failed to send %.0f items (sent %.0f)", name, c.failed, c.sent))
+		case c.sent == 0 && c.queued > 0:
+			bad = append(bad, fmt.Sprintf("%s has sent nothing and holds %.0f batches in its queue", name, c.queued))
+		default:
+			good = append(good, fmt.Sprintf("%s sent %.0f", name, c.sent))
+		}
+	}
+	switch {
+	case len(bad) > 0:
+		d.add(6, "collector.pipeline", Fail, "Collector: "+strings.Join(bad, "; "),
+			"an exporter cannot reach its backend: check PROMETHEUS_OTLP_ENDPOINT (Prometheus with --web.enable-otlp-receiver)\n"+
+				"and JAEGER_OTLP_ENDPOINT in the Collector's environment, and the Collector's log")
+	case accepted == 0 && d.mode == ModePush:
+		d.add(6, "collector.pipeline", Fail, "Collector: it has received nothing from the app",
+			"point the app's OTEL_EXPORTER_OTLP_ENDPOINT at this Collector (http://<host>:4318), with OTEL_METRICS_EXPORTER=otlp")
+	case len(exporters) == 0:
+		d.add(6, "collector.pipeline", Fail, "Collector: its metrics show no exporter", "run the shipped collector/otel-collector.yaml")
+	default:
+		d.add(6, "collector.pipeline", Pass, fmt.Sprintf("Collector: received %.0f items; %s; none failed", accepted, strings.Join(good, ", ")), "")
+	}
+}

@@ -1,0 +1,132 @@
+package doctor
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestReadEnvFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".env")
+	content := "# comment\n\nAPI_HOST=10.0.0.5,vm2 # the VM\nAPI_PORT='8001'\r\nGRAFANA_ADMIN_PASSWORD=\"s3cret pw\"\n"
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env, err := ReadEnvFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"API_HOST": "10.0.0.5,vm2", "API_PORT": "8001", "GRAFANA_ADMIN_PASSWORD": "s3cret pw"}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q", k, env[k], v)
+		}
+	}
+	if err := os.WriteFile(path, []byte("API_HOST=x\n$(reboot)\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadEnvFile(path); err == nil || !strings.Contains(err.Error(), ".env:2: not KEY=VALUE") {
+		t.Errorf("a bad line: %v", err)
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	for _, tt := range []struct {
+		env     map[string]string
+		app     string
+		wantErr string
+	}{
+		{nil, "http://localhost:8000", ""},
+		{map[string]string{"API_HOST": "host.docker.internal", "API_PORT": "9000"}, "http://localhost:9000", ""},
+		{map[string]string{"API_HOST": "10.0.0.5:8001, vm2"}, "http://10.0.0.5:8001", ""},
+		{map[string]string{"API_HOST": "[::1]:8002"}, "http://[::1]:8002", ""},
+		{map[string]string{"API_PORT": "80a"}, "", "API_PORT=80a"},
+		{map[string]string{"PROMETHEUS_PORT": "70000", "COLLECTOR_HEALTH_PORT": "0"}, "", "PROMETHEUS_PORT=70000: want a TCP port from 1 to 65535; COLLECTOR_HEALTH_PORT=0"},
+	} {
+		c, err := ConfigFromEnv(tt.env, "observability")
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%v: error %v, want one naming %q", tt.env, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || c.AppURL != tt.app {
+			t.Errorf("%v: app %q (%v), want %q", tt.env, c.AppURL, err, tt.app)
+		}
+	}
+	c, _ := ConfigFromEnv(nil, "observability")
+	if c.PrometheusURL != "http://localhost:9090" || c.CollectorMetricsURL != "http://localhost:8888/metrics" ||
+		c.DatasourcesDir != filepath.Join("observability", "grafana", "provisioning", "datasources") {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+// TestDiagnoseDown covers the errors that need no connection to tell.
+func TestDiagnoseDown(t *testing.T) {
+	for _, tt := range []struct{ err, want string }{
+		{`Get "http://api:8000/metrics": dial tcp: lookup api on 127.0.0.11:53: no such host`, "cannot resolve api"},
+		{`Get "http://192.0.2.1:8000/metrics": context deadline exceeded`, "a firewall drops port 8000"},
+		{`Get "http://192.0.2.1:8000/metrics": dial tcp 192.0.2.1:8000: i/o timeout`, "sudo ufw allow 8000"},
+		{`Get "http://192.0.2.1:8000/metrics": dial tcp 192.0.2.1:8000: connect: no route to host`, "a wrong IP?"},
+		{"server returned HTTP status 404 Not Found", "mount tel.MetricsHandler()"},
+		{"server returned HTTP status 500 Internal Server Error", "answered with an error"},
+	} {
+		if got := diagnoseDown("http://"+hostOf(tt.err)+"/metrics", tt.err); !strings.Contains(got, tt.want) {
+			t.Errorf("%s:\n got %q\nwant %q in it", tt.err, got, tt.want)
+		}
+	}
+}
+
+func hostOf(err string) string {
+	if strings.Contains(err, "api:8000") {
+		return "api:8000"
+	}
+	return "192.0.2.1:8000"
+}
+
+func TestExemplarLabelNames(t *testing.T) {
+	body := `# TYPE m histogram
+m_bucket{le="1"} 3 # {trace_id="abc",span_id="def"} 0.5 1.7e9
+m_bucket{le="2"} 4 # {traceID="abc"} 1.5
+m_count 4
+`
+	got := exemplarLabelNames(body)
+	if got["trace_id"] != 1 || got["span_id"] != 1 || got["traceID"] != 1 || len(got) != 3 {
+		t.Errorf("got %v", got)
+	}
+	names := sampleNames(body)
+	if !names["m_bucket"] || !names["m_count"] || len(names) != 2 {
+		t.Errorf("sample names %v", names)
+	}
+}
+
+func TestReportOutput(t *testing.T) {
+	r := Report{Mode: ModePull, Checks: []Check{
+		{Step: 1, ID: "a", Status: Pass, Summary: "fine"},
+		{Step: 2, ID: "b", Status: Fail, Summary: "broken", Fix: "do this\nthen that"},
+		{Step: 3, ID: "c", Status: Skip, Summary: "not checked"},
+	}}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "otelobs doctor: pull mode\n1 ✓ fine\n2 ✗ broken\n    fix: do this\n      then that\n3 - not checked\n1 passed, 1 failed, 1 skipped\n"
+	if b.String() != want {
+		t.Errorf("text:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil || len(back.Checks) != 3 || back.Checks[1].Fix != "do this\nthen that" {
+		t.Errorf("json round trip: %v %+v", err, back)
+	}
+	if f := r.Failed(); len(f) != 1 || f[0].ID != "b" {
+		t.Errorf("Failed = %+v", f)
+	}
+}
