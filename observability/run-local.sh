@@ -86,11 +86,13 @@ JAEGER
   local url
   for url in "http://127.0.0.1:$prom/-/ready" "http://127.0.0.1:$am/-/ready" "http://127.0.0.1:$ui/api/services" \
     "http://127.0.0.1:$health/" "http://127.0.0.1:$colmetrics/metrics"; do
-    for _ in $(seq 100); do
+    # Up to 60 s: a busy machine can take long to start five processes.
+    for _ in $(seq 300); do
       curl -fsS -o /dev/null "$url" 2>/dev/null && continue 2
       sleep 0.2
     done
     echo "run-local.sh: not ready: $url (logs in $state)" >&2
+    tail -n 5 "$state"/*.log >&2 || true
     down
     exit 1
   done

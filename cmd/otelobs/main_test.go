@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -32,6 +33,28 @@ func TestUsageErrors(t *testing.T) {
 		code := run(t.Context(), tt.args, &out, &errOut)
 		if code != 2 || !strings.Contains(errOut.String(), tt.want) || out.Len() != 0 {
 			t.Errorf("%v: exit %d, stderr %q, stdout %q; want 2 and %q", tt.args, code, errOut.String(), out.String(), tt.want)
+		}
+	}
+}
+
+// TestDocumentedFlagsExist: every flag docs/troubleshooting.md names is a
+// flag of doctor.
+func TestDocumentedFlagsExist(t *testing.T) {
+	var out, help bytes.Buffer
+	if code := run(t.Context(), []string{"doctor", "-help"}, &out, &help); code != 0 {
+		t.Fatalf("-help: exit %d", code)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "troubleshooting.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := regexp.MustCompile("[` ]-([a-z][a-z-]*)").FindAllStringSubmatch(string(b), -1)
+	if len(flags) < 8 {
+		t.Fatalf("found %d flags in docs/troubleshooting.md, want at least 8", len(flags))
+	}
+	for _, m := range flags {
+		if !strings.Contains(help.String(), "  -"+m[1]+" ") && !strings.Contains(help.String(), "  -"+m[1]+"\n") {
+			t.Errorf("docs/troubleshooting.md names -%s, which doctor does not have", m[1])
 		}
 	}
 }
