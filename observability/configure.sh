@@ -24,12 +24,14 @@ declare -A cfg=(
   [ALERTMANAGER_HOST]=alertmanager [ALERTMANAGER_PORT]=9093
   [JAEGER_UI_PORT]=16686 [OTLP_GRPC_PORT]=4317 [OTLP_HTTP_PORT]=4318
   [COLLECTOR_HEALTH_PORT]=13133 [COLLECTOR_METRICS_PORT]=8888
-  [STACK_BIND_ADDRESS]=127.0.0.1
+  [STACK_BIND_ADDRESS]=127.0.0.1 [PROMETHEUS_RETENTION_TIME]=15d [PROMETHEUS_RETENTION_SIZE]=10GB
   [REMOTE_WRITE_URL]= [REMOTE_WRITE_TENANT]= [REMOTE_WRITE_USERNAME]=
   [REMOTE_WRITE_PASSWORD_FILE]= [REMOTE_WRITE_BEARER_TOKEN_FILE]=
 )
 errors=()
 n=0
+dq_re='^"([^"]*)"[[:space:]]*(#.*)?$'
+sq_re="^'([^']*)'[[:space:]]*(#.*)?$"
 while IFS= read -r line || [[ -n $line ]]; do
   n=$((n + 1))
   line=${line%%$'\r'}
@@ -39,8 +41,14 @@ while IFS= read -r line || [[ -n $line ]]; do
     continue
   fi
   key=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
-  value=$(sed -E 's/[[:space:]]+#.*$//; s/^[[:space:]]+//; s/[[:space:]]+$//' <<<"$value")
-  if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
+  # As docker compose reads .env: a quoted value is kept whole (a # in it
+  # included); an unquoted one ends at a " #" comment.
+  value=$(sed -E 's/^[[:space:]]+//' <<<"$value")
+  if [[ $value =~ $dq_re || $value =~ $sq_re ]]; then
+    value=${BASH_REMATCH[1]}
+  else
+    value=$(sed -E 's/(^|[[:space:]]+)#.*$//; s/[[:space:]]+$//' <<<"$value")
+  fi
   if [[ -z ${cfg[$key]+set} ]]; then
     errors+=("$env_file:$n: unknown variable $key (known: ${!cfg[*]})")
     continue
@@ -73,6 +81,10 @@ for h in "${hosts[@]}"; do
   targets+=("$h:$port")
 done
 [[ ${#targets[@]} -gt 0 ]] || errors+=("API_HOST is empty")
+[[ ${cfg[PROMETHEUS_RETENTION_TIME]} =~ ^[1-9][0-9]*(h|d|w|y)$ ]] ||
+  errors+=("PROMETHEUS_RETENTION_TIME=${cfg[PROMETHEUS_RETENTION_TIME]}: want a duration such as 15d, 4w or 1y")
+[[ ${cfg[PROMETHEUS_RETENTION_SIZE]} =~ ^[1-9][0-9]*(MB|GB|TB)$ ]] ||
+  errors+=("PROMETHEUS_RETENTION_SIZE=${cfg[PROMETHEUS_RETENTION_SIZE]}: want a size such as 10GB or 500MB")
 # The published ports: loopback, or a network with a real Grafana password.
 bind=${cfg[STACK_BIND_ADDRESS]}
 ipv4_re='^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$'
@@ -87,9 +99,9 @@ fi
 # or another Prometheus, on when REMOTE_WRITE_URL is set. Secret files are
 # paths as Prometheus sees them, relative to prometheus.yml's folder.
 rw_url=${cfg[REMOTE_WRITE_URL]}
-url_re='^https?://[^][:space:]"\\'"'"'[]+$'
+url_re='^https?://[^/@[:space:]"\\]+(/[^[:space:]"\\]*)?$'
 if [[ -n $rw_url && ! $rw_url =~ $url_re ]]; then
-  errors+=("REMOTE_WRITE_URL=$rw_url: want an http:// or https:// URL, e.g. http://mimir:9009/api/v1/push")
+  errors+=("REMOTE_WRITE_URL: want an http:// or https:// URL without credentials (use REMOTE_WRITE_USERNAME/_PASSWORD_FILE), e.g. http://mimir:9009/api/v1/push")
 fi
 for v in REMOTE_WRITE_TENANT REMOTE_WRITE_USERNAME REMOTE_WRITE_PASSWORD_FILE REMOTE_WRITE_BEARER_TOKEN_FILE; do
   [[ -z ${cfg[$v]} || -n $rw_url ]] || errors+=("$v is set but REMOTE_WRITE_URL is empty")
@@ -155,11 +167,11 @@ interval=${cfg[PROMETHEUS_SCRAPE_INTERVAL]}
     if [[ -n ${cfg[REMOTE_WRITE_USERNAME]} ]]; then
       echo "    basic_auth:"
       echo "      username: \"${cfg[REMOTE_WRITE_USERNAME]}\""
-      echo "      password_file: ${cfg[REMOTE_WRITE_PASSWORD_FILE]}"
+      echo "      password_file: \"${cfg[REMOTE_WRITE_PASSWORD_FILE]}\""
     fi
     if [[ -n ${cfg[REMOTE_WRITE_BEARER_TOKEN_FILE]} ]]; then
       echo "    authorization:"
-      echo "      credentials_file: ${cfg[REMOTE_WRITE_BEARER_TOKEN_FILE]}"
+      echo "      credentials_file: \"${cfg[REMOTE_WRITE_BEARER_TOKEN_FILE]}\""
     fi
   fi
 } >"$out/prometheus.yml.tmp"

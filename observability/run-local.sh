@@ -22,7 +22,7 @@ state=${RUN_LOCAL_DIR:-$here/.local}
 env_file=${ENV_FILE:-$here/.env}
 [[ -f $env_file ]] || env_file=$here/.env.example
 
-val() { # KEY DEFAULT: a value of the env file
+val() { # KEY DEFAULT: a value of the env file (ports and sizes: no spaces, quotes or #)
   local v
   v=$(sed -nE "s/^[[:space:]]*$1=([^#]*).*/\1/p" "$env_file" | tail -n 1 | tr -d '[:space:]"'"'")
   echo "${v:-$2}"
@@ -41,9 +41,13 @@ up() {
   local grpc=$(val OTLP_GRPC_PORT 4317) http=$(val OTLP_HTTP_PORT 4318)
   local health=$(val COLLECTOR_HEALTH_PORT 13133) colmetrics=$(val COLLECTOR_METRICS_PORT 8888)
   # Prometheus's configuration, from the same .env, with Alertmanager on loopback.
-  { cat "$env_file"; echo; echo "ALERTMANAGER_HOST=127.0.0.1"; } >"$state/env"
+  # run-local binds loopback only and runs no Grafana, whatever the .env
+  # says for Docker.
+  { cat "$env_file"; echo; echo "ALERTMANAGER_HOST=127.0.0.1"; echo "STACK_BIND_ADDRESS=127.0.0.1"; } >"$state/env"
   CONFIGURE_OUT_DIR=$state bash "$here/configure.sh" "$state/env" >/dev/null
   cp "$here/alerts.yml" "$state/alerts.yml"
+  # Secret files named in prometheus.yml (remote_write) are relative to it.
+  ln -sfn "$here/secrets" "$state/secrets"
   # Alertmanager's secrets: the user's, if any.
   sed "s#/etc/alertmanager/secrets#$here/secrets#g" "$here/alertmanager.yml" >"$state/alertmanager.yml"
   # Jaeger: its OTLP receiver moves off the Collector's ports.
@@ -75,7 +79,8 @@ JAEGER
   start jaeger -- "$bin/jaeger" --config="file:$state/jaeger.yaml"
   start prometheus -- "$bin/prometheus" --config.file="$state/prometheus.yml" \
     --storage.tsdb.path="$state/prometheus-data" --web.listen-address="127.0.0.1:$prom" \
-    --enable-feature=exemplar-storage --web.enable-otlp-receiver
+    --enable-feature=exemplar-storage --web.enable-otlp-receiver --web.enable-lifecycle \
+    --storage.tsdb.retention.time="$(val PROMETHEUS_RETENTION_TIME 15d)" --storage.tsdb.retention.size="$(val PROMETHEUS_RETENTION_SIZE 10GB)"
   start alertmanager -- "$bin/alertmanager" --config.file="$state/alertmanager.yml" \
     --storage.path="$state/alertmanager-data" --web.listen-address="127.0.0.1:$am" --cluster.listen-address=
   start otelcol OTELCOL_OTLP_GRPC_ENDPOINT="127.0.0.1:$grpc" OTELCOL_OTLP_HTTP_ENDPOINT="127.0.0.1:$http" \

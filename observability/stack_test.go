@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/agentorchestrator/observability/internal/backends"
+	"github.com/agentorchestrator/observability/internal/doctor"
 )
 
 func run(t *testing.T, bin string, args ...string) string {
@@ -200,14 +201,17 @@ func TestConfigureRejectsBadValues(t *testing.T) {
 		"this is not a setting\n":           "not KEY=VALUE",
 		"STACK_BIND_ADDRESS=localhost\n":    "STACK_BIND_ADDRESS",
 		"STACK_BIND_ADDRESS=0.0.0.0\n":      "GRAFANA_ADMIN_PASSWORD",
-		"STACK_BIND_ADDRESS=10.0.0.5\nGRAFANA_ADMIN_PASSWORD=short\n":                                                          "GRAFANA_ADMIN_PASSWORD",
-		"REMOTE_WRITE_URL=ftp://mimir\n":                                                                                       "REMOTE_WRITE_URL",
-		`REMOTE_WRITE_URL=http://m"x` + "\n":                                                                                   "REMOTE_WRITE_URL",
-		"REMOTE_WRITE_TENANT=team-a\n":                                                                                         "REMOTE_WRITE_TENANT is set but REMOTE_WRITE_URL is empty",
-		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_TENANT=a b\n":                                                                 "REMOTE_WRITE_TENANT",
-		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=bob\n":                                                               "set both or neither",
-		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_PASSWORD_FILE=$(id)\n":                                                        "REMOTE_WRITE_PASSWORD_FILE",
-		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=b:b\nREMOTE_WRITE_PASSWORD_FILE=p\n":                                 "REMOTE_WRITE_USERNAME",
+		"STACK_BIND_ADDRESS=10.0.0.5\nGRAFANA_ADMIN_PASSWORD=short\n":                          "GRAFANA_ADMIN_PASSWORD",
+		"REMOTE_WRITE_URL=https://bob:pw@mimir/api/v1/push\n":                                  "without credentials",
+		"PROMETHEUS_RETENTION_TIME=15x\n":                                                      "PROMETHEUS_RETENTION_TIME",
+		"PROMETHEUS_RETENTION_SIZE=10G\n":                                                      "PROMETHEUS_RETENTION_SIZE",
+		"REMOTE_WRITE_URL=ftp://mimir\n":                                                       "REMOTE_WRITE_URL",
+		`REMOTE_WRITE_URL=http://m"x` + "\n":                                                   "REMOTE_WRITE_URL",
+		"REMOTE_WRITE_TENANT=team-a\n":                                                         "REMOTE_WRITE_TENANT is set but REMOTE_WRITE_URL is empty",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_TENANT=a b\n":                                 "REMOTE_WRITE_TENANT",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=bob\n":                               "set both or neither",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_PASSWORD_FILE=$(id)\n":                        "REMOTE_WRITE_PASSWORD_FILE",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=b:b\nREMOTE_WRITE_PASSWORD_FILE=p\n": "REMOTE_WRITE_USERNAME",
 		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=b\nREMOTE_WRITE_PASSWORD_FILE=p\nREMOTE_WRITE_BEARER_TOKEN_FILE=t\n": "choose one",
 	} {
 		dir, out, ok := configure(t, env)
@@ -321,5 +325,56 @@ func TestScalingDocConfigs(t *testing.T) {
 		if out, err := exec.Command(backends.Bin(t, "promtool"), "check", "config", conf).CombinedOutput(); err != nil {
 			t.Errorf("docs/scaling.md configuration %d: %v\n%s\n%s", i+1, err, out, b[1])
 		}
+	}
+}
+
+// TestEnvFileParsingAgrees: configure.sh and doctor read a .env value the
+// same way (as docker compose does): quoted values whole, unquoted ones up
+// to a " #" comment.
+func TestEnvFileParsingAgrees(t *testing.T) {
+	for line, want := range map[string]string{
+		`REMOTE_WRITE_USERNAME="a#b"  # the user`: "a#b",
+		`REMOTE_WRITE_USERNAME='x#y'`:             "x#y",
+		`REMOTE_WRITE_USERNAME=ab # a comment`:    "ab",
+		`REMOTE_WRITE_USERNAME=a#b`:               "a#b",
+		`  REMOTE_WRITE_USERNAME=  ab  `:          "ab",
+	} {
+		env := "REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_PASSWORD_FILE=p\n" + line + "\n"
+		dir, out, ok := configure(t, env)
+		if !ok {
+			t.Errorf("%s: %s", line, out)
+			continue
+		}
+		conf, _ := os.ReadFile(filepath.Join(dir, "prometheus.yml"))
+		if !strings.Contains(string(conf), fmt.Sprintf("username: %q", want)) {
+			t.Errorf("configure.sh read %s as something other than %q:\n%s", line, want, conf)
+		}
+		got, err := doctor.ReadEnvFile(filepath.Join(dir, ".env"))
+		if err != nil || got["REMOTE_WRITE_USERNAME"] != want {
+			t.Errorf("doctor read %s as %q (%v), want %q", line, got["REMOTE_WRITE_USERNAME"], err, want)
+		}
+	}
+}
+
+// TestScalingDocRemoteWrite: the remote_write block docs/scaling.md shows
+// is what configure.sh writes for the settings the page gives.
+func TestScalingDocRemoteWrite(t *testing.T) {
+	doc, err := os.ReadFile(backends.RepoPath("docs", "scaling.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := regexp.MustCompile("(?s)```bash\n(REMOTE_WRITE_URL=.*?)```").FindSubmatch(doc)
+	shown := regexp.MustCompile("(?s)```yaml\n# prometheus\\.yml as configure\\.sh writes it[^\n]*\n.*?\n(remote_write:\n.*?)```").FindSubmatch(doc)
+	if settings == nil || shown == nil {
+		t.Fatal("docs/scaling.md: no REMOTE_WRITE_* settings block or no remote_write block found")
+	}
+	dir, out, ok := configure(t, "API_HOST=orchestrator\n"+string(settings[1]))
+	if !ok {
+		t.Fatalf("configure.sh on the page's settings: %s", out)
+	}
+	conf, _ := os.ReadFile(filepath.Join(dir, "prometheus.yml"))
+	_, written, found := strings.Cut(string(conf), "remote_write:\n")
+	if !found || "remote_write:\n"+written != string(shown[1]) {
+		t.Errorf("configure.sh writes:\nremote_write:\n%s\ndocs/scaling.md shows:\n%s", written, shown[1])
 	}
 }

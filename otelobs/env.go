@@ -432,9 +432,15 @@ func validatePassThrough(r *envReader) {
 		prefix := "OTEL_EXPORTER_OTLP_" + sig
 		if v, ok := r.get(prefix + "ENDPOINT"); ok {
 			u, err := url.Parse(v)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				r.fail(prefix+"ENDPOINT", v, "not an http or https URL with a host",
+			switch {
+			case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+				r.fail(prefix+"ENDPOINT", redactURL(v), "not an http or https URL with a host",
 					"a URL such as http://localhost:4317 (grpc) or http://localhost:4318 (http/protobuf)")
+			case u.User != nil:
+				// The exporters keep only the host of the URL: the
+				// credentials would be dropped without a word.
+				r.fail(prefix+"ENDPOINT", redactURL(v), "the OTLP exporters do not send credentials in the URL",
+					"the URL without user:password@, and "+prefix+"HEADERS=Authorization=Basic%20<base64 of user:password>")
 			}
 		}
 		r.bool(prefix+"INSECURE", false)

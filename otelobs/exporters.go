@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -154,12 +155,16 @@ func otlpEndpoint(lookup lookupFunc, signal, protocol string) string {
 	return redactURL(rawOTLPEndpoint(lookup, signal, protocol))
 }
 
-// redactURL hides the password of a URL with user info (it is for logs).
+// userinfo matches the user info of a URL that may not parse.
+var userinfo = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://)?[^/@]*@`)
+
+// redactURL hides the password of a URL with user info, for logs and
+// errors; a URL that does not parse loses all of its user info.
 func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
+	if u, err := url.Parse(s); err == nil && u.User != nil && u.Host != "" {
 		return u.Redacted()
 	}
-	return s
+	return userinfo.ReplaceAllString(s, "${1}xxxxx@")
 }
 
 func rawOTLPEndpoint(lookup lookupFunc, signal, protocol string) string {

@@ -207,7 +207,7 @@ func TestDoctorAllGreen(t *testing.T) {
 		conf := fmt.Sprintf("global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: agent-orchestrator\n"+
 			"    scrape_protocols: [PrometheusText0.0.4, OpenMetricsText1.0.0]\n    static_configs: [{targets: [%q]}]\n", hostPort(app))
 		textFirst := backends.StartPrometheus(t, backends.PrometheusConfig{ConfigYAML: conf})
-		waitForTarget(t, textFirst, "up")
+		textFirst.WaitForTargetHealth(t, "agent-orchestrator", "up")
 		s := s
 		s.prom = textFirst.URL
 		r, code := doctorRun(t, s)
@@ -216,23 +216,6 @@ func TestDoctorAllGreen(t *testing.T) {
 		}
 		wantCheck(t, r, "prometheus.scrape_job", doctor.Fail, "PrometheusText0.0.4 first", "scrape_protocols: [OpenMetricsText1.0.0")
 		wantCheck(t, r, "exemplars.git_merge_duration_seconds", doctor.Fail, "asks for the plain text format first")
-	})
-}
-
-// waitForTarget waits until the agent-orchestrator target has the health.
-func waitForTarget(t *testing.T, prom *backends.Prometheus, health string) {
-	t.Helper()
-	backends.Eventually(t, 30*time.Second, "target "+health, func(ctx context.Context) error {
-		var r struct {
-			ActiveTargets []struct{ Health, LastError string } `json:"activeTargets"`
-		}
-		if err := prom.API(ctx, "targets", url.Values{"state": {"active"}}, &r); err != nil {
-			return err
-		}
-		if len(r.ActiveTargets) != 1 || r.ActiveTargets[0].Health != health {
-			return fmt.Errorf("targets: %+v", r.ActiveTargets)
-		}
-		return nil
 	})
 }
 
@@ -249,7 +232,7 @@ func TestDoctorLoopbackBoundApp(t *testing.T) {
 	app, _ := pullApp(t, ln, "http://"+jaeger.OTLPHTTP)
 	port := ln.Addr().(*net.TCPAddr).Port
 	prom := configuredPrometheus(t, fmt.Sprintf("127.0.0.2:%d", port), backends.PrometheusConfig{})
-	waitForTarget(t, prom, "down")
+	prom.WaitForTargetHealth(t, "agent-orchestrator", "down")
 
 	r, code := doctorRun(t, stack{app: app, prom: prom.URL, jaeger: jaeger.QueryURL})
 	if code != 1 {
@@ -267,8 +250,8 @@ func TestDoctorExemplarStorageOff(t *testing.T) {
 	jaeger := backends.StartJaeger(t)
 	app, _ := pullApp(t, nil, "http://"+jaeger.OTLPHTTP)
 	prom := configuredPrometheus(t, hostPort(app), backends.PrometheusConfig{NoExemplarStorage: true})
-	waitForTarget(t, prom, "up")
-	waitForSamples(t, prom)
+	prom.WaitForTargetHealth(t, "agent-orchestrator", "up")
+	prom.WaitForData(t, "git_merge_duration_seconds_bucket")
 
 	r, code := doctorRun(t, stack{app: app, prom: prom.URL, jaeger: jaeger.QueryURL})
 	if code != 1 {
@@ -278,18 +261,6 @@ func TestDoctorExemplarStorageOff(t *testing.T) {
 	wantCheck(t, r, "prometheus.exemplar_storage", doctor.Fail, "exemplar storage is off", "--enable-feature=exemplar-storage")
 	wantCheck(t, r, "exemplars.git_merge_duration_seconds", doctor.Fail, "none on git_merge_duration_seconds_bucket", "exemplar storage is off")
 	wantCheck(t, r, "trace", doctor.Skip)
-}
-
-// waitForSamples waits until Prometheus has the merge histogram.
-func waitForSamples(t *testing.T, prom *backends.Prometheus) {
-	t.Helper()
-	backends.Eventually(t, 30*time.Second, "merge samples", func(ctx context.Context) error {
-		s, err := prom.Query(ctx, "count(git_merge_duration_seconds_bucket)")
-		if err != nil || len(s) == 0 {
-			return fmt.Errorf("%v %v", s, err)
-		}
-		return nil
-	})
 }
 
 // TestDoctorOpenMetricsOff: an app hand-wired with the OTel Prometheus
@@ -313,8 +284,8 @@ func TestDoctorOpenMetricsOff(t *testing.T) {
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	t.Cleanup(srv.Close)
 	prom := configuredPrometheus(t, hostPort(srv.URL), backends.PrometheusConfig{})
-	waitForTarget(t, prom, "up")
-	waitForSamples(t, prom)
+	prom.WaitForTargetHealth(t, "agent-orchestrator", "up")
+	prom.WaitForData(t, "git_merge_duration_seconds_bucket")
 
 	r, code := doctorRun(t, stack{app: srv.URL, prom: prom.URL, jaeger: closedURL(t)})
 	if code != 1 {
@@ -364,4 +335,42 @@ func TestDoctorCollectorDown(t *testing.T) {
 	wantCheck(t, r, "contract.series", doctor.Fail, "missing from Prometheus")
 	wantCheck(t, r, "exemplars.git_merge_duration_seconds", doctor.Fail, "check the Collector (step 6)")
 	wantCheck(t, r, "collector.health", doctor.Fail, "connection refused", "the app's OTLP exports are lost", "start the Collector")
+}
+
+// TestDoctorPushAllGreen: a healthy push stack, the app sending metrics and
+// traces over OTLP through the Collector, passes every check; doctor finds
+// push mode from the app and reads the contract series from Prometheus.
+func TestDoctorPushAllGreen(t *testing.T) {
+	jaeger := backends.StartJaeger(t)
+	prom := backends.StartPrometheus(t, backends.PrometheusConfig{OTLPReceiver: true})
+	col := backends.StartCollectorAnyPorts(t, backends.RepoPath("collector", "otel-collector.yaml"),
+		"PROMETHEUS_OTLP_ENDPOINT="+prom.URL+"/api/v1/otlp", "JAEGER_OTLP_ENDPOINT="+jaeger.OTLPGRPC)
+	tel := backends.SetupTelemetry(t, map[string]string{
+		"OTEL_SERVICE_NAME":           "doctor-test",
+		"OTEL_METRICS_EXPORTER":       "otlp",
+		"OTEL_TRACES_EXPORTER":        "otlp",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": col.HTTPEndpoint,
+		"OTEL_METRIC_EXPORT_INTERVAL": "500",
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", tel.MetricsHandler())
+	app := httptest.NewServer(mux)
+	t.Cleanup(app.Close)
+	traceID := runContract(t, nil, nil)
+	if err := tel.ForceFlush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	prom.WaitForExemplar(t, "llm_cost_dollars_total", traceID)
+	jaeger.WaitForTrace(t, traceID)
+
+	r, code := doctorRun(t, stack{app: app.URL, prom: prom.URL, jaeger: jaeger.QueryURL,
+		collectorHealth: col.HealthURL, colMetric: col.MetricsURL})
+	if code != 0 || !r.OK || r.Mode != doctor.ModePush {
+		t.Errorf("exit %d, ok %v, mode %s; want 0, true, push; failed: %+v", code, r.OK, r.Mode, r.Failed())
+	}
+	wantCheck(t, r, "app.metrics", doctor.Skip, "push mode")
+	wantCheck(t, r, "prometheus.otlp_receiver", doctor.Pass)
+	wantCheck(t, r, "contract.series", doctor.Pass, "in Prometheus")
+	wantCheck(t, r, "trace", doctor.Pass)
+	wantCheck(t, r, "collector.pipeline", doctor.Pass, "otlp_http/prometheus sent", "otlp_grpc/jaeger sent")
 }

@@ -3,6 +3,7 @@ package backends
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -115,6 +116,36 @@ func (j *Jaeger) WaitForTrace(t testing.TB, traceID string, spans ...string) {
 			if !slices.Contains(names, s) {
 				return fmt.Errorf("trace has spans %v, not %q", names, s)
 			}
+		}
+		return nil
+	})
+}
+
+// WaitForTargetHealth waits until the scrape pool job has exactly one
+// active target, with the health ("up" or "down").
+func (p *Prometheus) WaitForTargetHealth(t testing.TB, job, health string) {
+	t.Helper()
+	Eventually(t, 30*time.Second, "target of "+job+" "+health, func(ctx context.Context) error {
+		var r struct {
+			ActiveTargets []struct{ ScrapePool, Health, LastError string } `json:"activeTargets"`
+		}
+		if err := p.API(ctx, "targets", url.Values{"state": {"active"}, "scrapePool": {job}}, &r); err != nil {
+			return err
+		}
+		if len(r.ActiveTargets) != 1 || r.ActiveTargets[0].Health != health {
+			return fmt.Errorf("targets: %+v", r.ActiveTargets)
+		}
+		return nil
+	})
+}
+
+// WaitForData waits until the query returns at least one sample.
+func (p *Prometheus) WaitForData(t testing.TB, query string) {
+	t.Helper()
+	Eventually(t, 60*time.Second, "data for "+query, func(ctx context.Context) error {
+		s, err := p.Query(ctx, query)
+		if err != nil || len(s) == 0 {
+			return fmt.Errorf("%v %v", s, err)
 		}
 		return nil
 	})

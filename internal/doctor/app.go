@@ -30,7 +30,7 @@ var exemplarLabels = regexp.MustCompile(`(?m) # \{([^}]*)\}`)
 // series.
 func (d *doctor) checkApp(ctx context.Context) {
 	if d.cfg.AppURL == "" {
-		d.add(1, "app.metrics", Skip, "app: no URL given (API_HOST/API_PORT or --app)", "")
+		d.add(1, "app.metrics", Skip, "app: no URL given (API_HOST/API_PORT or -app)", "")
 		return
 	}
 	url := strings.TrimSuffix(d.cfg.AppURL, "/") + "/metrics"
@@ -127,11 +127,11 @@ func (d *doctor) checkContract(step int, has func(string) bool, where string) {
 func appDownFix(err error) string {
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return "nothing listens there: start the API (go run ./examples/server listens on ORCH_ADDR, :8000 by default),\n" +
-			"or set API_HOST/API_PORT in observability/.env (or --app) to where it runs"
+			"or set API_HOST/API_PORT in observability/.env (or -app) to where it runs"
 	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
-		return "the host name does not resolve here: doctor runs on the host, so use an address this machine reaches (--app http://localhost:8000)"
+		return "the host name does not resolve here: doctor runs on the host, so use an address this machine reaches (-app http://localhost:8000)"
 	}
 	return "no answer: check the address and any firewall between here and the app"
 }

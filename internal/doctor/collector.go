@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // collectorSample matches the Collector's own counters of what its
@@ -21,7 +22,7 @@ var exporterLabel = regexp.MustCompile(`(?:exporter|receiver)="([^"]*)"`)
 // Collector is healthy and its exporters send without failing.
 func (d *doctor) checkCollector(ctx context.Context) {
 	if d.cfg.CollectorHealthURL == "" {
-		d.add(6, "collector.health", Skip, "Collector: no health URL given (COLLECTOR_HEALTH_PORT or --collector-health)", "")
+		d.add(6, "collector.health", Skip, "Collector: no health URL given (COLLECTOR_HEALTH_PORT or -collector-health)", "")
 		return
 	}
 	code, _, body, err := d.get(ctx, d.cfg.CollectorHealthURL)
@@ -38,42 +39,69 @@ func (d *doctor) checkCollector(ctx context.Context) {
 		}
 		d.add(6, "collector.health", Fail, fmt.Sprintf("Collector: %s: %s; the app's OTLP exports are lost", d.cfg.CollectorHealthURL, what),
 			"start the Collector (docker-compose --env-file observability/.env up -d otel-collector, or observability/run-local.sh up);\n"+
-				"if it runs elsewhere, point OTEL_EXPORTER_OTLP_ENDPOINT at it and pass --collector-health")
+				"if it runs elsewhere, point OTEL_EXPORTER_OTLP_ENDPOINT at it and pass -collector-health")
 		return
 	}
 	d.add(6, "collector.health", Pass, "Collector: healthy at "+d.cfg.CollectorHealthURL, "")
 
 	if d.cfg.CollectorMetricsURL == "" {
-		d.add(6, "collector.pipeline", Skip, "Collector: no metrics URL given (COLLECTOR_METRICS_PORT or --collector-metrics)", "")
+		d.add(6, "collector.pipeline", Skip, "Collector: no metrics URL given (COLLECTOR_METRICS_PORT or -collector-metrics)", "")
 		return
 	}
-	code, _, body, err = d.get(ctx, d.cfg.CollectorMetricsURL)
-	if err != nil || code != 200 {
-		d.add(6, "collector.pipeline", Fail, fmt.Sprintf("Collector: its own metrics do not answer at %s", d.cfg.CollectorMetricsURL),
-			"turn them on: service.telemetry.metrics with a prometheus pull reader (collector/otel-collector.yaml has it on OTELCOL_METRICS_PORT, 8888)")
-		return
+	// Two samples a moment apart: the counters are cumulative, so a failure
+	// long past must not fail the check, and a queue that does not move
+	// shows a stuck exporter.
+	before, accepted, err := d.collectorCounts(ctx)
+	if err == nil {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(collectorWindow):
+			var after map[string]counts
+			after, accepted, err = d.collectorCounts(ctx)
+			if err == nil {
+				d.judgePipeline(before, after, accepted)
+				return
+			}
+		}
 	}
-	type counts struct{ sent, failed, queued float64 }
-	exporters := map[string]*counts{}
+	d.add(6, "collector.pipeline", Fail, fmt.Sprintf("Collector: its own metrics do not answer at %s: %v", d.cfg.CollectorMetricsURL, err),
+		"turn them on: service.telemetry.metrics with a prometheus pull reader (collector/otel-collector.yaml has it on OTELCOL_METRICS_PORT, 8888)")
+}
+
+// counts are one exporter's items sent and failed, and its queue.
+type counts struct{ sent, failed, queued float64 }
+
+// collectorWindow is the time between the two samples of the Collector's
+// metrics.
+const collectorWindow = 2 * time.Second
+
+// collectorCounts reads the Collector's own metrics: per exporter, and what
+// the receivers accepted.
+func (d *doctor) collectorCounts(ctx context.Context) (map[string]counts, float64, error) {
+	code, _, body, err := d.get(ctx, d.cfg.CollectorMetricsURL)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s", shortErr(err))
+	}
+	if code != 200 {
+		return nil, 0, fmt.Errorf("HTTP %d", code)
+	}
+	exporters := map[string]counts{}
 	var accepted float64
 	for _, m := range collectorSample.FindAllStringSubmatch(string(body), -1) {
 		v, err := strconv.ParseFloat(m[4], 64)
 		if err != nil {
 			continue
 		}
-		name := ""
-		if l := exporterLabel.FindStringSubmatch(m[3]); l != nil {
-			name = l[1]
-		}
 		if m[1] == "receiver_accepted" {
 			accepted += v
 			continue
 		}
-		c := exporters[name]
-		if c == nil {
-			c = &counts{}
-			exporters[name] = c
+		name := ""
+		if l := exporterLabel.FindStringSubmatch(m[3]); l != nil {
+			name = l[1]
 		}
+		c := exporters[name]
 		switch m[1] {
 		case "exporter_sent":
 			c.sent += v
@@ -82,17 +110,27 @@ func (d *doctor) checkCollector(ctx context.Context) {
 		case "exporter_queue_size":
 			c.queued += v
 		}
+		exporters[name] = c
 	}
+	return exporters, accepted, nil
+}
+
+// judgePipeline reports the exporters from two samples of their counters.
+func (d *doctor) judgePipeline(before, after map[string]counts, accepted float64) {
 	var bad, good []string
-	for _, name := range slices.Sorted(maps.Keys(exporters)) {
-		c := exporters[name]
+	for _, name := range slices.Sorted(maps.Keys(after)) {
+		a, b := after[name], before[name]
 		switch {
-		case c.failed > 0:
-			bad = append(bad, fmt.Sprintf("%s failed to send %.0f items (sent %.0f)", name, c.failed, c.sent))
-		case c.sent == 0 && c.queued > 0:
-			bad = append(bad, fmt.Sprintf("%s has sent nothing and holds %.0f batches in its queue", name, c.queued))
+		case a.failed > b.failed:
+			bad = append(bad, fmt.Sprintf("%s is failing: %.0f items failed in the last %v (sent %.0f in all)", name, a.failed-b.failed, collectorWindow, a.sent))
+		case a.failed > 0 && a.sent == 0:
+			bad = append(bad, fmt.Sprintf("%s has sent nothing and failed %.0f items", name, a.failed))
+		case a.queued > 0 && b.queued > 0 && a.sent == b.sent:
+			bad = append(bad, fmt.Sprintf("%s is stuck: %.0f batches queued and none sent in %v", name, a.queued, collectorWindow))
+		case a.failed > 0:
+			good = append(good, fmt.Sprintf("%s sent %.0f (%.0f failed earlier, none now)", name, a.sent, a.failed))
 		default:
-			good = append(good, fmt.Sprintf("%s sent %.0f", name, c.sent))
+			good = append(good, fmt.Sprintf("%s sent %.0f", name, a.sent))
 		}
 	}
 	switch {
@@ -103,9 +141,9 @@ func (d *doctor) checkCollector(ctx context.Context) {
 	case accepted == 0 && d.mode == ModePush:
 		d.add(6, "collector.pipeline", Fail, "Collector: it has received nothing from the app",
 			"point the app's OTEL_EXPORTER_OTLP_ENDPOINT at this Collector (http://<host>:4318), with OTEL_METRICS_EXPORTER=otlp")
-	case len(exporters) == 0:
+	case len(after) == 0:
 		d.add(6, "collector.pipeline", Fail, "Collector: its metrics show no exporter", "run the shipped collector/otel-collector.yaml")
 	default:
-		d.add(6, "collector.pipeline", Pass, fmt.Sprintf("Collector: received %.0f items; %s; none failed", accepted, strings.Join(good, ", ")), "")
+		d.add(6, "collector.pipeline", Pass, fmt.Sprintf("Collector: received %.0f items; %s; no failures now", accepted, strings.Join(good, ", ")), "")
 	}
 }

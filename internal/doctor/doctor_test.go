@@ -45,6 +45,7 @@ func TestConfigFromEnv(t *testing.T) {
 		{map[string]string{"API_HOST": "10.0.0.5:8001, vm2"}, "http://10.0.0.5:8001", ""},
 		{map[string]string{"API_HOST": "[::1]:8002"}, "http://[::1]:8002", ""},
 		{map[string]string{"API_PORT": "80a"}, "", "API_PORT=80a"},
+		{map[string]string{"STACK_BIND_ADDRESS": "10.0.0.5"}, "http://localhost:8000", ""},
 		{map[string]string{"PROMETHEUS_PORT": "70000", "COLLECTOR_HEALTH_PORT": "0"}, "", "PROMETHEUS_PORT=70000: want a TCP port from 1 to 65535; COLLECTOR_HEALTH_PORT=0"},
 	} {
 		c, err := ConfigFromEnv(tt.env, "observability")
@@ -57,6 +58,13 @@ func TestConfigFromEnv(t *testing.T) {
 		if err != nil || c.AppURL != tt.app {
 			t.Errorf("%v: app %q (%v), want %q", tt.env, c.AppURL, err, tt.app)
 		}
+	}
+	if c, _ := ConfigFromEnv(map[string]string{"STACK_BIND_ADDRESS": "10.0.0.5"}, "o"); c.PrometheusURL != "http://10.0.0.5:9090" ||
+		c.CollectorHealthURL != "http://10.0.0.5:13133/" {
+		t.Errorf("one interface: %+v", c)
+	}
+	if c, _ := ConfigFromEnv(map[string]string{"STACK_BIND_ADDRESS": "0.0.0.0"}, "o"); c.PrometheusURL != "http://localhost:9090" {
+		t.Errorf("every interface: %+v", c)
 	}
 	c, _ := ConfigFromEnv(nil, "observability")
 	if c.PrometheusURL != "http://localhost:9090" || c.CollectorMetricsURL != "http://localhost:8888/metrics" ||
@@ -128,5 +136,33 @@ func TestReportOutput(t *testing.T) {
 	}
 	if f := r.Failed(); len(f) != 1 || f[0].ID != "b" {
 		t.Errorf("Failed = %+v", f)
+	}
+}
+
+// TestJudgePipeline: the Collector's exporters are judged on what changed
+// between two samples, not on counters from long ago.
+func TestJudgePipeline(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		before, after counts
+		accepted      float64
+		mode          Mode
+		want          Status
+		says          string
+	}{
+		{"healthy", counts{sent: 10}, counts{sent: 20}, 30, ModePush, Pass, "otlp sent 20"},
+		{"idle", counts{sent: 10}, counts{sent: 10}, 30, ModePull, Pass, "otlp sent 10"},
+		{"failing now", counts{sent: 10, failed: 1}, counts{sent: 10, failed: 5}, 30, ModePush, Fail, "4 items failed in the last 2s"},
+		{"failed long ago", counts{sent: 10, failed: 5}, counts{sent: 20, failed: 5}, 30, ModePush, Pass, "5 failed earlier, none now"},
+		{"never sent", counts{failed: 5}, counts{failed: 5}, 30, ModePush, Fail, "has sent nothing and failed 5"},
+		{"stuck", counts{sent: 3, queued: 2}, counts{sent: 3, queued: 3}, 30, ModePush, Fail, "stuck: 3 batches queued"},
+		{"nothing received", counts{}, counts{}, 0, ModePush, Fail, "received nothing"},
+	} {
+		d := &doctor{mode: tt.mode}
+		d.judgePipeline(map[string]counts{"otlp": tt.before}, map[string]counts{"otlp": tt.after}, tt.accepted)
+		c := d.checks[0]
+		if c.Status != tt.want || !strings.Contains(c.Summary, tt.says) {
+			t.Errorf("%s: %s %q, want %s saying %q", tt.name, c.Status, c.Summary, tt.want, tt.says)
+		}
 	}
 }

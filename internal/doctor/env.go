@@ -18,12 +18,19 @@ var Defaults = map[string]string{
 	"PROMETHEUS_PORT": "9090", "GRAFANA_PORT": "3001",
 	"GRAFANA_ADMIN_USER": "admin", "GRAFANA_ADMIN_PASSWORD": "admin",
 	"JAEGER_UI_PORT": "16686", "COLLECTOR_HEALTH_PORT": "13133", "COLLECTOR_METRICS_PORT": "8888",
+	"STACK_BIND_ADDRESS": "127.0.0.1",
 }
 
-var envLine = regexp.MustCompile(`^\s*([A-Z_][A-Z0-9_]*)=(.*)$`)
+var (
+	envLine = regexp.MustCompile(`^\s*([A-Z_][A-Z0-9_]*)=(.*)$`)
+	quoted  = regexp.MustCompile(`^(?:"([^"]*)"|'([^']*)')\s*(?:#.*)?$`)
+	comment = regexp.MustCompile(`(?:^|\s+)#.*$`)
+)
 
-// ReadEnvFile reads a .env file the way observability/configure.sh does:
-// KEY=VALUE lines, # comments, optional quotes; it is data, never executed.
+// ReadEnvFile reads a .env file the way observability/configure.sh and
+// docker compose do: KEY=VALUE lines and # comments; a quoted value is kept
+// whole (a # in it included), an unquoted one ends at a " #" comment. It is
+// data, never executed.
 func ReadEnvFile(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -41,13 +48,11 @@ func ReadEnvFile(path string) (map[string]string, error) {
 		if m == nil {
 			return nil, fmt.Errorf("%s:%d: not KEY=VALUE: %s", path, n, line)
 		}
-		v := m[2]
-		if i := strings.Index(v, " #"); i >= 0 {
-			v = v[:i]
-		}
-		v = strings.TrimSpace(v)
-		if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
-			v = v[1 : len(v)-1]
+		v := strings.TrimLeft(m[2], " \t")
+		if q := quoted.FindStringSubmatch(v); q != nil {
+			v = q[1] + q[2]
+		} else {
+			v = strings.TrimSpace(comment.ReplaceAllString(v, ""))
 		}
 		out[m[1]] = v
 	}
@@ -84,16 +89,23 @@ func ConfigFromEnv(env map[string]string, dir string) (Config, error) {
 	case "host.docker.internal", "0.0.0.0", "":
 		host = "localhost"
 	}
+	// The stack's ports are published on STACK_BIND_ADDRESS: loopback and
+	// 0.0.0.0 are reached at localhost, one interface at its address.
+	stack := "localhost"
+	if b := net.ParseIP(get("STACK_BIND_ADDRESS")); b != nil && !b.IsLoopback() && !b.IsUnspecified() {
+		stack = b.String()
+	}
+	at := func(k string) string { return "http://" + net.JoinHostPort(stack, port(k)) }
 	c := Config{
 		AppURL:              "http://" + net.JoinHostPort(host, appPort),
-		PrometheusURL:       "http://localhost:" + port("PROMETHEUS_PORT"),
-		JaegerURL:           "http://localhost:" + port("JAEGER_UI_PORT"),
-		GrafanaURL:          "http://localhost:" + port("GRAFANA_PORT"),
+		PrometheusURL:       at("PROMETHEUS_PORT"),
+		JaegerURL:           at("JAEGER_UI_PORT"),
+		GrafanaURL:          at("GRAFANA_PORT"),
 		GrafanaUser:         get("GRAFANA_ADMIN_USER"),
 		GrafanaPassword:     get("GRAFANA_ADMIN_PASSWORD"),
 		DatasourcesDir:      filepath.Join(dir, "grafana", "provisioning", "datasources"),
-		CollectorHealthURL:  "http://localhost:" + port("COLLECTOR_HEALTH_PORT") + "/",
-		CollectorMetricsURL: "http://localhost:" + port("COLLECTOR_METRICS_PORT") + "/metrics",
+		CollectorHealthURL:  at("COLLECTOR_HEALTH_PORT") + "/",
+		CollectorMetricsURL: at("COLLECTOR_METRICS_PORT") + "/metrics",
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("%s", strings.Join(errs, "; "))

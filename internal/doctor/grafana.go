@@ -43,7 +43,7 @@ func (d *doctor) checkGrafana(ctx context.Context) {
 		return
 	}
 	if sources == nil {
-		d.add(5, "grafana.exemplar_link", Skip, "Grafana: not reachable and no provisioning folder given (--grafana, --datasources)", "")
+		d.add(5, "grafana.exemplar_link", Skip, "Grafana: not reachable and no provisioning folder given (-grafana, -datasources)", "")
 		return
 	}
 	want := d.appExemplarLabel
@@ -113,7 +113,14 @@ func grafanaFix(from string) string {
 func (d *doctor) grafanaSources(ctx context.Context) ([]datasource, string, error) {
 	if d.cfg.GrafanaURL != "" {
 		base := strings.TrimSuffix(d.cfg.GrafanaURL, "/")
-		if code, _, _, err := d.get(ctx, base+"/api/health"); err == nil && code == 200 {
+		code, _, _, err := d.get(ctx, base+"/api/health")
+		if err != nil || code != 200 {
+			what := fmt.Sprintf("HTTP %d", code)
+			if err != nil {
+				what = shortErr(err)
+			}
+			d.add(5, "grafana.api", Skip, fmt.Sprintf("Grafana: %s/api/health: %s; reading the provisioning files instead", base, what), "")
+		} else {
 			auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(d.cfg.GrafanaUser+":"+d.cfg.GrafanaPassword))
 			code, _, body, err := d.get(ctx, base+"/api/datasources", "Authorization", auth)
 			from := "Grafana API " + base
@@ -121,7 +128,7 @@ func (d *doctor) grafanaSources(ctx context.Context) ([]datasource, string, erro
 			case err != nil:
 				return nil, from, fmt.Errorf("GET %s/api/datasources: %s", base, shortErr(err))
 			case code == 401 || code == 403:
-				return nil, from, fmt.Errorf("the credentials were refused (HTTP %d): set GRAFANA_ADMIN_USER/PASSWORD in observability/.env or --grafana-user/--grafana-password", code)
+				return nil, from, fmt.Errorf("the credentials were refused (HTTP %d): set GRAFANA_ADMIN_USER/PASSWORD in observability/.env or -grafana-user/-grafana-password", code)
 			case code != 200:
 				return nil, from, fmt.Errorf("GET %s/api/datasources: HTTP %d %s", base, code, firstLine(body))
 			}

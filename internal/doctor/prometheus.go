@@ -25,7 +25,7 @@ var exemplarSeries = []string{
 // scrapes the app (pull) or receives OTLP (push).
 func (d *doctor) checkPrometheus(ctx context.Context) {
 	if d.cfg.PrometheusURL == "" {
-		d.add(2, "prometheus.ready", Skip, "Prometheus: no URL given (PROMETHEUS_PORT or --prometheus)", "")
+		d.add(2, "prometheus.ready", Skip, "Prometheus: no URL given (PROMETHEUS_PORT or -prometheus)", "")
 		return
 	}
 	base := strings.TrimSuffix(d.cfg.PrometheusURL, "/")
@@ -39,7 +39,7 @@ func (d *doctor) checkPrometheus(ctx context.Context) {
 		}
 		d.add(2, "prometheus.ready", Fail, fmt.Sprintf("Prometheus: %s/-/ready: %s", base, what),
 			"start the stack (docker-compose --env-file observability/.env up -d, or observability/run-local.sh up);\n"+
-				"if it runs elsewhere, set PROMETHEUS_PORT in observability/.env or --prometheus")
+				"if it runs elsewhere, set PROMETHEUS_PORT in observability/.env or -prometheus")
 		return
 	}
 	d.promUp = true

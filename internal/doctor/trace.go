@@ -10,7 +10,7 @@ import (
 // checkTrace is step 4: the trace store returns a trace an exemplar names.
 func (d *doctor) checkTrace(ctx context.Context) {
 	if d.cfg.JaegerURL == "" {
-		d.add(4, "trace", Skip, "trace store: no Jaeger URL given (JAEGER_UI_PORT or --jaeger)", "")
+		d.add(4, "trace", Skip, "trace store: no Jaeger URL given (JAEGER_UI_PORT or -jaeger)", "")
 		return
 	}
 	if len(d.traceIDs) == 0 {
@@ -25,7 +25,7 @@ func (d *doctor) checkTrace(ctx context.Context) {
 		code, _, body, err := d.get(ctx, base+"/api/traces/"+id)
 		if err != nil {
 			d.add(4, "trace", Fail, fmt.Sprintf("trace store: GET %s/api/traces/%s: %s", base, id, shortErr(err)),
-				"start Jaeger (the stack runs it; its UI and API are on JAEGER_UI_PORT, 16686), or pass --jaeger")
+				"start Jaeger (the stack runs it; its UI and API are on JAEGER_UI_PORT, 16686), or pass -jaeger")
 			return
 		}
 		if code != 200 {
