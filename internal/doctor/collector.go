@@ -51,15 +51,15 @@ func (d *doctor) checkCollector(ctx context.Context) {
 	// Two samples a moment apart: the counters are cumulative, so a failure
 	// long past must not fail the check, and a queue that does not move
 	// shows a stuck exporter.
-	before, accepted, err := d.collectorCounts(ctx)
+	before, _, err := d.collectorCounts(ctx)
 	if err == nil {
 		select {
 		case <-ctx.Done():
 			err = ctx.Err()
 		case <-time.After(collectorWindow):
 			var after map[string]counts
-			after, accepted, err = d.collectorCounts(ctx)
-			if err == nil {
+			var accepted float64
+			if after, accepted, err = d.collectorCounts(ctx); err == nil {
 				d.judgePipeline(before, after, accepted)
 				return
 			}
