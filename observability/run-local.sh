@@ -13,7 +13,7 @@
 #
 # Ports come from .env (PROMETHEUS_PORT, ALERTMANAGER_PORT, JAEGER_UI_PORT,
 # OTLP_GRPC_PORT, OTLP_HTTP_PORT, COLLECTOR_HEALTH_PORT,
-# COLLECTOR_METRICS_PORT); state and logs go to .local/.
+# COLLECTOR_METRICS_PORT, JAEGER_OTLP_GRPC_PORT); state and logs go to .local/.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -40,6 +40,7 @@ up() {
   local prom=$(val PROMETHEUS_PORT 9090) am=$(val ALERTMANAGER_PORT 9093) ui=$(val JAEGER_UI_PORT 16686)
   local grpc=$(val OTLP_GRPC_PORT 4317) http=$(val OTLP_HTTP_PORT 4318)
   local health=$(val COLLECTOR_HEALTH_PORT 13133) colmetrics=$(val COLLECTOR_METRICS_PORT 8888)
+  local jotlp=$(val JAEGER_OTLP_GRPC_PORT 14317)
   # Prometheus's configuration, from the same .env, with Alertmanager on loopback.
   # run-local binds loopback only and runs no Grafana, whatever the .env
   # says for Docker.
@@ -50,7 +51,8 @@ up() {
   ln -sfn "$here/secrets" "$state/secrets"
   # Alertmanager's secrets: the user's, if any.
   sed "s#/etc/alertmanager/secrets#$here/secrets#g" "$here/alertmanager.yml" >"$state/alertmanager.yml"
-  # Jaeger: its OTLP receiver moves off the Collector's ports.
+  # Jaeger: its OTLP/gRPC receiver (fed by the Collector) moves off the
+  # Collector's ports; its query gRPC API, unused here, takes any free port.
   cat >"$state/jaeger.yaml" <<JAEGER
 service:
   extensions: [jaeger_storage, jaeger_query]
@@ -58,10 +60,10 @@ service:
     traces: {receivers: [otlp], processors: [batch], exporters: [jaeger_storage_exporter]}
   telemetry: {metrics: {level: none}, traces: {level: none}}
 extensions:
-  jaeger_query: {storage: {traces: mem}, http: {endpoint: "127.0.0.1:$ui"}, grpc: {endpoint: "127.0.0.1:$((ui + 1))"}}
+  jaeger_query: {storage: {traces: mem}, http: {endpoint: "127.0.0.1:$ui"}, grpc: {endpoint: "127.0.0.1:0"}}
   jaeger_storage: {backends: {mem: {memory: {max_traces: 100000}}}}
 receivers:
-  otlp: {protocols: {grpc: {endpoint: "127.0.0.1:$((grpc + 10000))"}, http: {endpoint: "127.0.0.1:$((http + 10000))"}}}
+  otlp: {protocols: {grpc: {endpoint: "127.0.0.1:$jotlp"}}}
 processors:
   batch: {}
 exporters:
@@ -85,7 +87,7 @@ JAEGER
     --storage.path="$state/alertmanager-data" --web.listen-address="127.0.0.1:$am" --cluster.listen-address=
   start otelcol OTELCOL_OTLP_GRPC_ENDPOINT="127.0.0.1:$grpc" OTELCOL_OTLP_HTTP_ENDPOINT="127.0.0.1:$http" \
     OTELCOL_HEALTH_ENDPOINT="127.0.0.1:$health" OTELCOL_METRICS_HOST=127.0.0.1 OTELCOL_METRICS_PORT="$colmetrics" \
-    PROMETHEUS_OTLP_ENDPOINT="http://127.0.0.1:$prom/api/v1/otlp" JAEGER_OTLP_ENDPOINT="127.0.0.1:$((grpc + 10000))" \
+    PROMETHEUS_OTLP_ENDPOINT="http://127.0.0.1:$prom/api/v1/otlp" JAEGER_OTLP_ENDPOINT="127.0.0.1:$jotlp" \
     -- "$bin/otelcol" --config="file:$root/collector/otel-collector.yaml"
   # Ready?
   local url

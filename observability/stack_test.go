@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/agentorchestrator/observability/internal/backends"
+	"github.com/agentorchestrator/observability/internal/contract"
 	"github.com/agentorchestrator/observability/internal/doctor"
 )
 
@@ -246,7 +250,7 @@ func TestRunLocal(t *testing.T) {
 	var env strings.Builder
 	env.WriteString("API_HOST=127.0.0.1\n")
 	for _, k := range []string{"PROMETHEUS_PORT", "ALERTMANAGER_PORT", "JAEGER_UI_PORT", "OTLP_GRPC_PORT", "OTLP_HTTP_PORT",
-		"COLLECTOR_HEALTH_PORT", "COLLECTOR_METRICS_PORT"} {
+		"COLLECTOR_HEALTH_PORT", "COLLECTOR_METRICS_PORT", "JAEGER_OTLP_GRPC_PORT"} {
 		ports[k] = backends.FreePort(t)
 		fmt.Fprintf(&env, "%s=%d\n", k, ports[k])
 	}
@@ -280,6 +284,7 @@ func TestRunLocal(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
+	t.Run("doctor in push mode", func(t *testing.T) { doctorOnRunLocal(t, envFile, ports) })
 	if out, _ := script("status"); strings.Count(out, "running") != 4 {
 		t.Errorf("status:\n%s", out)
 	}
@@ -376,5 +381,50 @@ func TestScalingDocRemoteWrite(t *testing.T) {
 	_, written, found := strings.Cut(string(conf), "remote_write:\n")
 	if !found || "remote_write:\n"+written != string(shown[1]) {
 		t.Errorf("configure.sh writes:\nremote_write:\n%s\ndocs/scaling.md shows:\n%s", written, shown[1])
+	}
+}
+
+// doctorOnRunLocal: an app pushing OTLP to run-local's Collector reaches
+// Prometheus and Jaeger through it, and doctor, reading the same .env,
+// finds push mode and passes every check.
+func doctorOnRunLocal(t *testing.T, envFile string, ports map[string]int) {
+	tel := backends.SetupTelemetry(t, map[string]string{
+		"OTEL_SERVICE_NAME":           "run-local-test",
+		"OTEL_METRICS_EXPORTER":       "otlp",
+		"OTEL_TRACES_EXPORTER":        "otlp",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": fmt.Sprintf("http://127.0.0.1:%d", ports["OTLP_HTTP_PORT"]),
+		"OTEL_METRIC_EXPORT_INTERVAL": "500",
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", tel.MetricsHandler())
+	app := httptest.NewServer(mux)
+	defer app.Close()
+	in, err := contract.NewInstruments(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	traceID := contract.Run(t.Context(), in, otel.Tracer("run-local-test"), 1)
+	if err := tel.ForceFlush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	prom := &backends.Prometheus{URL: fmt.Sprintf("http://127.0.0.1:%d", ports["PROMETHEUS_PORT"])}
+	prom.WaitForExemplar(t, "git_merge_duration_seconds_bucket", traceID)
+	(&backends.Jaeger{QueryURL: fmt.Sprintf("http://127.0.0.1:%d", ports["JAEGER_UI_PORT"])}).WaitForTrace(t, traceID)
+
+	env, err := doctor.ReadEnvFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := doctor.ConfigFromEnv(env, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.AppURL = app.URL
+	cfg.GrafanaURL = "" // run-local has no Grafana: the provisioning files are read
+	r := doctor.Run(t.Context(), cfg)
+	var b strings.Builder
+	_ = r.WriteText(&b)
+	if !r.OK || r.Mode != doctor.ModePush {
+		t.Errorf("doctor on run-local: ok %v, mode %s:\n%s", r.OK, r.Mode, b.String())
 	}
 }

@@ -267,8 +267,10 @@ func (d *doctor) checkExemplars(ctx context.Context) {
 		Timestamp float64           `json:"timestamp"`
 	}
 	var newest []exemplar
-	end := time.Now()
-	start := end.Add(-time.Hour)
+	// A minute ahead: Unix seconds truncate, and the app's clock may run
+	// ahead of this machine's.
+	end := time.Now().Add(time.Minute)
+	start := end.Add(-time.Hour - time.Minute)
 	for _, q := range exemplarSeries {
 		id := "exemplars." + strings.TrimSuffix(q, "_bucket")
 		var count struct {
