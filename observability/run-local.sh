@@ -103,6 +103,17 @@ JAEGER
     down
     exit 1
   done
+  # A process that lost its port exits, while the port may still answer
+  # for another program: every process must still be running.
+  local name pid
+  while read -r name pid; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "run-local.sh: $name exited during start-up (logs in $state)" >&2
+      tail -n 5 "$state/$name.log" >&2 || true
+      down
+      exit 1
+    fi
+  done <"$state/pids"
   echo "run-local.sh: up on 127.0.0.1: Prometheus :$prom, Alertmanager :$am, Jaeger UI/API :$ui," \
     "OTLP :$grpc (gRPC) and :$http (HTTP), Collector health :$health and metrics :$colmetrics. Logs in $state. Stop with: $0 down"
 }

@@ -246,18 +246,8 @@ func TestAlertmanagerConfig(t *testing.T) {
 // configuration files, the installed binaries) and down again cleanly.
 func TestRunLocal(t *testing.T) {
 	state := t.TempDir()
-	ports := map[string]int{}
-	var env strings.Builder
-	env.WriteString("API_HOST=127.0.0.1\n")
-	for _, k := range []string{"PROMETHEUS_PORT", "ALERTMANAGER_PORT", "JAEGER_UI_PORT", "OTLP_GRPC_PORT", "OTLP_HTTP_PORT",
-		"COLLECTOR_HEALTH_PORT", "COLLECTOR_METRICS_PORT", "JAEGER_OTLP_GRPC_PORT"} {
-		ports[k] = backends.FreePort(t)
-		fmt.Fprintf(&env, "%s=%d\n", k, ports[k])
-	}
 	envFile := filepath.Join(state, "test.env")
-	if err := os.WriteFile(envFile, []byte(env.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	var ports map[string]int
 	script := func(arg string) (string, error) {
 		cmd := exec.Command("bash", "run-local.sh", arg)
 		cmd.Env = append(os.Environ(), "ENV_FILE="+envFile, "RUN_LOCAL_DIR="+filepath.Join(state, "run"),
@@ -266,8 +256,28 @@ func TestRunLocal(t *testing.T) {
 		return string(out), err
 	}
 	t.Cleanup(func() { _, _ = script("down") })
-	if out, err := script("up"); err != nil || !strings.Contains(out, "up on 127.0.0.1") {
-		t.Fatalf("up: %v\n%s", err, out)
+	// Free ports, written to the .env; up again on new ones (three times
+	// at most) if a port was taken meanwhile by a parallel test package.
+	for attempt := 1; ; attempt++ {
+		ports = map[string]int{}
+		var env strings.Builder
+		env.WriteString("API_HOST=127.0.0.1\n")
+		for _, k := range []string{"PROMETHEUS_PORT", "ALERTMANAGER_PORT", "JAEGER_UI_PORT", "OTLP_GRPC_PORT", "OTLP_HTTP_PORT",
+			"COLLECTOR_HEALTH_PORT", "COLLECTOR_METRICS_PORT", "JAEGER_OTLP_GRPC_PORT"} {
+			ports[k] = backends.FreePort(t)
+			fmt.Fprintf(&env, "%s=%d\n", k, ports[k])
+		}
+		if err := os.WriteFile(envFile, []byte(env.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := script("up")
+		if err == nil && strings.Contains(out, "up on 127.0.0.1") {
+			break
+		}
+		if attempt == 3 || !strings.Contains(out, "address already in use") {
+			t.Fatalf("up: %v\n%s", err, out)
+		}
+		t.Logf("up, attempt %d, lost a port: %s", attempt, out)
 	}
 	for _, url := range []string{
 		fmt.Sprintf("http://127.0.0.1:%d/-/ready", ports["PROMETHEUS_PORT"]),
@@ -286,7 +296,8 @@ func TestRunLocal(t *testing.T) {
 	}
 	t.Run("doctor in push mode", func(t *testing.T) { doctorOnRunLocal(t, envFile, ports) })
 	if out, _ := script("status"); strings.Count(out, "running") != 4 {
-		t.Errorf("status:\n%s", out)
+		logs, _ := exec.Command("sh", "-c", "tail -n 15 "+filepath.Join(state, "run")+"/*.log").CombinedOutput()
+		t.Errorf("status:\n%s\nlogs:\n%s", out, logs)
 	}
 	if out, err := script("up"); err == nil {
 		t.Errorf("a second up succeeded:\n%s", out)

@@ -126,11 +126,7 @@ func TestE2EPull(t *testing.T) {
 func TestE2EPush(t *testing.T) {
 	for _, protocol := range []string{"grpc", "http/protobuf"} {
 		t.Run(strings.ReplaceAll(protocol, "/", "_"), func(t *testing.T) {
-			jaeger := backends.StartJaeger(t)
-			prom := backends.StartPrometheus(t, backends.PrometheusConfig{OTLPReceiver: true})
-			col := backends.StartCollectorAnyPorts(t, backends.RepoPath("collector", "otel-collector.yaml"),
-				"PROMETHEUS_OTLP_ENDPOINT="+prom.URL+"/api/v1/otlp",
-				"JAEGER_OTLP_ENDPOINT="+jaeger.OTLPGRPC)
+			prom, jaeger, col := backends.StartPushStack(t)
 			endpoint := col.HTTPEndpoint
 			if protocol == "grpc" {
 				endpoint = col.GRPCEndpoint
@@ -210,8 +206,7 @@ func TestE2ECollectorDownAtStart(t *testing.T) {
 			record(1000)
 			time.Sleep(2 * time.Second) // several exports fail meanwhile
 			backends.StartCollector(t, backends.RepoPath("collector", "otel-collector.yaml"), ports,
-				"PROMETHEUS_OTLP_ENDPOINT="+prom.URL+"/api/v1/otlp",
-				"JAEGER_OTLP_ENDPOINT="+jaeger.OTLPGRPC)
+				backends.CollectorEnv(prom, jaeger)...)
 			record(500)
 			backends.Eventually(t, 90*time.Second, "exact count after recovery", func(ctx context.Context) error {
 				s, err := prom.Query(ctx, `recovery_events_total{job="e2e-recovery"}`)

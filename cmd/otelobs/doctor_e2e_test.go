@@ -45,7 +45,7 @@ type stack struct {
 }
 
 // doctorRun runs `otelobs doctor -json` against the stack and returns the
-// report and the exit code; the text report goes to the test log.
+// report and the exit code; the report, as text, goes to the test log.
 func doctorRun(t *testing.T, s stack, extra ...string) (doctor.Report, int) {
 	t.Helper()
 	if s.datasources == "" {
@@ -64,15 +64,15 @@ func doctorRun(t *testing.T, s stack, extra ...string) (doctor.Report, int) {
 	args := append([]string{"doctor", "-env", env, "-app", s.app, "-prometheus", s.prom, "-jaeger", s.jaeger,
 		"-grafana", closedURL(t), "-datasources", s.datasources,
 		"-collector-health", s.collectorHealth, "-collector-metrics", s.colMetric}, extra...)
-	var text, stderr bytes.Buffer
-	run(t.Context(), args, &text, &stderr)
-	t.Logf("otelobs doctor:\n%s%s", text.String(), stderr.String())
 	var out, errOut bytes.Buffer
 	code := run(t.Context(), append(args, "-json"), &out, &errOut)
 	var r doctor.Report
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		t.Fatalf("doctor -json: %v\n%s%s", err, out.String(), errOut.String())
 	}
+	var text strings.Builder
+	_ = r.WriteText(&text)
+	t.Logf("otelobs doctor:\n%s%s", text.String(), errOut.String())
 	return r, code
 }
 
@@ -160,10 +160,7 @@ func hostPort(rawURL string) string {
 // and a Prometheus that asks for the plain text format first fails the
 // scrape job check.
 func TestDoctorAllGreen(t *testing.T) {
-	jaeger := backends.StartJaeger(t)
-	prom := backends.StartPrometheus(t, backends.PrometheusConfig{OTLPReceiver: true, ConfigYAML: "global: {scrape_interval: 1s}\n"})
-	col := backends.StartCollectorAnyPorts(t, backends.RepoPath("collector", "otel-collector.yaml"),
-		"PROMETHEUS_OTLP_ENDPOINT="+prom.URL+"/api/v1/otlp", "JAEGER_OTLP_ENDPOINT="+jaeger.OTLPGRPC)
+	_, jaeger, col := backends.StartPushStack(t)
 	app, traceID := pullApp(t, nil, col.HTTPEndpoint)
 	scraper := configuredPrometheus(t, hostPort(app), backends.PrometheusConfig{})
 	scraper.WaitForExemplar(t, "git_merge_duration_seconds_bucket", traceID)
@@ -341,10 +338,7 @@ func TestDoctorCollectorDown(t *testing.T) {
 // traces over OTLP through the Collector, passes every check; doctor finds
 // push mode from the app and reads the contract series from Prometheus.
 func TestDoctorPushAllGreen(t *testing.T) {
-	jaeger := backends.StartJaeger(t)
-	prom := backends.StartPrometheus(t, backends.PrometheusConfig{OTLPReceiver: true})
-	col := backends.StartCollectorAnyPorts(t, backends.RepoPath("collector", "otel-collector.yaml"),
-		"PROMETHEUS_OTLP_ENDPOINT="+prom.URL+"/api/v1/otlp", "JAEGER_OTLP_ENDPOINT="+jaeger.OTLPGRPC)
+	prom, jaeger, col := backends.StartPushStack(t)
 	tel := backends.SetupTelemetry(t, map[string]string{
 		"OTEL_SERVICE_NAME":           "doctor-test",
 		"OTEL_METRICS_EXPORTER":       "otlp",

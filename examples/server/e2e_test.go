@@ -42,8 +42,7 @@ func e2eStack(t *testing.T, path string, orchEnv map[string]string) (*testServer
 		env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = "http://" + jaeger.OTLPGRPC
 	case "push":
 		prom = backends.StartPrometheus(t, backends.PrometheusConfig{OTLPReceiver: true})
-		col := backends.StartCollectorAnyPorts(t, backends.RepoPath("collector", "otel-collector.yaml"),
-			"PROMETHEUS_OTLP_ENDPOINT="+prom.URL+"/api/v1/otlp", "JAEGER_OTLP_ENDPOINT="+jaeger.OTLPGRPC)
+		col := backends.StartCollectorAnyPorts(t, backends.RepoPath("collector", "otel-collector.yaml"), backends.CollectorEnv(prom, jaeger)...)
 		env["OTEL_METRICS_EXPORTER"] = "otlp"
 		env["OTEL_TRACES_EXPORTER"] = "otlp"
 		env["OTEL_EXPORTER_OTLP_ENDPOINT"] = col.HTTPEndpoint

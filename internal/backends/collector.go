@@ -79,3 +79,20 @@ func StartCollectorAnyPorts(t testing.TB, configPath string, env ...string) *Col
 	})
 	return c
 }
+
+// CollectorEnv is the environment the shipped collector/otel-collector.yaml
+// needs to forward metrics to prom's OTLP receiver and traces to jaeger.
+func CollectorEnv(prom *Prometheus, jaeger *Jaeger) []string {
+	return []string{"PROMETHEUS_OTLP_ENDPOINT=" + prom.URL + "/api/v1/otlp", "JAEGER_OTLP_ENDPOINT=" + jaeger.OTLPGRPC}
+}
+
+// StartPushStack starts the push path's backends: Jaeger, Prometheus with
+// its OTLP receiver, and the Collector with the shipped configuration
+// between the app and them.
+func StartPushStack(t testing.TB) (*Prometheus, *Jaeger, *Collector) {
+	t.Helper()
+	jaeger := StartJaeger(t)
+	prom := StartPrometheus(t, PrometheusConfig{OTLPReceiver: true})
+	col := StartCollectorAnyPorts(t, RepoPath("collector", "otel-collector.yaml"), CollectorEnv(prom, jaeger)...)
+	return prom, jaeger, col
+}

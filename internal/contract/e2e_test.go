@@ -85,10 +85,7 @@ func pullApp(t *testing.T) (stack, string) {
 }
 
 func pushStack(t *testing.T) stack {
-	jaeger := backends.StartJaeger(t)
-	prom := backends.StartPrometheus(t, backends.PrometheusConfig{OTLPReceiver: true})
-	col := backends.StartCollectorAnyPorts(t, backends.RepoPath("collector", "otel-collector.yaml"),
-		"PROMETHEUS_OTLP_ENDPOINT="+prom.URL+"/api/v1/otlp", "JAEGER_OTLP_ENDPOINT="+jaeger.OTLPGRPC)
+	prom, jaeger, col := backends.StartPushStack(t)
 	tel := backends.SetupTelemetry(t, map[string]string{
 		"OTEL_SERVICE_NAME":           "contract-push",
 		"OTEL_METRICS_EXPORTER":       "otlp",

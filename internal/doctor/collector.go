@@ -25,14 +25,7 @@ func (d *doctor) checkCollector(ctx context.Context) {
 		d.add(6, "collector.health", Skip, "Collector: no health URL given (COLLECTOR_HEALTH_PORT or -collector-health)", "")
 		return
 	}
-	code, _, body, err := d.get(ctx, d.cfg.CollectorHealthURL)
-	if err != nil || code != 200 {
-		what := ""
-		if err != nil {
-			what = shortErr(err)
-		} else {
-			what = fmt.Sprintf("HTTP %d %s", code, firstLine(body))
-		}
+	if ok, what := d.probe(ctx, d.cfg.CollectorHealthURL); !ok {
 		if d.mode == ModePull {
 			d.add(6, "collector.health", Skip, fmt.Sprintf("Collector: not running (%s); pull mode does not need it", what), "")
 			return

@@ -219,7 +219,20 @@ func (d *doctor) get(ctx context.Context, url string, headers ...string) (int, s
 	return resp.StatusCode, resp.Header.Get("Content-Type"), body, err
 }
 
-// getJSON fetches url and decodes Prometheus's {"status","data"} envelope
+// probe GETs url and says whether it answered 200; if not, what it got
+// instead, for a check's summary.
+func (d *doctor) probe(ctx context.Context, url string) (bool, string) {
+	code, _, body, err := d.get(ctx, url)
+	switch {
+	case err != nil:
+		return false, shortErr(err)
+	case code != 200:
+		return false, fmt.Sprintf("HTTP %d %s", code, firstLine(body))
+	}
+	return true, ""
+}
+
+// promAPI fetches url and decodes Prometheus's {"status","data"} envelope
 // into out.
 func (d *doctor) promAPI(ctx context.Context, path string, out any) error {
 	code, _, body, err := d.get(ctx, strings.TrimSuffix(d.cfg.PrometheusURL, "/")+path)

@@ -113,31 +113,11 @@ func grafanaFix(from string) string {
 func (d *doctor) grafanaSources(ctx context.Context) ([]datasource, string, error) {
 	if d.cfg.GrafanaURL != "" {
 		base := strings.TrimSuffix(d.cfg.GrafanaURL, "/")
-		code, _, _, err := d.get(ctx, base+"/api/health")
-		if err != nil || code != 200 {
-			what := fmt.Sprintf("HTTP %d", code)
-			if err != nil {
-				what = shortErr(err)
-			}
-			d.add(5, "grafana.api", Skip, fmt.Sprintf("Grafana: %s/api/health: %s; reading the provisioning files instead", base, what), "")
-		} else {
-			auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(d.cfg.GrafanaUser+":"+d.cfg.GrafanaPassword))
-			code, _, body, err := d.get(ctx, base+"/api/datasources", "Authorization", auth)
-			from := "Grafana API " + base
-			switch {
-			case err != nil:
-				return nil, from, fmt.Errorf("GET %s/api/datasources: %s", base, shortErr(err))
-			case code == 401 || code == 403:
-				return nil, from, fmt.Errorf("the credentials were refused (HTTP %d): set GRAFANA_ADMIN_USER/PASSWORD in observability/.env or -grafana-user/-grafana-password", code)
-			case code != 200:
-				return nil, from, fmt.Errorf("GET %s/api/datasources: HTTP %d %s", base, code, firstLine(body))
-			}
-			var out []datasource
-			if err := json.Unmarshal(body, &out); err != nil {
-				return nil, from, fmt.Errorf("GET %s/api/datasources: %v", base, err)
-			}
-			return out, from, nil
+		ok, what := d.probe(ctx, base+"/api/health")
+		if ok {
+			return d.grafanaAPISources(ctx, base)
 		}
+		d.add(5, "grafana.api", Skip, fmt.Sprintf("Grafana: %s/api/health: %s; reading the provisioning files instead", base, what), "")
 	}
 	if d.cfg.DatasourcesDir == "" {
 		return nil, "", nil
@@ -163,6 +143,26 @@ func (d *doctor) grafanaSources(ctx context.Context) ([]datasource, string, erro
 	from := "provisioning " + d.cfg.DatasourcesDir
 	if len(files) == 1 {
 		from = "provisioning file " + files[0]
+	}
+	return out, from, nil
+}
+
+// grafanaAPISources lists the data sources through Grafana's API.
+func (d *doctor) grafanaAPISources(ctx context.Context, base string) ([]datasource, string, error) {
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(d.cfg.GrafanaUser+":"+d.cfg.GrafanaPassword))
+	code, _, body, err := d.get(ctx, base+"/api/datasources", "Authorization", auth)
+	from := "Grafana API " + base
+	switch {
+	case err != nil:
+		return nil, from, fmt.Errorf("GET %s/api/datasources: %s", base, shortErr(err))
+	case code == 401 || code == 403:
+		return nil, from, fmt.Errorf("the credentials were refused (HTTP %d): set GRAFANA_ADMIN_USER/PASSWORD in observability/.env or -grafana-user/-grafana-password", code)
+	case code != 200:
+		return nil, from, fmt.Errorf("GET %s/api/datasources: HTTP %d %s", base, code, firstLine(body))
+	}
+	var out []datasource
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, from, fmt.Errorf("GET %s/api/datasources: %v", base, err)
 	}
 	return out, from, nil
 }

@@ -29,14 +29,7 @@ func (d *doctor) checkPrometheus(ctx context.Context) {
 		return
 	}
 	base := strings.TrimSuffix(d.cfg.PrometheusURL, "/")
-	code, _, body, err := d.get(ctx, base+"/-/ready")
-	if err != nil || code != 200 {
-		what := ""
-		if err != nil {
-			what = shortErr(err)
-		} else {
-			what = fmt.Sprintf("HTTP %d %s", code, firstLine(body))
-		}
+	if ok, what := d.probe(ctx, base+"/-/ready"); !ok {
 		d.add(2, "prometheus.ready", Fail, fmt.Sprintf("Prometheus: %s/-/ready: %s", base, what),
 			"start the stack (docker-compose --env-file observability/.env up -d, or observability/run-local.sh up);\n"+
 				"if it runs elsewhere, set PROMETHEUS_PORT in observability/.env or -prometheus")
