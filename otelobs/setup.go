@@ -217,6 +217,14 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 	if contains(s.tracesExporters, exporterOTLP) {
 		t.summary.TracesEndpoint = otlpEndpoint(cfg.lookup, "TRACES", s.tracesProtocol)
 	}
+	if len(spanExporters) == 0 && len(cfg.processors) == 0 && s.samplerName != "always_off" &&
+		s.samplerName != "parentbased_always_off" && s.exemplarFilterName != "always_off" {
+		// Spans are sampled and their ids written into exemplars, but
+		// stored nowhere: every exemplar link would lead to no trace.
+		t.logger.Warn("otelobs: traces are sampled but no span exporter is configured (OTEL_TRACES_EXPORTER=none): exemplars will name traces that are stored nowhere; "+
+			"send them to the Collector with OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318, "+
+			"or set OTEL_METRICS_EXEMPLAR_FILTER=always_off", "sampler", s.samplerName)
+	}
 
 	readers, promGatherer, err := newMetricReaders(ctx, cfg, s)
 	if err != nil {

@@ -786,3 +786,34 @@ func TestHistogramKeepsLatestExemplarPerBucket(t *testing.T) {
 		t.Errorf("second collection: %d exemplars", n)
 	}
 }
+
+// TestSetupWarnsOfTracesStoredNowhere: sampled traces without a span
+// exporter make exemplars that lead nowhere; Setup says so once, and only
+// then.
+func TestSetupWarnsOfTracesStoredNowhere(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		opts []Option
+		warn bool
+	}{
+		{"no exporter", nil, nil, true},
+		{"explicit none", map[string]string{"OTEL_TRACES_EXPORTER": "none"}, nil, true},
+		{"otlp", map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, nil, false},
+		{"own processor", nil, []Option{WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(tracetest.NewInMemoryExporter()))}, false},
+		{"never sampled", map[string]string{"OTEL_TRACES_SAMPLER": "always_off"}, nil, false},
+		{"no exemplars", map[string]string{"OTEL_METRICS_EXEMPLAR_FILTER": "always_off"}, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			opts := append([]Option{WithLogger(slog.New(slog.NewTextHandler(&buf, nil)))}, tc.opts...)
+			setupEnv(t, tc.env, opts...)
+			got := strings.Count(buf.String(), "stored nowhere")
+			if want := map[bool]int{true: 1, false: 0}[tc.warn]; got != want {
+				t.Errorf("%d warnings, want %d:\n%s", got, want, buf.String())
+			}
+		})
+	}
+}

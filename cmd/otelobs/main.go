@@ -8,6 +8,14 @@
 //
 // It exits 0 when every check passes (or is skipped), 1 when one fails and
 // 2 on a usage error.
+//
+// `otelobs view` serves the "Agent Orchestrator - Overview" dashboard, its
+// exemplars and the traces they open, drawn from Prometheus and Jaeger, on
+// http://127.0.0.1:GRAFANA_PORT (3001): a way to look at traces and metrics
+// together without Grafana or Docker.
+//
+//	go run ./cmd/otelobs view              # reads observability/.env
+//	go run ./cmd/otelobs view -help        # every flag
 package main
 
 import (
@@ -19,19 +27,21 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/agentorchestrator/observability/internal/doctor"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
 const usage = `usage: otelobs doctor [flags]
+       otelobs view [flags]
 
 Checks, in order: 1 the app's /metrics, its exemplars and the contract
 series; 2 Prometheus (ready, exemplar storage, the scrape job and target, or
@@ -42,6 +52,9 @@ Addresses come from observability/.env (or .env.example); flags override.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "view" {
+		return runView(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "doctor" {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -84,24 +97,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	path := *envFile
-	env := map[string]string{}
-	if path == "" {
-		for _, p := range []string{filepath.Join("observability", ".env"), filepath.Join("observability", ".env.example")} {
-			if _, err := os.Stat(p); err == nil {
-				path = p
-				break
-			}
-		}
-	}
-	dir := "observability"
-	if path != "" {
-		var err error
-		if env, err = doctor.ReadEnvFile(path); err != nil {
-			fmt.Fprintf(stderr, "otelobs doctor: %v\n", err)
-			return 2
-		}
-		dir = filepath.Dir(path)
+	env, path, dir, err := readEnv(*envFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "otelobs doctor: %v\n", err)
+		return 2
 	}
 	cfg, err := doctor.ConfigFromEnv(env, dir)
 	if err != nil {
@@ -139,4 +138,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// readEnv reads the stack's .env: the path given, else observability/.env,
+// else observability/.env.example, else none (the defaults). It returns the
+// settings, the file read and its folder.
+func readEnv(path string) (env map[string]string, file, dir string, err error) {
+	if path == "" {
+		for _, p := range []string{filepath.Join("observability", ".env"), filepath.Join("observability", ".env.example")} {
+			if _, err := os.Stat(p); err == nil {
+				path = p
+				break
+			}
+		}
+	}
+	if path == "" {
+		return map[string]string{}, "", "observability", nil
+	}
+	if env, err = doctor.ReadEnvFile(path); err != nil {
+		return nil, "", "", err
+	}
+	return env, path, filepath.Dir(path), nil
 }

@@ -1,0 +1,592 @@
+package view
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+var funcs = template.FuncMap{
+	"dur":     FormatDuration,
+	"short":   shortID,
+	"clock":   func(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") },
+	"ago":     func(t time.Time) string { return FormatDuration(time.Since(t).Round(time.Second)) + " ago" },
+	"seconds": func(f float64) string { return FormatDuration(time.Duration(f * float64(time.Second))) },
+	"addf":    func(a, b float64) float64 { return a + b },
+	"diamond": func(x, y string) string { return "M" + x + " " + y + " m0 -5 l5 5 l-5 5 l-5 -5 z" },
+}
+
+// ranges are the time range choices, as in Grafana's picker.
+var ranges = []string{"5m", "15m", "1h", "6h", "24h"}
+
+// refreshes are the auto-refresh choices.
+var refreshes = []string{"off", "5s", "10s", "30s", "1m", "5m"}
+
+// pageQuery is a page's time range, refresh and variable selection.
+type pageQuery struct {
+	FromRaw, ToRaw string
+	From, To       time.Time
+	Refresh        string
+	// Selected holds each variable's chosen values; nil means All.
+	Selected map[string][]string
+	// Mark is a time to draw a line at (Unix ms; 0: none): where a trace
+	// page's link came from.
+	Mark int64
+}
+
+// values are the query parameters that reproduce q (for the panels'
+// sources and links).
+func (q pageQuery) values() url.Values {
+	v := url.Values{"from": {q.FromRaw}, "to": {q.ToRaw}}
+	for name, sel := range q.Selected {
+		if sel != nil {
+			v["var-"+name] = sel
+		}
+	}
+	if q.Mark > 0 {
+		v.Set("mark", strconv.FormatInt(q.Mark, 10))
+	}
+	return v
+}
+
+func (s *Server) readQuery(r *http.Request) (pageQuery, error) {
+	q := pageQuery{FromRaw: s.dash.Time.From, ToRaw: s.dash.Time.To, Refresh: s.dash.Refresh, Selected: map[string][]string{}}
+	if q.FromRaw == "" {
+		q.FromRaw, q.ToRaw = "now-1h", "now"
+	}
+	if q.Refresh == "" {
+		q.Refresh = "off"
+	}
+	f := r.URL.Query()
+	if v := f.Get("from"); v != "" {
+		q.FromRaw = v
+	}
+	if v := f.Get("to"); v != "" {
+		q.ToRaw = v
+	}
+	if v := f.Get("refresh"); v != "" {
+		if !slices.Contains(refreshes, v) {
+			return q, fmt.Errorf("refresh=%q: want one of %s", v, strings.Join(refreshes, ", "))
+		}
+		q.Refresh = v
+	}
+	now := s.cfg.Now()
+	var err error
+	if q.From, err = parseTime(q.FromRaw, now); err != nil {
+		return q, fmt.Errorf("from: %v", err)
+	}
+	if q.To, err = parseTime(q.ToRaw, now); err != nil {
+		return q, fmt.Errorf("to: %v", err)
+	}
+	if !q.From.Before(q.To) {
+		return q, fmt.Errorf("from (%s) must be before to (%s)", q.FromRaw, q.ToRaw)
+	}
+	if q.To.Sub(q.From) > 31*24*time.Hour {
+		return q, fmt.Errorf("the range %s to %s is longer than 31 days", q.FromRaw, q.ToRaw)
+	}
+	if v := f.Get("mark"); v != "" {
+		if q.Mark, err = strconv.ParseInt(v, 10, 64); err != nil || q.Mark < 0 {
+			return q, fmt.Errorf("mark=%q: want Unix milliseconds", v)
+		}
+	}
+	for _, vr := range s.dash.Templating.List {
+		sel := f["var-"+vr.Name]
+		if len(sel) == 0 || slices.Contains(sel, "$__all") {
+			q.Selected[vr.Name] = nil
+			continue
+		}
+		if len(sel) > 100 {
+			return q, fmt.Errorf("var-%s: %d values, at most 100", vr.Name, len(sel))
+		}
+		q.Selected[vr.Name] = sel
+	}
+	return q, nil
+}
+
+// varValues resolves the variables for interpolation: the selected values,
+// or for All the variable's allValue (else every value Prometheus has).
+func (s *Server) varValues(ctx context.Context, q pageQuery) (map[string]string, error) {
+	out := map[string]string{}
+	for _, vr := range s.dash.Templating.List {
+		sel := q.Selected[vr.Name]
+		if sel == nil {
+			if vr.AllValue != "" {
+				out[vr.Name] = vr.AllValue
+				continue
+			}
+			vals, err := s.variableOptions(ctx, vr, q)
+			if err != nil {
+				return nil, err
+			}
+			if len(vals) == 0 {
+				out[vr.Name] = ".*"
+				continue
+			}
+			sel = vals
+		}
+		out[vr.Name] = regexValue(sel)
+	}
+	return out, nil
+}
+
+func (s *Server) variableOptions(ctx context.Context, vr Variable, q pageQuery) ([]string, error) {
+	match, label, err := vr.labelValues()
+	if err != nil {
+		return nil, err
+	}
+	return s.prom.labelValues(ctx, label, match, q.From, q.To)
+}
+
+// gridClass places a panel on the dashboard's 24-column grid (classes
+// defined in /static/grid.css, since the page allows no inline styles).
+func gridClass(p Panel) string {
+	g := p.GridPos
+	return fmt.Sprintf("gx-%d gw-%d gy-%d gh-%d", g.X, g.W, min(g.Y, maxGridRow), min(g.H, maxGridRow))
+}
+
+const maxGridRow = 200
+
+// gridCSS serves the grid's placement classes.
+func gridCSS(w http.ResponseWriter, _ *http.Request) {
+	var b strings.Builder
+	for i := 0; i <= maxGridRow; i++ {
+		if i < 24 {
+			fmt.Fprintf(&b, ".gx-%d{grid-column-start:%d}", i, i+1)
+		}
+		if i >= 1 && i <= 24 {
+			fmt.Fprintf(&b, ".gw-%d{grid-column-end:span %d}", i, i)
+		}
+		fmt.Fprintf(&b, ".gy-%d{grid-row-start:%d}", i, i+1)
+		if i >= 1 {
+			fmt.Fprintf(&b, ".gh-%d{grid-row-end:span %d}", i, i)
+		}
+		b.WriteByte('\n')
+	}
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "max-age=3600")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+type link struct {
+	Label, Href string
+	Active      bool
+}
+
+type varView struct {
+	Name, Label string
+	All         bool
+	Options     []option
+	Error       string
+}
+
+type option struct {
+	Value    string
+	Selected bool
+}
+
+type panelSlot struct {
+	ID, Title, Type, Description, Src, Class string
+}
+
+type dashPage struct {
+	Title, Description string
+	Ranges, Refreshes  []link
+	Refresh            string
+	Vars               []varView
+	Panels             []panelSlot
+	RangeText          string
+	From, To           string
+	Notes              []string
+	Explore            bool
+	Expr               string
+}
+
+func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
+	q, err := s.readQuery(r)
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, "Bad request", err.Error())
+		return
+	}
+	page := s.basePage(r.Context(), q, "/")
+	page.Title, page.Description, page.Notes = s.dash.Title, s.dash.Description, s.dash.Check()
+	qs := q.values().Encode()
+	for _, p := range s.dash.Panels {
+		page.Panels = append(page.Panels, panelSlot{ID: strconv.Itoa(p.ID), Title: p.Title, Type: p.Type,
+			Description: p.Description, Src: "/panel/" + strconv.Itoa(p.ID) + "?" + qs, Class: gridClass(p)})
+	}
+	s.render(w, http.StatusOK, "dashboard.html", page)
+}
+
+// basePage fills the header: range and refresh choices (links that keep
+// the rest of the query) and the variables.
+func (s *Server) basePage(ctx context.Context, q pageQuery, path string) *dashPage {
+	page := &dashPage{Refresh: q.Refresh, From: q.FromRaw, To: q.ToRaw,
+		RangeText: q.From.Format("2006-01-02 15:04:05") + " to " + q.To.Format("15:04:05 MST")}
+	with := func(set map[string]string, extra url.Values) string {
+		v := q.values()
+		v.Del("mark")
+		v.Set("refresh", q.Refresh)
+		for k, x := range set {
+			v.Set(k, x)
+		}
+		for k, x := range extra {
+			v[k] = x
+		}
+		return path + "?" + v.Encode()
+	}
+	for _, rg := range ranges {
+		page.Ranges = append(page.Ranges, link{Label: "Last " + rg, Href: with(map[string]string{"from": "now-" + rg, "to": "now"}, nil),
+			Active: q.FromRaw == "now-"+rg && q.ToRaw == "now"})
+	}
+	for _, rf := range refreshes {
+		page.Refreshes = append(page.Refreshes, link{Label: rf, Href: with(map[string]string{"refresh": rf}, nil), Active: rf == q.Refresh})
+	}
+	for _, vr := range s.dash.Templating.List {
+		vv := varView{Name: vr.Name, Label: vr.Label, All: q.Selected[vr.Name] == nil}
+		if vv.Label == "" {
+			vv.Label = vr.Name
+		}
+		vals, err := s.variableOptions(ctx, vr, q)
+		if err != nil {
+			vv.Error = err.Error()
+		}
+		for _, x := range q.Selected[vr.Name] { // a selected value Prometheus no longer has stays selectable
+			if !slices.Contains(vals, x) {
+				vals = append(vals, x)
+			}
+		}
+		for _, x := range vals {
+			vv.Options = append(vv.Options, option{Value: x, Selected: slices.Contains(q.Selected[vr.Name], x)})
+		}
+		page.Vars = append(page.Vars, vv)
+	}
+	return page
+}
+
+// explorePanel is the panel of /explore: one query, its exemplars.
+func explorePanel(expr string) Panel {
+	p := Panel{ID: 0, Title: "Explore", Type: TypeTimeSeries}
+	p.GridPos.W, p.GridPos.H = 24, 14
+	p.Targets = []Target{{Expr: expr, RefID: "A", Exemplar: true}}
+	p.FieldConfig.Defaults.Color.Mode = "palette-classic"
+	return p
+}
+
+func (s *Server) explorePage(w http.ResponseWriter, r *http.Request) {
+	q, err := s.readQuery(r)
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, "Bad request", err.Error())
+		return
+	}
+	expr := strings.TrimSpace(r.URL.Query().Get("expr"))
+	if len(expr) > 4096 {
+		s.fail(w, http.StatusBadRequest, "Bad request", "expr: longer than 4096 bytes")
+		return
+	}
+	page := s.basePage(r.Context(), q, "/explore")
+	page.Title, page.Explore, page.Expr = "Explore", true, expr
+	if expr != "" {
+		v := q.values()
+		v.Set("expr", expr)
+		for i := range page.Ranges {
+			page.Ranges[i].Href += "&expr=" + url.QueryEscape(expr)
+		}
+		for i := range page.Refreshes {
+			page.Refreshes[i].Href += "&expr=" + url.QueryEscape(expr)
+		}
+		page.Panels = []panelSlot{{ID: "explore", Title: expr, Type: TypeTimeSeries, Src: "/panel/explore?" + v.Encode(), Class: gridClass(explorePanel(expr))}}
+	}
+	s.render(w, http.StatusOK, "dashboard.html", page)
+}
+
+// panelView is a panel fragment's model.
+type panelView struct {
+	State         string
+	Errors, Notes []string
+	Chart         *chart
+	Gauges        []gauge
+	Stats         []stat
+	Step          string
+	Mark          string // x of the marked time
+}
+
+func (s *Server) panelFragment(w http.ResponseWriter, r *http.Request) {
+	q, err := s.readQuery(r)
+	if err != nil {
+		s.fragmentError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var p Panel
+	if id := r.PathValue("id"); id == "explore" {
+		expr := strings.TrimSpace(r.URL.Query().Get("expr"))
+		if expr == "" || len(expr) > 4096 {
+			s.fragmentError(w, http.StatusBadRequest, "expr: want a PromQL expression of at most 4096 bytes")
+			return
+		}
+		p = explorePanel(expr)
+	} else {
+		n, err := strconv.Atoi(id)
+		var ok bool
+		if err == nil {
+			p, ok = s.dash.Panel(n)
+		}
+		if !ok {
+			s.fragmentError(w, http.StatusNotFound, "no panel "+strconv.Quote(id)+" in the dashboard")
+			return
+		}
+	}
+	width := clampInt(r.URL.Query().Get("width"), 100, 4000, p.GridPos.W*60)
+	height := clampInt(r.URL.Query().Get("height"), 60, 2000, p.GridPos.H*30-40)
+	vars, err := s.varValues(r.Context(), q)
+	if err != nil {
+		s.fragmentError(w, http.StatusOK, err.Error())
+		return
+	}
+	d := s.fetchPanel(r.Context(), p, timeRange{From: q.From, To: q.To, Width: width - 80}, vars)
+	v := panelView{State: d.State(), Errors: d.Errors, Notes: d.Notes, Step: d.Step.String()}
+	if len(d.Series) > 0 || d.State() == StateOK {
+		switch p.Type {
+		case TypeTimeSeries:
+			legendRows := min((len(d.Series)+2)/3, 4)
+			v.Chart = drawTimeSeries(d, width, max(height-legendRows*18, 60), traceHref(p.ID))
+			if q.Mark > 0 && q.Mark >= q.From.UnixMilli() && q.Mark <= q.To.UnixMilli() {
+				c := v.Chart
+				v.Mark = f1(c.PlotX + float64(q.Mark-q.From.UnixMilli())/float64(q.To.UnixMilli()-q.From.UnixMilli())*c.PlotW)
+			}
+		case TypeGauge:
+			v.Gauges = drawGauges(d)
+		case TypeStat:
+			v.Stats = drawStats(d)
+		}
+	}
+	w.Header().Set("X-Panel-State", v.State)
+	s.render(w, http.StatusOK, "panel.html", v)
+}
+
+func (s *Server) fragmentError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("X-Panel-State", StateError)
+	s.render(w, status, "panel.html", panelView{State: StateError, Errors: []string{msg}})
+}
+
+func clampInt(s string, lo, hi, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		n = def
+	}
+	return max(lo, min(hi, n))
+}
+
+// tracePage model.
+type tracePage struct {
+	*traceView
+	Error      string
+	Back       string // the dashboard around the trace
+	BackPanel  string
+	Series     string // the exemplar's series
+	SeriesLink string
+	Metrics    []link // tracesToMetrics queries
+	JaegerURL  string
+}
+
+func (s *Server) tracePage(w http.ResponseWriter, r *http.Request) {
+	id := strings.ToLower(r.PathValue("id"))
+	if !traceIDRE.MatchString(id) {
+		s.fail(w, http.StatusBadRequest, "Bad trace id", fmt.Sprintf("%q is not a trace id: want 32 hex digits", r.PathValue("id")))
+		return
+	}
+	page := &tracePage{traceView: &traceView{TraceID: id}, JaegerURL: s.jaeger.base}
+	t, err := s.jaeger.trace(r.Context(), id)
+	status := http.StatusOK
+	switch {
+	case errors.Is(err, errTraceNotFound):
+		status = http.StatusNotFound
+		page.Error = "Jaeger (" + s.jaeger.base + ") has no trace " + id + ": its spans were not exported to Jaeger, are still in the exporter's batch (retry in a few seconds), " +
+			"or were dropped by its retention. `go run ./cmd/otelobs doctor` checks the chain."
+	case err != nil:
+		status = http.StatusBadGateway
+		page.Error = err.Error()
+	default:
+		page.traceView = buildTraceView(t)
+	}
+	// The way back: the dashboard around the trace (or the exemplar's time),
+	// with that moment marked.
+	f := r.URL.Query()
+	at := page.Start
+	exemplarMs, _ := strconv.ParseInt(f.Get("t"), 10, 64)
+	if at.IsZero() && exemplarMs > 0 {
+		at = time.UnixMilli(exemplarMs)
+	}
+	if !at.IsZero() {
+		from, to := at.Add(-15*time.Minute), at.Add(page.Duration+15*time.Minute)
+		mark := at.UnixMilli()
+		if exemplarMs > 0 {
+			mark = exemplarMs
+		}
+		v := url.Values{"from": {strconv.FormatInt(from.UnixMilli(), 10)}, "to": {strconv.FormatInt(to.UnixMilli(), 10)},
+			"refresh": {"off"}, "mark": {strconv.FormatInt(mark, 10)}}
+		page.Back = "/?" + v.Encode()
+		if pid, err := strconv.Atoi(f.Get("panel")); err == nil {
+			if p, ok := s.dash.Panel(pid); ok {
+				page.BackPanel = p.Title
+				page.Back += "#panel-" + strconv.Itoa(pid)
+			}
+		}
+		if sel := f.Get("series"); sel != "" && len(sel) < 2048 {
+			if expr, ok := seriesExpr(sel); ok {
+				page.Series = sel
+				v.Set("expr", expr)
+				v.Del("mark")
+				page.SeriesLink = "/explore?" + v.Encode()
+			}
+		}
+		if s.t2m != nil && page.traceView != nil && len(page.Spans) > 0 {
+			page.Metrics = s.t2m.links(page.traceView, t)
+		}
+	}
+	s.render(w, status, "trace.html", page)
+}
+
+// seriesExpr turns an exemplar's series ({__name__="x_bucket", le=…, …})
+// into what to look at: the p95 for a histogram bucket, the rate for a
+// counter, the series itself otherwise.
+func seriesExpr(sel string) (string, bool) {
+	m, err := parseLabelSet(sel)
+	if err != nil {
+		return "", false
+	}
+	name := m[model.MetricNameLabel]
+	delete(m, model.MetricNameLabel)
+	delete(m, "le")
+	if !model.LegacyValidation.IsValidMetricName(string(name)) {
+		return "", false
+	}
+	selector := string(name) + m.String()
+	if len(m) == 0 {
+		selector = string(name)
+	}
+	switch {
+	case strings.HasSuffix(string(name), "_bucket"):
+		return "histogram_quantile(0.95, sum by (le) (rate(" + selector + "[5m])))", true
+	case strings.HasSuffix(string(name), "_total"):
+		return "rate(" + selector + "[5m])", true
+	}
+	return selector, true
+}
+
+// parseLabelSet reads a label set as model.LabelSet.String() writes it.
+func parseLabelSet(s string) (model.LabelSet, error) {
+	var m model.LabelSet
+	// String() writes {a="b", c="d"}: valid JSON once the keys are quoted.
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "{") || !strings.HasSuffix(s, "}") {
+		return nil, fmt.Errorf("not a label set")
+	}
+	inner := strings.TrimSpace(s[1 : len(s)-1])
+	m = model.LabelSet{}
+	for inner != "" {
+		eq := strings.Index(inner, "=")
+		if eq <= 0 {
+			return nil, fmt.Errorf("not a label set")
+		}
+		name := strings.TrimSpace(inner[:eq])
+		rest := strings.TrimSpace(inner[eq+1:])
+		val, tail, err := unquote(rest)
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(name, `"`) {
+			if name, _, err = unquote(name); err != nil {
+				return nil, err
+			}
+		}
+		m[model.LabelName(name)] = model.LabelValue(val)
+		inner = strings.TrimPrefix(strings.TrimSpace(tail), ",")
+		inner = strings.TrimSpace(inner)
+	}
+	return m, nil
+}
+
+// unquote reads a Go-quoted string at the start of s.
+func unquote(s string) (string, string, error) {
+	if !strings.HasPrefix(s, `"`) {
+		return "", "", fmt.Errorf("want a quoted value")
+	}
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			v, err := strconv.Unquote(s[:i+1])
+			return v, s[i+1:], err
+		}
+	}
+	return "", "", fmt.Errorf("unterminated value")
+}
+
+// healthView is the health page's model.
+type healthView struct {
+	Prometheus, Jaeger string
+	PromError          string
+	Version            string
+	ExemplarStorage    bool
+	FlagsError         string
+	Targets            []v1.ActiveTarget
+	TargetsUp          int
+	JaegerError        string
+	Services           []string
+	Notes              []string
+}
+
+func (s *Server) health(ctx context.Context) *healthView {
+	h := &healthView{Prometheus: s.prom.base, Jaeger: s.jaeger.base, Notes: s.dash.Check()}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Services, h.JaegerError = nil, ""
+		svc, err := s.jaeger.services(ctx)
+		if err != nil {
+			h.JaegerError = err.Error()
+		}
+		h.Services = svc
+	}()
+	if bi, err := s.prom.api.Buildinfo(ctx); err != nil {
+		h.PromError = promError(s.prom.base, err).Error()
+	} else {
+		h.Version = bi.Version
+		if flags, err := s.prom.api.Flags(ctx); err != nil {
+			h.FlagsError = promError(s.prom.base, err).Error()
+		} else {
+			h.ExemplarStorage = slices.Contains(strings.Split(flags["enable-feature"], ","), "exemplar-storage")
+		}
+		if t, err := s.prom.api.Targets(ctx); err == nil {
+			h.Targets = t.Active
+			for _, a := range t.Active {
+				if a.Health == v1.HealthGood {
+					h.TargetsUp++
+				}
+			}
+		}
+	}
+	<-done
+	return h
+}
+
+func (s *Server) healthPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "health.html", s.health(r.Context()))
+}
+
+func (s *Server) healthFragment(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "healthstrip.html", s.health(r.Context()))
+}

@@ -1,0 +1,412 @@
+package view
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+// Panel states, the data-state of each panel's element.
+const (
+	StateOK    = "ok"
+	StateEmpty = "empty"
+	StateError = "error"
+)
+
+// Limits that keep a panel cheap to query and to draw, whatever the data.
+const (
+	maxSeriesPerPanel    = 40
+	maxExemplarsPerPanel = 400
+	maxBandsPerPanel     = 50
+)
+
+// timeRange is what a panel is drawn for.
+type timeRange struct {
+	From, To time.Time
+	// Width is the panel's plot width in pixels: the step follows from it.
+	Width int
+}
+
+// series is one drawable series of a panel.
+type series struct {
+	Name   string
+	RefID  string
+	Labels model.Metric
+	Points []Point
+	Color  string
+	Unit   string
+	Right  bool // drawn against the right axis
+	Stack  bool
+	Bars   bool
+	Fill   float64 // 0 to 1
+}
+
+// exemplar is one exemplar to mark.
+type exemplar struct {
+	TraceID string
+	T       int64
+	V       float64
+	Series  model.LabelSet
+	Labels  model.LabelSet
+	// OnValue: the exemplar is a histogram observation, drawn at its value;
+	// else (a counter's) on the time axis.
+	OnValue bool
+}
+
+// band is an annotation: an alert firing from T0 to T1.
+type band struct {
+	T0, T1 int64
+	Title  string
+	Color  string
+}
+
+// panelData is what the queries of one panel returned.
+type panelData struct {
+	Panel     Panel
+	Series    []series
+	Exemplars []exemplar
+	Bands     []band
+	Errors    []string
+	Notes     []string
+	Step      time.Duration
+	Range     timeRange
+}
+
+// State is the panel's data-state.
+func (d *panelData) State() string {
+	if len(d.Errors) > 0 {
+		return StateError
+	}
+	for _, s := range d.Series {
+		if len(s.Points) > 0 {
+			return StateOK
+		}
+	}
+	return StateEmpty
+}
+
+// fetchPanel runs the panel's queries: one query (gauge, stat) or
+// query_range (time series) per visible target, one query_exemplars for all
+// of its exemplar targets together, and the annotation query (shared
+// between panels through the cache).
+func (s *Server) fetchPanel(ctx context.Context, p Panel, tr timeRange, vars map[string]string) *panelData {
+	d := &panelData{Panel: p, Range: tr}
+	if !p.Supported() {
+		d.Errors = append(d.Errors, "unsupported panel type "+p.Type)
+		return d
+	}
+	instant := p.Type != TypeTimeSeries
+	d.Step = Step(tr.To.Sub(tr.From), tr.Width, s.minStep)
+	rng := v1.Range{
+		Start: tr.From.Truncate(d.Step),
+		End:   tr.To,
+		Step:  d.Step,
+	}
+	type result struct {
+		raw  []rawSeries
+		warn []string
+		err  error
+	}
+	targets := visibleTargets(p)
+	results := make([]result, len(targets))
+	var exemplarExprs []string
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		expr := interpolate(t.Expr, vars)
+		if t.Exemplar && !instant {
+			exemplarExprs = append(exemplarExprs, "("+expr+")")
+		}
+		wg.Go(func() {
+			var r result
+			if instant {
+				r.raw, r.warn, r.err = s.prom.query(ctx, expr, tr.To)
+			} else {
+				r.raw, r.warn, r.err = s.prom.queryRange(ctx, expr, rng)
+			}
+			results[i] = r
+		})
+	}
+	var exemplars []v1.ExemplarQueryResult
+	var exErr error
+	if len(exemplarExprs) > 0 {
+		wg.Go(func() {
+			exemplars, exErr = s.prom.exemplars(ctx, strings.Join(exemplarExprs, " or "), tr.From, tr.To)
+		})
+	}
+	var bands []band
+	if !instant {
+		wg.Go(func() { bands = s.annotations(ctx, rng) })
+	}
+	wg.Wait()
+
+	colorIndex := 0
+	for i, t := range targets {
+		r := results[i]
+		if r.err != nil {
+			d.Errors = append(d.Errors, fmt.Sprintf("%s: %v", t.RefID, r.err))
+			continue
+		}
+		for _, w := range r.warn {
+			d.Notes = append(d.Notes, t.RefID+": "+w)
+		}
+		for _, raw := range r.raw {
+			if len(d.Series) == maxSeriesPerPanel {
+				d.Notes = append(d.Notes, fmt.Sprintf("more than %d series: the rest are not drawn", maxSeriesPerPanel))
+				break
+			}
+			sr := series{Name: legend(t, raw.labels), RefID: t.RefID, Labels: raw.labels, Points: raw.points}
+			s.style(p, &sr, &colorIndex)
+			d.Series = append(d.Series, sr)
+		}
+	}
+	if exErr != nil {
+		d.Notes = append(d.Notes, "exemplars: "+exErr.Error())
+	}
+	d.Exemplars = flattenExemplars(exemplars)
+	d.Bands = bands
+	return d
+}
+
+func visibleTargets(p Panel) []Target {
+	var out []Target
+	for _, t := range p.Targets {
+		if !t.Hide && strings.TrimSpace(t.Expr) != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+var legendVar = regexp.MustCompile(`\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}`)
+
+// legend names a series as Grafana does: the legendFormat with {{label}}
+// replaced, else the series' labels.
+func legend(t Target, m model.Metric) string {
+	if f := strings.TrimSpace(t.LegendFormat); f != "" && f != "__auto" {
+		return legendVar.ReplaceAllStringFunc(f, func(s string) string {
+			return string(m[model.LabelName(legendVar.FindStringSubmatch(s)[1])])
+		})
+	}
+	if len(m) == 0 {
+		return t.Expr
+	}
+	return m.String()
+}
+
+// style applies the panel's colour mode, drawing options and overrides.
+func (s *Server) style(p Panel, sr *series, colorIndex *int) {
+	def := p.FieldConfig.Defaults
+	sr.Unit = def.Unit
+	sr.Stack = def.Custom.Stacking.Mode == "normal" || def.Custom.Stacking.Mode == "percent"
+	sr.Bars = def.Custom.DrawStyle == "bars"
+	sr.Right = def.Custom.AxisPlacement == "right"
+	if def.Custom.FillOpacity != nil {
+		sr.Fill = *def.Custom.FillOpacity / 100
+	} else if sr.Bars {
+		sr.Fill = 0.8
+	}
+	switch def.Color.Mode {
+	case "fixed":
+		sr.Color = cssColor(def.Color.FixedColor)
+	case "thresholds":
+		// Grafana colours every series by the base threshold (a single
+		// colour); the shipped dashboard uses the palette.
+		sr.Color = thresholdColor(def.Thresholds.Steps, math.Inf(-1))
+	default:
+		sr.Color = classicPalette[*colorIndex%len(classicPalette)]
+		*colorIndex++
+	}
+	for _, o := range p.FieldConfig.Overrides {
+		if !overrideMatches(o, sr) {
+			continue
+		}
+		for _, pr := range o.Properties {
+			applyProperty(pr, sr)
+		}
+	}
+}
+
+func overrideMatches(o Override, sr *series) bool {
+	switch o.Matcher.ID {
+	case "byName":
+		return sr.Name == o.Matcher.Options
+	case "byFrameRefID":
+		return sr.RefID == o.Matcher.Options
+	case "byRegexp":
+		re, err := regexp.Compile("^(?:" + o.Matcher.Options + ")$")
+		return err == nil && re.MatchString(sr.Name)
+	}
+	return false
+}
+
+func applyProperty(pr Property, sr *series) {
+	switch pr.ID {
+	case "color":
+		var c Color
+		if json.Unmarshal(pr.Value, &c) == nil && c.Mode == "fixed" {
+			sr.Color = cssColor(c.FixedColor)
+		}
+	case "unit":
+		_ = json.Unmarshal(pr.Value, &sr.Unit)
+	case "displayName":
+		var n string
+		if json.Unmarshal(pr.Value, &n) == nil && n != "" {
+			sr.Name = legendVar.ReplaceAllStringFunc(n, func(s string) string {
+				return string(sr.Labels[model.LabelName(legendVar.FindStringSubmatch(s)[1])])
+			})
+		}
+	case "custom.axisPlacement":
+		var a string
+		if json.Unmarshal(pr.Value, &a) == nil {
+			sr.Right = a == "right"
+		}
+	case "custom.drawStyle":
+		var ds string
+		if json.Unmarshal(pr.Value, &ds) == nil {
+			sr.Bars = ds == "bars"
+		}
+	case "custom.fillOpacity":
+		var f float64
+		if json.Unmarshal(pr.Value, &f) == nil {
+			sr.Fill = f / 100
+		}
+	case "custom.stacking":
+		var st struct {
+			Mode string `json:"mode"`
+		}
+		if json.Unmarshal(pr.Value, &st) == nil {
+			sr.Stack = st.Mode == "normal" || st.Mode == "percent"
+		}
+	}
+}
+
+// flattenExemplars de-duplicates the exemplars (one per trace, time and
+// value: several targets select the same series) and keeps at most
+// maxExemplarsPerPanel, evenly over time.
+func flattenExemplars(res []v1.ExemplarQueryResult) []exemplar {
+	type key struct {
+		id string
+		t  int64
+		v  float64
+	}
+	seen := map[key]bool{}
+	var out []exemplar
+	for _, r := range res {
+		name := string(r.SeriesLabels[model.MetricNameLabel])
+		for _, e := range r.Exemplars {
+			id := string(e.Labels["trace_id"])
+			if id == "" {
+				id = string(e.Labels["traceID"])
+			}
+			id = strings.ToLower(id)
+			k := key{id, int64(e.Timestamp), float64(e.Value)}
+			if !traceIDRE.MatchString(id) || seen[k] {
+				continue // no trace to open
+			}
+			seen[k] = true
+			out = append(out, exemplar{TraceID: id, T: int64(e.Timestamp), V: float64(e.Value),
+				Series: r.SeriesLabels, Labels: e.Labels, OnValue: strings.HasSuffix(name, "_bucket")})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].T < out[j].T })
+	if len(out) > maxExemplarsPerPanel {
+		kept := make([]exemplar, 0, maxExemplarsPerPanel)
+		for i := range maxExemplarsPerPanel {
+			kept = append(kept, out[i*len(out)/maxExemplarsPerPanel])
+		}
+		kept[len(kept)-1] = out[len(out)-1] // the newest stays
+		out = kept
+	}
+	return out
+}
+
+// annotations runs the dashboard's enabled annotation queries over the
+// range (once for all panels of a refresh, through the cache) and returns
+// the bands where a series has samples.
+func (s *Server) annotations(ctx context.Context, rng v1.Range) []band {
+	var out []band
+	for _, a := range s.dash.Annotations.List {
+		if !a.Enable || strings.TrimSpace(a.Expr) == "" {
+			continue
+		}
+		step := rng.Step
+		if d, err := model.ParseDuration(a.Step); err == nil && time.Duration(d) > step {
+			step = time.Duration(d)
+		}
+		r := v1.Range{Start: rng.Start.Truncate(step), End: rng.End, Step: step}
+		raw, err := s.cachedRange(ctx, a.Expr, r)
+		if err != nil {
+			continue // an annotation failing must not fail the panel
+		}
+		for _, sr := range raw {
+			title := legend(Target{LegendFormat: a.TitleFormat, Expr: a.Name}, sr.labels)
+			var t0, prev int64 = -1, -1
+			flush := func() {
+				if t0 >= 0 && len(out) < maxBandsPerPanel {
+					out = append(out, band{T0: t0, T1: prev, Title: title, Color: cssColor(a.IconColor)})
+				}
+			}
+			for _, p := range sr.points {
+				if t0 < 0 || p.T-prev > step.Milliseconds() {
+					flush()
+					t0 = p.T
+				}
+				prev = p.T
+			}
+			flush()
+		}
+	}
+	return out
+}
+
+// interpolate replaces $name, ${name} and [[name]] with the variables'
+// values, already formatted for a regular expression.
+func interpolate(expr string, vars map[string]string) string {
+	if !strings.ContainsAny(expr, "$[") {
+		return expr
+	}
+	names := make([]string, 0, len(vars))
+	for n := range vars {
+		names = append(names, n)
+	}
+	// Longer names first, so that $worker does not eat $worker_profile.
+	slices.SortFunc(names, func(a, b string) int { return len(b) - len(a) })
+	for _, n := range names {
+		v := vars[n]
+		expr = strings.ReplaceAll(expr, "${"+n+"}", v)
+		expr = strings.ReplaceAll(expr, "[["+n+"]]", v)
+		expr = strings.ReplaceAll(expr, "$"+n, v)
+	}
+	return expr
+}
+
+// regexValue formats selected values for =~"…": each value regexp-quoted,
+// alternated, then escaped for a PromQL double-quoted string, so that no
+// value can end the string or the matcher.
+func regexValue(values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = regexp.QuoteMeta(v)
+	}
+	re := strings.Join(quoted, "|")
+	if len(values) > 1 {
+		re = "(" + re + ")"
+	}
+	return promString(re)
+}
+
+// promString escapes s for the inside of a PromQL double-quoted string.
+func promString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	return r.Replace(s)
+}

@@ -1,0 +1,176 @@
+package view
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+// prometheus is the view's client of Prometheus's HTTP API, through
+// client_golang's api/prometheus/v1 (the client Prometheus's maintainers
+// keep). It counts the requests it makes, for the benchmark and the page's
+// footer.
+type prometheus struct {
+	api     v1.API
+	base    string
+	timeout time.Duration
+	queries atomic.Int64
+	bytes   atomic.Int64
+}
+
+func newPrometheus(base string, timeout time.Duration) (*prometheus, error) {
+	p := &prometheus{base: strings.TrimSuffix(base, "/"), timeout: timeout}
+	c, err := api.NewClient(api.Config{Address: p.base, RoundTripper: countingTransport{p, http.DefaultTransport}})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus URL %q: %w", base, err)
+	}
+	p.api = v1.NewAPI(c)
+	return p, nil
+}
+
+type countingTransport struct {
+	p    *prometheus
+	next http.RoundTripper
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.p.queries.Add(1)
+	resp, err := c.next.RoundTrip(r)
+	if err == nil && resp.ContentLength > 0 {
+		c.p.bytes.Add(resp.ContentLength)
+	}
+	return resp, err
+}
+
+// Stats are the Prometheus requests the view has made.
+type Stats struct {
+	// Queries counts HTTP requests to Prometheus's API.
+	Queries int64 `json:"queries"`
+	// Bytes is the sum of their responses' Content-Length (chunked
+	// responses count 0).
+	Bytes int64 `json:"bytes"`
+}
+
+func (p *prometheus) stats() Stats { return Stats{p.queries.Load(), p.bytes.Load()} }
+
+func (p *prometheus) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, p.timeout)
+}
+
+// promError says what went wrong in words for a panel: unreachable,
+// a bad query (Prometheus's own message), or a timeout.
+func promError(base string, err error) error {
+	var apiErr *v1.Error
+	var netErr net.Error
+	var urlErr *url.Error
+	switch {
+	case errors.As(err, &apiErr) && apiErr.Type == v1.ErrBadData:
+		return fmt.Errorf("query error: %s", apiErr.Msg)
+	case errors.As(err, &apiErr) && apiErr.Msg != "":
+		return fmt.Errorf("Prometheus (%s): %s: %s", base, apiErr.Type, apiErr.Msg)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Errorf("Prometheus unreachable: %s did not answer in time", base)
+	case errors.As(err, &urlErr):
+		return fmt.Errorf("Prometheus unreachable: %v", urlErr.Err)
+	}
+	return fmt.Errorf("Prometheus (%s): %v", base, err)
+}
+
+// Point is one sample.
+type Point struct {
+	T int64 // Unix milliseconds
+	V float64
+}
+
+// seriesOf turns a query result into labelled point lists, sorted by their
+// labels so that colours stay put between refreshes.
+func seriesOf(v model.Value) []rawSeries {
+	var out []rawSeries
+	switch m := v.(type) {
+	case model.Matrix:
+		for _, s := range m {
+			pts := make([]Point, 0, len(s.Values))
+			for _, sp := range s.Values {
+				pts = append(pts, Point{int64(sp.Timestamp), float64(sp.Value)})
+			}
+			out = append(out, rawSeries{labels: s.Metric, points: pts})
+		}
+	case model.Vector:
+		for _, s := range m {
+			out = append(out, rawSeries{labels: s.Metric, points: []Point{{int64(s.Timestamp), float64(s.Value)}}})
+		}
+	case *model.Scalar:
+		out = append(out, rawSeries{labels: model.Metric{}, points: []Point{{int64(m.Timestamp), float64(m.Value)}}})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].labels.String() < out[j].labels.String() })
+	return out
+}
+
+type rawSeries struct {
+	labels model.Metric
+	points []Point
+}
+
+// queryRange runs a range query.
+func (p *prometheus) queryRange(ctx context.Context, q string, r v1.Range) ([]rawSeries, []string, error) {
+	ctx, cancel := p.ctx(ctx)
+	defer cancel()
+	v, warn, err := p.api.QueryRange(ctx, q, r)
+	if err != nil {
+		return nil, nil, promError(p.base, err)
+	}
+	return seriesOf(v), warn, nil
+}
+
+// query runs an instant query.
+func (p *prometheus) query(ctx context.Context, q string, at time.Time) ([]rawSeries, []string, error) {
+	ctx, cancel := p.ctx(ctx)
+	defer cancel()
+	v, warn, err := p.api.Query(ctx, q, at)
+	if err != nil {
+		return nil, nil, promError(p.base, err)
+	}
+	return seriesOf(v), warn, nil
+}
+
+// exemplars runs query_exemplars.
+func (p *prometheus) exemplars(ctx context.Context, q string, start, end time.Time) ([]v1.ExemplarQueryResult, error) {
+	ctx, cancel := p.ctx(ctx)
+	defer cancel()
+	r, err := p.api.QueryExemplars(ctx, q, start, end)
+	if err != nil {
+		return nil, promError(p.base, err)
+	}
+	return r, nil
+}
+
+// labelValues lists a label's values on the series match selects.
+func (p *prometheus) labelValues(ctx context.Context, label, match string, start, end time.Time) ([]string, error) {
+	ctx, cancel := p.ctx(ctx)
+	defer cancel()
+	var matches []string
+	if match != "" {
+		matches = []string{match}
+	}
+	vals, _, err := p.api.LabelValues(ctx, label, matches, start, end)
+	if err != nil {
+		return nil, promError(p.base, err)
+	}
+	out := make([]string, 0, len(vals))
+	for _, v := range vals {
+		out = append(out, string(v))
+	}
+	sort.Strings(out)
+	return out, nil
+}

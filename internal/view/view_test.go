@@ -1,0 +1,361 @@
+package view
+
+import (
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"golang.org/x/net/html"
+)
+
+var shipped = filepath.Join("..", "..", "observability", "grafana", "dashboards", "agent-orchestrator-overview.json")
+
+// TestShippedDashboardUnderstood: every field of the shipped dashboard is
+// one the reader knows (a strict decode), every panel type, override
+// matcher and property is drawn, and the variable's query is understood.
+func TestShippedDashboardUnderstood(t *testing.T) {
+	b, err := os.ReadFile(shipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var strict Dashboard
+	if err := strictDecode(b, &strict); err != nil {
+		t.Fatalf("the shipped dashboard has a field the view does not read: %v", err)
+	}
+	d, err := ParseDashboard(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notes := d.Check(); len(notes) > 0 {
+		t.Errorf("the view cannot draw all of the shipped dashboard: %v", notes)
+	}
+	types := map[string]int{}
+	for _, p := range d.Panels {
+		types[p.Type]++
+	}
+	if types[TypeGauge] == 0 || types[TypeStat] == 0 || types[TypeTimeSeries] == 0 || len(d.Panels) != 8 {
+		t.Errorf("panel types %v in %d panels: the tests below assume gauge, stat and timeseries in 8", types, len(d.Panels))
+	}
+	match, label, err := d.Templating.List[0].labelValues()
+	if err != nil || match != "active_workers" || label != "worker_profile" {
+		t.Errorf("variable query: %q %q %v", match, label, err)
+	}
+}
+
+// TestParseDashboardErrors: what the view cannot lay out is an error that
+// names the panel.
+func TestParseDashboardErrors(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`{"title":"x","panels":[]}`, "has no panels"},
+		{`{"title":"x","panels":[{"id":1,"type":"stat","gridPos":{"h":8,"w":6}}]}`, "panel 0 has no title"},
+		{`{"title":"x","panels":[{"id":1,"title":"A","type":"stat","gridPos":{"h":8,"w":30}}]}`, `panel 0 ("A"): gridPos`},
+		{`{"title":"x","panels":[{"id":1,"title":"A","type":"stat","gridPos":{"h":8,"w":6}},{"id":1,"title":"B","type":"stat","gridPos":{"h":8,"w":6}}]}`, "id 1 is used twice"},
+		{`{"title":"x","templating":{"list":[{"name":"v","type":"query","query":"up"}]},"panels":[{"id":1,"title":"A","type":"stat","gridPos":{"h":8,"w":6}}]}`, "want label_values"},
+		{`{"title":`, "dashboard:"},
+	} {
+		if _, err := ParseDashboard([]byte(tc.json)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.json, err, tc.want)
+		}
+	}
+}
+
+func writeDashboard(t *testing.T, json string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "d.json")
+	if err := os.WriteFile(p, []byte(json), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// newTestServer is a view whose Prometheus and Jaeger do not answer
+// (127.0.0.1:1): the paths tested here must not need them.
+func newTestServer(t *testing.T, dashboard string) *Server {
+	t.Helper()
+	s, err := New(Config{PrometheusURL: "http://127.0.0.1:1", JaegerURL: "http://127.0.0.1:1", Dashboard: dashboard,
+		Timeout: 2 * time.Second, AllowedHosts: LoopbackHosts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func get(t *testing.T, s *Server, target string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, target, nil)
+	r.Host = "localhost:3001"
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	return w
+}
+
+// TestUnsupportedPanelType: a panel the view cannot draw says so in its
+// place, as an error, and is not dropped from the page.
+func TestUnsupportedPanelType(t *testing.T) {
+	s := newTestServer(t, writeDashboard(t, `{"title":"x","panels":[
+		{"id":1,"title":"Pie","type":"piechart","gridPos":{"h":8,"w":6,"x":0,"y":0},"targets":[{"expr":"up","refId":"A"}]},
+		{"id":2,"title":"Stat","type":"stat","gridPos":{"h":8,"w":6,"x":6,"y":0}}]}`))
+	page := get(t, s, "/").Body.String()
+	if !strings.Contains(page, `data-panel="Pie"`) || !strings.Contains(page, `data-panel="Stat"`) {
+		t.Errorf("the page lacks a panel:\n%s", page)
+	}
+	if !strings.Contains(page, "unsupported panel type piechart") {
+		t.Errorf("the page does not note the unsupported type")
+	}
+	w := get(t, s, "/panel/1?width=400&height=200")
+	if w.Header().Get("X-Panel-State") != StateError || !strings.Contains(w.Body.String(), "unsupported panel type piechart") {
+		t.Errorf("panel 1: state %q, body %s", w.Header().Get("X-Panel-State"), w.Body.String())
+	}
+}
+
+// TestUnreachablePrometheus: a panel whose Prometheus does not answer
+// says so in the panel.
+func TestUnreachablePrometheus(t *testing.T) {
+	s := newTestServer(t, shipped)
+	w := get(t, s, "/panel/3?width=600&height=200")
+	if w.Header().Get("X-Panel-State") != StateError || !strings.Contains(w.Body.String(), "Prometheus unreachable") {
+		t.Errorf("state %q, body %s", w.Header().Get("X-Panel-State"), w.Body.String())
+	}
+	if b := get(t, s, "/fragment/health").Body.String(); !strings.Contains(b, "Prometheus ✗") || !strings.Contains(b, "Jaeger ✗") {
+		t.Errorf("health strip: %s", b)
+	}
+}
+
+// TestBadRequests: bad parameters are a 400 naming the parameter; a Host
+// that is not loopback's is refused (DNS rebinding).
+func TestBadRequests(t *testing.T) {
+	s := newTestServer(t, shipped)
+	for _, tc := range []struct {
+		target string
+		code   int
+		want   string
+	}{
+		{"/?from=yesterday", 400, "from: time &#34;yesterday&#34;"},
+		{"/?from=now-1h&to=now-2h", 400, "must be before"},
+		{"/?from=now-400d", 400, "at most a year"},
+		{"/?refresh=1s", 400, "refresh=&#34;1s&#34;: want one of off, 5s"},
+		{"/panel/99", 404, "no panel"},
+		{"/panel/explore", 400, "expr: want a PromQL expression"},
+		{"/trace/not-a-trace", 400, "is not a trace id"},
+		{"/trace/0af7651916cd43dd8448eb211c80319c", 502, "Jaeger unreachable"},
+	} {
+		w := get(t, s, tc.target)
+		if w.Code != tc.code || !strings.Contains(w.Body.String(), tc.want) {
+			t.Errorf("%s: %d, want %d and %q:\n%.600s", tc.target, w.Code, tc.code, tc.want, w.Body.String())
+		}
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Host = "attacker.example:3001"
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if w.Code != http.StatusMisdirectedRequest {
+		t.Errorf("Host attacker.example: %d, want 421", w.Code)
+	}
+	if csp := get(t, s, "/").Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("Content-Security-Policy %q", csp)
+	}
+}
+
+// TestHostileLabelsAreText: label values (model names come from callers)
+// reach the page as text, never as markup: no element or attribute but
+// the template's own.
+func TestHostileLabelsAreText(t *testing.T) {
+	s := newTestServer(t, shipped)
+	p, _ := s.dash.Panel(8)
+	now := time.Now()
+	hostile := []string{`<script>alert(1)</script>`, `"><img src=x onerror=alert(2)>`, `javascript:alert(3)`}
+	d := &panelData{Panel: p, Range: timeRange{From: now.Add(-time.Hour), To: now, Width: 500}, Step: time.Minute}
+	for i, h := range hostile {
+		m := model.Metric{"model": model.LabelValue(h)}
+		d.Series = append(d.Series, series{Name: legend(p.Targets[0], m), Labels: m, Color: classicPalette[i],
+			Points: []Point{{now.Add(-time.Minute).UnixMilli(), 1}, {now.UnixMilli(), 2}}})
+		d.Exemplars = append(d.Exemplars, exemplar{TraceID: "0af7651916cd43dd8448eb211c80319c", T: now.UnixMilli(), V: 1, Series: model.LabelSet{"model": model.LabelValue(h)}})
+	}
+	v := panelView{State: StateOK, Chart: drawTimeSeries(d, 600, 200, traceHref(8)), Errors: hostile}
+	var b strings.Builder
+	if err := s.tmpl.ExecuteTemplate(&b, "panel.html", v); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	z := html.NewTokenizer(strings.NewReader(out))
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		tok := z.Token()
+		if tok.Type != html.StartTagToken && tok.Type != html.SelfClosingTagToken {
+			continue
+		}
+		switch tok.Data {
+		case "script", "img", "iframe", "object":
+			t.Errorf("a <%s> element reached the page", tok.Data)
+		}
+		for _, a := range tok.Attr {
+			if strings.HasPrefix(a.Key, "on") || strings.HasPrefix(strings.ToLower(a.Val), "javascript:") {
+				t.Errorf("attribute %s=%q reached the page", a.Key, a.Val)
+			}
+		}
+	}
+	if !strings.Contains(out, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Errorf("the hostile legend is not shown as text:\n%s", out)
+	}
+}
+
+func TestRegexValueCannotEscape(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"coder"}, "coder"},
+		{[]string{"coder", "tester"}, "(coder|tester)"},
+		{[]string{`a.b`}, `a\\.b`},
+		{[]string{`x"}) or vector(1) or up{a="`}, `x\"\\}\\) or vector\\(1\\) or up\\{a=\"`},
+	} {
+		got := regexValue(tc.in)
+		if got != tc.want {
+			t.Errorf("regexValue(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+		expr := interpolate(`active_tasks{worker_profile=~"$worker_profile"}`, map[string]string{"worker_profile": got})
+		if strings.Count(expr, `"`)-strings.Count(expr, `\"`) != 2 {
+			t.Errorf("%q escapes the string: %s", tc.in, expr)
+		}
+	}
+	if got := interpolate(`a{x=~"$worker_profile", y=~"${worker}"}`, map[string]string{"worker_profile": "P", "worker": "W"}); got != `a{x=~"P", y=~"W"}` {
+		t.Errorf("interpolate: %s", got)
+	}
+}
+
+func TestFormatValue(t *testing.T) {
+	two := 2
+	for _, tc := range []struct {
+		v    float64
+		unit string
+		dec  *int
+		want string
+	}{
+		{0.0368, "s", nil, "36.8 ms"},
+		{1.5, "s", nil, "1.5 s"},
+		{330, "s", nil, "5.5 min"},
+		{0.7, "currencyUSD", nil, "$0.70"},
+		{0.0012, "currencyUSD", nil, "$0.0012"},
+		{12.5, "currencyUSD", &two, "$12.50"},
+		{0.141, "reqps", nil, "0.141 req/s"},
+		{1500, "short", nil, "1.5 K"},
+		{0.25, "percentunit", nil, "25%"},
+		{2048, "bytes", nil, "2 KiB"},
+		{3, "suffix: tasks/s", nil, "3 tasks/s"},
+		{3, "widgets", nil, "3 widgets"},
+		{math.NaN(), "s", nil, "NaN"},
+	} {
+		if got := FormatValue(tc.v, tc.unit, tc.dec); got != tc.want {
+			t.Errorf("FormatValue(%v, %q) = %q, want %q", tc.v, tc.unit, got, tc.want)
+		}
+	}
+}
+
+// TestStep: at most a point per pixel, never under the scrape interval,
+// rounded to a whole interval.
+func TestStep(t *testing.T) {
+	for _, tc := range []struct {
+		rng   time.Duration
+		width int
+		min   time.Duration
+		want  time.Duration
+	}{
+		{5 * time.Minute, 600, 15 * time.Second, 15 * time.Second},
+		{time.Hour, 600, 15 * time.Second, 15 * time.Second},
+		{time.Hour, 200, 15 * time.Second, 30 * time.Second},
+		{6 * time.Hour, 600, 15 * time.Second, time.Minute},
+		{24 * time.Hour, 600, 15 * time.Second, 5 * time.Minute},
+		{24 * time.Hour, 1200, 15 * time.Second, 2 * time.Minute},
+		{time.Hour, 600, time.Second, 10 * time.Second},
+	} {
+		got := Step(tc.rng, tc.width, tc.min)
+		if got != tc.want {
+			t.Errorf("Step(%v, %d, %v) = %v, want %v", tc.rng, tc.width, tc.min, got, tc.want)
+		}
+		if points := tc.rng / got; int(points) > tc.width {
+			t.Errorf("Step(%v, %d) gives %d points", tc.rng, tc.width, points)
+		}
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_000)
+	for in, want := range map[string]time.Time{
+		"now": now, "now-5m": now.Add(-5 * time.Minute), "now-2d": now.Add(-48 * time.Hour), "1699990000000": time.UnixMilli(1699990000000),
+	} {
+		if got, err := parseTime(in, now); err != nil || !got.Equal(want) {
+			t.Errorf("parseTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "now-", "now-5x", "now--5m", "yesterday", "-1", "now-0m"} {
+		if _, err := parseTime(bad, now); err == nil {
+			t.Errorf("parseTime(%q) succeeded", bad)
+		}
+	}
+}
+
+// TestBuildTraceView: children follow their parent by start time, depth
+// and errors are found, and a malformed trace (a cycle, a self-reference)
+// still shows every span once.
+func TestBuildTraceView(t *testing.T) {
+	ref := func(id string) []struct {
+		RefType string `json:"refType"`
+		SpanID  string `json:"spanID"`
+		TraceID string `json:"traceID"`
+	} {
+		return []struct {
+			RefType string `json:"refType"`
+			SpanID  string `json:"spanID"`
+			TraceID string `json:"traceID"`
+		}{{RefType: "CHILD_OF", SpanID: id}}
+	}
+	tr := &jaegerTrace{TraceID: "t", Processes: map[string]jaegerProcess{"p1": {ServiceName: "agent-orchestrator"}}, Spans: []jaegerSpan{
+		{SpanID: "c2", OperationName: "git.merge", StartTime: 300, Duration: 100, References: ref("root"), ProcessID: "p1",
+			Tags: []jaegerKV{{Key: "otel.status_code", Value: []byte(`"ERROR"`)}}},
+		{SpanID: "root", OperationName: "run", StartTime: 100, Duration: 1000, ProcessID: "p1", Tags: []jaegerKV{{Key: "run.id", Value: []byte(`"r-1"`)}}},
+		{SpanID: "c1", OperationName: "task.execute", StartTime: 200, Duration: 50, References: ref("root"), ProcessID: "p1"},
+		{SpanID: "g1", OperationName: "chat gpt-4", StartTime: 210, Duration: 10, References: ref("c1"), ProcessID: "p1"},
+		{SpanID: "x", OperationName: "self", StartTime: 150, Duration: 1, References: ref("x")},
+		{SpanID: "y1", OperationName: "cycle-a", StartTime: 160, Duration: 1, References: ref("y2")},
+		{SpanID: "y2", OperationName: "cycle-b", StartTime: 170, Duration: 1, References: ref("y1")},
+	}}
+	v := buildTraceView(tr)
+	var order []string
+	for _, s := range v.Spans {
+		order = append(order, s.Name+":"+string(rune('0'+s.Depth)))
+	}
+	got := strings.Join(order, " ")
+	if !strings.HasPrefix(got, "run:0 task.execute:1 chat gpt-4:2 git.merge:1") || len(v.Spans) != len(tr.Spans) {
+		t.Errorf("order %s", got)
+	}
+	if v.RunID != "r-1" || v.Root != "run" || v.Errors != 1 || v.Duration != 1000*time.Microsecond {
+		t.Errorf("run %q root %q errors %d duration %v", v.RunID, v.Root, v.Errors, v.Duration)
+	}
+}
+
+func TestSeriesExpr(t *testing.T) {
+	for in, want := range map[string]string{
+		`{__name__="git_merge_duration_seconds_bucket", job="a", le="0.5", result="success"}`: `histogram_quantile(0.95, sum by (le) (rate(git_merge_duration_seconds_bucket{job="a", result="success"}[5m])))`,
+		`{__name__="llm_requests_total", model="gpt-4"}`:                                       `rate(llm_requests_total{model="gpt-4"}[5m])`,
+		`{__name__="up"}`:                                                                      `up`,
+		`{__name__="x", model="a\"b"}`:                                                         `x{model="a\"b"}`,
+	} {
+		if got, ok := seriesExpr(in); !ok || got != want {
+			t.Errorf("seriesExpr(%s) = %s, %v; want %s", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{`up`, `{__name__="a b"}`, `{x=}`, `{x="unterminated}`} {
+		if got, ok := seriesExpr(bad); ok {
+			t.Errorf("seriesExpr(%s) = %s", bad, got)
+		}
+	}
+}
