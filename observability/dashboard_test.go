@@ -63,7 +63,7 @@ func TestDashboard(t *testing.T) {
 	want := map[string][]string{ // title → threshold colours, the guide's green/yellow/red
 		"Active Merges": {"green", "red"}, "Active Tasks": {"green", "yellow", "red"},
 		"Git Merge Duration": {"green", "yellow", "red"}, "Merge Results": {"green"},
-		"Task States": {"green"}, "Task Execution Duration": {"green", "yellow", "red"},
+		"Task States": {"green"}, "Task Execution Duration": {"green", "red"},
 		"Total LLM Cost": {"green", "yellow", "red"}, "LLM Requests by Model": {"green"},
 	}
 	known := knownSeries(t)

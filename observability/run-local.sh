@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The observability stack without Docker: Prometheus, Alertmanager, the
 # OpenTelemetry Collector and Jaeger from the installed binaries
-# (scripts/install-backends.sh), with this folder's configuration files, all
-# listening on 127.0.0.1 only. For machines where Docker networking is the
-# problem (the guide's most common issue): the API on the host is then simply
-# 127.0.0.1:API_PORT. Grafana is not included (no Go binary of it is built
-# here); point any Grafana at the Prometheus and Jaeger below.
+# (scripts/install-backends.sh), with this folder's configuration files, and
+# `otelobs view` (built from this module with go) drawing the dashboard on
+# GRAFANA_PORT, all listening on 127.0.0.1 only. For machines where Docker
+# networking is the problem (the guide's most common issue): the API on the
+# host is then simply 127.0.0.1:API_PORT. Grafana itself is not included (no
+# Go binary of it is built here); the view reads the same dashboard JSON.
 #
 #   observability/run-local.sh up       # start; prints the addresses
 #   observability/run-local.sh status
@@ -13,7 +14,8 @@
 #
 # Ports come from .env (PROMETHEUS_PORT, ALERTMANAGER_PORT, JAEGER_UI_PORT,
 # OTLP_GRPC_PORT, OTLP_HTTP_PORT, COLLECTOR_HEALTH_PORT,
-# COLLECTOR_METRICS_PORT, JAEGER_OTLP_GRPC_PORT); state and logs go to .local/.
+# COLLECTOR_METRICS_PORT, JAEGER_OTLP_GRPC_PORT, GRAFANA_PORT for the view);
+# state and logs go to .local/.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -40,7 +42,10 @@ up() {
   local prom=$(val PROMETHEUS_PORT 9090) am=$(val ALERTMANAGER_PORT 9093) ui=$(val JAEGER_UI_PORT 16686)
   local grpc=$(val OTLP_GRPC_PORT 4317) http=$(val OTLP_HTTP_PORT 4318)
   local health=$(val COLLECTOR_HEALTH_PORT 13133) colmetrics=$(val COLLECTOR_METRICS_PORT 8888)
-  local jotlp=$(val JAEGER_OTLP_GRPC_PORT 14317)
+  local jotlp=$(val JAEGER_OTLP_GRPC_PORT 14317) viewport=$(val GRAFANA_PORT 3001)
+  # The view, built from this checkout (a second or two once Go's cache is warm).
+  (cd "$root" && go build -o "$state/otelobs" ./cmd/otelobs) ||
+    { echo "run-local.sh: could not build the view (go build ./cmd/otelobs)" >&2; exit 1; }
   # Prometheus's configuration, from the same .env, with Alertmanager on loopback.
   # run-local binds loopback only and runs no Grafana, whatever the .env
   # says for Docker.
@@ -89,10 +94,13 @@ JAEGER
     OTELCOL_HEALTH_ENDPOINT="127.0.0.1:$health" OTELCOL_METRICS_HOST=127.0.0.1 OTELCOL_METRICS_PORT="$colmetrics" \
     PROMETHEUS_OTLP_ENDPOINT="http://127.0.0.1:$prom/api/v1/otlp" JAEGER_OTLP_ENDPOINT="127.0.0.1:$jotlp" \
     -- "$bin/otelcol" --config="file:$root/collector/otel-collector.yaml"
+  start view -- "$state/otelobs" view -env "$state/env" -listen "127.0.0.1:$viewport" \
+    -prometheus "http://127.0.0.1:$prom" -jaeger "http://127.0.0.1:$ui" -min-step "$(val PROMETHEUS_SCRAPE_INTERVAL 15s)" \
+    -dashboard "$here/grafana/dashboards/agent-orchestrator-overview.json" -datasources "$here/grafana/provisioning/datasources"
   # Ready?
   local url
   for url in "http://127.0.0.1:$prom/-/ready" "http://127.0.0.1:$am/-/ready" "http://127.0.0.1:$ui/api/services" \
-    "http://127.0.0.1:$health/" "http://127.0.0.1:$colmetrics/metrics"; do
+    "http://127.0.0.1:$health/" "http://127.0.0.1:$colmetrics/metrics" "http://127.0.0.1:$viewport/api/view"; do
     # Up to 60 s: a busy machine can take long to start five processes.
     for _ in $(seq 300); do
       curl -fsS -o /dev/null "$url" 2>/dev/null && continue 2
@@ -115,7 +123,8 @@ JAEGER
     fi
   done <"$state/pids"
   echo "run-local.sh: up on 127.0.0.1: Prometheus :$prom, Alertmanager :$am, Jaeger UI/API :$ui," \
-    "OTLP :$grpc (gRPC) and :$http (HTTP), Collector health :$health and metrics :$colmetrics. Logs in $state. Stop with: $0 down"
+    "OTLP :$grpc (gRPC) and :$http (HTTP), Collector health :$health and metrics :$colmetrics." \
+    "Dashboard and traces: http://localhost:$viewport (otelobs view). Logs in $state. Stop with: $0 down"
 }
 
 down() {

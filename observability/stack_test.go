@@ -263,7 +263,7 @@ func TestRunLocal(t *testing.T) {
 		var env strings.Builder
 		env.WriteString("API_HOST=127.0.0.1\n")
 		for _, k := range []string{"PROMETHEUS_PORT", "ALERTMANAGER_PORT", "JAEGER_UI_PORT", "OTLP_GRPC_PORT", "OTLP_HTTP_PORT",
-			"COLLECTOR_HEALTH_PORT", "COLLECTOR_METRICS_PORT", "JAEGER_OTLP_GRPC_PORT"} {
+			"COLLECTOR_HEALTH_PORT", "COLLECTOR_METRICS_PORT", "JAEGER_OTLP_GRPC_PORT", "GRAFANA_PORT"} {
 			ports[k] = backends.FreePort(t)
 			fmt.Fprintf(&env, "%s=%d\n", k, ports[k])
 		}
@@ -286,6 +286,8 @@ func TestRunLocal(t *testing.T) {
 		fmt.Sprintf("http://127.0.0.1:%d/api/v1/rules", ports["PROMETHEUS_PORT"]),
 		fmt.Sprintf("http://127.0.0.1:%d/", ports["COLLECTOR_HEALTH_PORT"]),
 		fmt.Sprintf("http://127.0.0.1:%d/metrics", ports["COLLECTOR_METRICS_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/api/view", ports["GRAFANA_PORT"]),
+		fmt.Sprintf("http://localhost:%d/", ports["GRAFANA_PORT"]),
 	} {
 		resp, err := http.Get(url)
 		if err != nil || resp.StatusCode != http.StatusOK {
@@ -295,7 +297,7 @@ func TestRunLocal(t *testing.T) {
 		resp.Body.Close()
 	}
 	t.Run("doctor in push mode", func(t *testing.T) { doctorOnRunLocal(t, envFile, ports) })
-	if out, _ := script("status"); strings.Count(out, "running") != 4 {
+	if out, _ := script("status"); strings.Count(out, "running") != 5 {
 		logs, _ := exec.Command("sh", "-c", "tail -n 15 "+filepath.Join(state, "run")+"/*.log").CombinedOutput()
 		t.Errorf("status:\n%s\nlogs:\n%s", out, logs)
 	}
@@ -431,11 +433,15 @@ func doctorOnRunLocal(t *testing.T, envFile string, ports map[string]int) {
 		t.Fatal(err)
 	}
 	cfg.AppURL = app.URL
-	cfg.GrafanaURL = "" // run-local has no Grafana: the provisioning files are read
+	// run-local has no Grafana: the view answers on its port, and the
+	// provisioning files are read.
 	r := doctor.Run(t.Context(), cfg)
 	var b strings.Builder
 	_ = r.WriteText(&b)
 	if !r.OK || r.Mode != doctor.ModePush {
 		t.Errorf("doctor on run-local: ok %v, mode %s:\n%s", r.OK, r.Mode, b.String())
+	}
+	if c, ok := r.Find("grafana.view"); !ok || c.Status != doctor.Pass {
+		t.Errorf("doctor did not find the view on GRAFANA_PORT: %+v\n%s", c, b.String())
 	}
 }

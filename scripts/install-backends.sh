@@ -2,8 +2,8 @@
 # Installs the real backends the end-to-end tests run, natively, pinned:
 #   Prometheus 3.16.0 + promtool, Alertmanager 0.35.0 + amtool, Jaeger v2.13.0,
 #   and an OpenTelemetry Collector built by the Collector Builder from
-#   collector/builder-config.yaml; and the Go tools the test command runs
-#   (staticcheck, benchstat).
+#   collector/builder-config.yaml; the Go tools the test command runs
+#   (staticcheck, benchstat); and Debian's chromium for the browser tests.
 #
 # Everything is built from source through the Go module proxy (no prebuilt
 # downloads). Binaries go to $OTELOBS_BACKENDS_DIR (default
@@ -120,6 +120,20 @@ fi
 
 install_go staticcheck "staticcheck $STATICCHECK_VERSION" "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 install_go benchstat "benchstat $BENCHSTAT_VERSION" "golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION"
+
+# Chromium, for the view's browser tests: Debian's package (its version is
+# the Debian release's; apt cannot pin an older one once the archive moves
+# on), with DejaVu fonts so that pages render alike on every machine.
+# Installed once; a later run only checks it is there.
+if ! command -v chromium >/dev/null || ! dpkg -s fonts-dejavu-core >/dev/null 2>&1; then
+  log "installing chromium and fonts-dejavu-core (Debian packages)"
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get install -y --no-install-recommends chromium fonts-dejavu-core >/dev/null ||
+    { "${sudo[@]}" apt-get update >/dev/null && "${sudo[@]}" apt-get install -y --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
+fi
+log "chromium: $(chromium --version 2>/dev/null || echo missing)"
 
 rm -rf "$DEST/build"
 log "backends ready in $BIN"

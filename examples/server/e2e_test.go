@@ -31,6 +31,13 @@ import (
 // them; it returns the server and Prometheus.
 func e2eStack(t *testing.T, path string, orchEnv map[string]string) (*testServer, *backends.Prometheus, *backends.Jaeger) {
 	t.Helper()
+	return e2eStackWith(t, path, orchEnv, backends.PrometheusConfig{})
+}
+
+// e2eStackWith is e2eStack whose push-path Prometheus also has promCfg's
+// scrape targets.
+func e2eStackWith(t *testing.T, path string, orchEnv map[string]string, promCfg backends.PrometheusConfig) (*testServer, *backends.Prometheus, *backends.Jaeger) {
+	t.Helper()
 	jaeger := backends.StartJaeger(t)
 	var prom *backends.Prometheus
 	env := map[string]string{"OTEL_SERVICE_NAME": "agent-orchestrator"}
@@ -41,7 +48,8 @@ func e2eStack(t *testing.T, path string, orchEnv map[string]string) (*testServer
 		env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] = "grpc"
 		env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = "http://" + jaeger.OTLPGRPC
 	case "push":
-		prom = backends.StartPrometheus(t, backends.PrometheusConfig{OTLPReceiver: true})
+		promCfg.OTLPReceiver = true
+		prom = backends.StartPrometheus(t, promCfg)
 		col := backends.StartCollectorAnyPorts(t, backends.RepoPath("collector", "otel-collector.yaml"), backends.CollectorEnv(prom, jaeger)...)
 		env["OTEL_METRICS_EXPORTER"] = "otlp"
 		env["OTEL_TRACES_EXPORTER"] = "otlp"

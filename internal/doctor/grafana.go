@@ -117,7 +117,9 @@ func (d *doctor) grafanaSources(ctx context.Context) ([]datasource, string, erro
 		if ok {
 			return d.grafanaAPISources(ctx, base)
 		}
-		d.add(5, "grafana.api", Skip, fmt.Sprintf("Grafana: %s/api/health: %s; reading the provisioning files instead", base, what), "")
+		if !d.checkView(ctx, base) {
+			d.add(5, "grafana.api", Skip, fmt.Sprintf("Grafana: %s/api/health: %s; reading the provisioning files instead", base, what), "")
+		}
 	}
 	if d.cfg.DatasourcesDir == "" {
 		return nil, "", nil
@@ -165,4 +167,45 @@ func (d *doctor) grafanaAPISources(ctx context.Context, base string) ([]datasour
 		return nil, from, fmt.Errorf("GET %s/api/datasources: %v", base, err)
 	}
 	return out, from, nil
+}
+
+// checkView recognises `otelobs view` on Grafana's port (run-local.sh puts
+// it there) and checks that it draws from the Prometheus and Jaeger doctor
+// checked; it reports whether the view answered.
+func (d *doctor) checkView(ctx context.Context, base string) bool {
+	code, _, body, err := d.get(ctx, base+"/api/view")
+	if err != nil || code != 200 {
+		return false
+	}
+	var v struct {
+		View       string `json:"view"`
+		Prometheus string `json:"prometheus"`
+		Jaeger     string `json:"jaeger"`
+	}
+	if json.Unmarshal(body, &v) != nil || v.View != "otelobs" {
+		return false
+	}
+	var wrong []string
+	for _, c := range []struct{ name, view, want string }{
+		{"Prometheus", v.Prometheus, d.cfg.PrometheusURL}, {"Jaeger", v.Jaeger, d.cfg.JaegerURL}} {
+		if c.want != "" && !sameEndpoint(c.view, c.want) {
+			wrong = append(wrong, fmt.Sprintf("%s %s (doctor checked %s)", c.name, c.view, c.want))
+		}
+	}
+	if len(wrong) > 0 {
+		d.add(5, "grafana.view", Fail, fmt.Sprintf("otelobs view at %s draws from %s", base, strings.Join(wrong, ", ")),
+			"start the view with -prometheus and -jaeger set to the stack's (run-local.sh does), or point doctor at the view's")
+		return true
+	}
+	d.add(5, "grafana.view", Pass, fmt.Sprintf("otelobs view at %s draws the dashboard from %s and opens exemplars' traces from %s (the Grafana data sources below are for Docker's Grafana)", base, v.Prometheus, v.Jaeger), "")
+	return true
+}
+
+// sameEndpoint compares two base URLs, localhost and 127.0.0.1 alike.
+func sameEndpoint(a, b string) bool {
+	norm := func(s string) string {
+		s = strings.TrimSuffix(strings.ToLower(s), "/")
+		return strings.Replace(s, "://localhost:", "://127.0.0.1:", 1)
+	}
+	return norm(a) == norm(b)
 }

@@ -357,8 +357,7 @@ func (s *Server) panelFragment(w http.ResponseWriter, r *http.Request) {
 	if len(d.Series) > 0 || d.State() == StateOK {
 		switch p.Type {
 		case TypeTimeSeries:
-			legendRows := min((len(d.Series)+2)/3, 4)
-			v.Chart = drawTimeSeries(d, width, max(height-legendRows*18, 60), traceHref(p.ID))
+			v.Chart = drawTimeSeries(d, width, max(height-legendHeight(d.Series, width), 60), traceHref(p.ID))
 			if q.Mark > 0 && q.Mark >= q.From.UnixMilli() && q.Mark <= q.To.UnixMilli() {
 				c := v.Chart
 				v.Mark = f1(c.PlotX + float64(q.Mark-q.From.UnixMilli())/float64(q.To.UnixMilli()-q.From.UnixMilli())*c.PlotW)
@@ -371,6 +370,23 @@ func (s *Server) panelFragment(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Panel-State", v.State)
 	s.render(w, http.StatusOK, "panel.html", v)
+}
+
+// legendHeight estimates the pixels the legend under a chart takes: its
+// items wrap in rows of the panel's width (at most 4 rows; it scrolls).
+func legendHeight(ss []series, width int) int {
+	if len(ss) == 0 {
+		return 0
+	}
+	rows, x := 1, 0
+	for _, s := range ss {
+		w := (len([]rune(s.Name))+32)*7 + 30 // name, "last … · max …", swatch and gap
+		if x > 0 && x+w > width {
+			rows, x = rows+1, 0
+		}
+		x += w
+	}
+	return min(rows, 4)*18 + 4
 }
 
 func (s *Server) fragmentError(w http.ResponseWriter, status int, msg string) {

@@ -1,6 +1,7 @@
 package view
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"golang.org/x/net/html"
 )
@@ -41,6 +43,11 @@ func TestShippedDashboardUnderstood(t *testing.T) {
 	}
 	if types[TypeGauge] == 0 || types[TypeStat] == 0 || types[TypeTimeSeries] == 0 || len(d.Panels) != 8 {
 		t.Errorf("panel types %v in %d panels: the tests below assume gauge, stat and timeseries in 8", types, len(d.Panels))
+	}
+	for _, p := range d.Panels {
+		if p.Type == TypeTimeSeries && p.FieldConfig.Defaults.Color.Mode != "palette-classic" {
+			t.Errorf("%s: colour mode %q: several series need distinct colours (palette-classic)", p.Title, p.FieldConfig.Defaults.Color.Mode)
+		}
 	}
 	match, label, err := d.Templating.List[0].labelValues()
 	if err != nil || match != "active_workers" || label != "worker_profile" {
@@ -357,5 +364,30 @@ func TestSeriesExpr(t *testing.T) {
 		if got, ok := seriesExpr(bad); ok {
 			t.Errorf("seriesExpr(%s) = %s", bad, got)
 		}
+	}
+}
+
+// TestFlattenExemplars: one marker per trace, time and value (targets
+// selecting the same series return it twice); exemplars without a trace id
+// are not drawn; at most maxExemplarsPerPanel, the newest kept.
+func TestFlattenExemplars(t *testing.T) {
+	id := func(i int) model.LabelValue { return model.LabelValue(fmt.Sprintf("%032x", i+1)) }
+	var ex []v1.Exemplar
+	for i := range maxExemplarsPerPanel * 3 {
+		ex = append(ex, v1.Exemplar{Labels: model.LabelSet{"trace_id": id(i)}, Value: 1, Timestamp: model.Time(i)})
+	}
+	ex = append(ex, v1.Exemplar{Labels: model.LabelSet{"span_id": "x"}, Value: 1, Timestamp: 5},
+		v1.Exemplar{Labels: model.LabelSet{"trace_id": "<b>"}, Value: 1, Timestamp: 6})
+	series := model.LabelSet{"__name__": "git_merge_duration_seconds_bucket"}
+	got := flattenExemplars([]v1.ExemplarQueryResult{{SeriesLabels: series, Exemplars: ex}, {SeriesLabels: series, Exemplars: ex[:10]}})
+	if len(got) != maxExemplarsPerPanel {
+		t.Fatalf("%d exemplars, want %d", len(got), maxExemplarsPerPanel)
+	}
+	if last := got[len(got)-1]; last.TraceID != string(id(maxExemplarsPerPanel*3-1)) || !last.OnValue {
+		t.Errorf("the newest exemplar is not kept: %+v", last)
+	}
+	few := flattenExemplars([]v1.ExemplarQueryResult{{SeriesLabels: series, Exemplars: ex[:10]}, {SeriesLabels: series, Exemplars: ex[:10]}})
+	if len(few) != 10 {
+		t.Errorf("%d exemplars from 10 twice, want 10", len(few))
 	}
 }

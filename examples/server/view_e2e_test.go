@@ -1,0 +1,285 @@
+//go:build e2e
+
+// The view in a real browser: the server's runs through the real Collector
+// into real Prometheus and Jaeger, drawn by `otelobs view` in headless
+// Chromium.
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/agentorchestrator/observability/internal/backends"
+	"github.com/agentorchestrator/observability/internal/view"
+	"github.com/agentorchestrator/observability/otelobs/gitmetrics"
+	"github.com/agentorchestrator/observability/otelobs/taskmetrics"
+)
+
+// hostileModels are label values a user's metrics may carry (model names
+// come from callers); the page must show them as text.
+var hostileModels = []string{`<script>window.__xss=1</script>`, `"><img src=x onerror="window.__xss=2">`}
+
+// hostileTarget serves llm_requests_total with hostile model names, as
+// another app's /metrics might.
+func hostileTarget(t *testing.T) string {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llm_requests_total", Help: "LLM requests."}, []string{"provider", "model"})
+	reg.MustRegister(c)
+	for _, m := range hostileModels {
+		c.WithLabelValues("other", m).Add(3)
+	}
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+// startView serves the view on 127.0.0.1 for prom and jaeger, drawing the
+// dashboard at path.
+func startView(t *testing.T, prom *backends.Prometheus, jaeger *backends.Jaeger, dashboard string) (*view.Server, string) {
+	t.Helper()
+	v, err := view.New(view.Config{PrometheusURL: prom.URL, JaegerURL: jaeger.QueryURL, Dashboard: dashboard,
+		Datasources: backends.RepoPath("observability", "grafana", "provisioning", "datasources"),
+		MinStep:     time.Second, AllowedHosts: view.LoopbackHosts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(v)
+	t.Cleanup(srv.Close)
+	return v, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+}
+
+// panelStates waits until no panel is loading and returns each panel's
+// state and text.
+func panelStates(t *testing.T, ctx context.Context) map[string][2]string {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
+		`document.querySelectorAll('[data-panel]').length > 0 && document.querySelectorAll('[data-panel][data-state="loading"]').length === 0`,
+		chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+		t.Fatalf("the panels did not load: %v", err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string][2]string](
+		`Object.fromEntries([...document.querySelectorAll('[data-panel]')].map(e => [e.dataset.panel, [e.dataset.state, e.querySelector('.panel-body').innerText]]))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := os.Getenv("OTELOBS_SCREENSHOT_DIR") // docs/ to refresh the README's pictures
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", path, len(png))
+}
+
+func TestE2EViewInBrowser(t *testing.T) {
+	s, prom, jaeger := e2eStackWith(t, "push", map[string]string{
+		"ORCH_SIM_LATENCY_SCALE": "0.05", "ORCH_SIM_CONFLICT_RATE": "0.5",
+		"ORCH_SIM_RATE_LIMIT_RATE": "0.05", "ORCH_TOTAL_BUDGET_USD": "0",
+	}, backends.PrometheusConfig{ScrapeTargets: []string{hostileTarget(t)}, JobName: "other-app"})
+	ws := filepath.Join(s.root, "test-workspace")
+	// Runs spread over a few seconds, so that rate() has several samples,
+	// two at a time, so that coders conflict.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var runs []string
+	for i := range 6 {
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * 700 * time.Millisecond)
+			code, body := s.post(t, guideBody(filepath.Join(ws, strconv.Itoa(i%3)), "openai", "gpt-4"), nil)
+			if code != 202 {
+				t.Errorf("POST /runs = %d %v", code, body)
+				return
+			}
+			v := s.wait(t, body["run_id"].(string))
+			mu.Lock()
+			runs = append(runs, v.TraceID)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if err := s.app.tel.ForceFlush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	prom.WaitForData(t, `histogram_quantile(0.95, sum by (le) (rate(git_merge_duration_seconds_bucket[5m])))`)
+	prom.WaitForData(t, `sum by (model) (rate(llm_requests_total{job="other-app"}[5m]))`)
+
+	v, base := startView(t, prom, jaeger, backends.RepoPath("observability", "grafana", "dashboards", "agent-orchestrator-overview.json"))
+	ctx := backends.Browser(t, 1600, 1100)
+
+	t.Run("every panel has data", func(t *testing.T) {
+		before := v.Stats()
+		start := time.Now()
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/?from=now-5m&to=now&refresh=off")); err != nil {
+			t.Fatal(err)
+		}
+		states := panelStates(t, ctx)
+		t.Logf("first complete render in %v, %d Prometheus requests", time.Since(start).Round(time.Millisecond), v.Stats().Queries-before.Queries)
+		if len(states) != 8 {
+			t.Errorf("%d panels drawn, want 8: %v", len(states), states)
+		}
+		for title, st := range states {
+			if st[0] != view.StateOK {
+				t.Errorf("panel %q: state %s: %s", title, st[0], st[1])
+			}
+		}
+		health, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("health")))
+		if !strings.Contains(health, "exemplar storage on") || !strings.Contains(health, "Jaeger ✓") {
+			t.Errorf("health strip: %q", health)
+		}
+		screenshot(t, ctx, "view-dashboard.png")
+	})
+
+	t.Run("hostile label values are text", func(t *testing.T) {
+		legend, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-panel="LLM Requests by Model"] .legend`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range hostileModels {
+			if !strings.Contains(legend, m) {
+				t.Errorf("legend %q does not show %q as text", legend, m)
+			}
+		}
+		xss, err := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.__xss) + " " + document.querySelectorAll('img, script:not([src])').length`))
+		if err != nil || xss != "undefined 0" {
+			t.Errorf("a hostile label ran or became an element: __xss and elements = %q (%v)", xss, err)
+		}
+	})
+
+	var traceID string
+	var exemplarMs int64
+	t.Run("an exemplar opens its trace", func(t *testing.T) {
+		sel := `[data-panel="Git Merge Duration"] a.exemplar`
+		hrefs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('` + sel + `')].map(a => a.getAttribute('href'))`))
+		if err != nil || len(hrefs) == 0 {
+			t.Fatalf("no exemplar on Git Merge Duration (%v)", err)
+		}
+		// The newest: its spans have certainly been flushed.
+		href := hrefs[len(hrefs)-1]
+		u, _ := url.Parse(href)
+		traceID = strings.TrimPrefix(u.Path, "/trace/")
+		exemplarMs, _ = strconv.ParseInt(u.Query().Get("t"), 10, 64)
+		jaeger.WaitForTrace(t, traceID, "run", gitmetrics.MergeSpanName, taskmetrics.TaskSpanName)
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+			`(() => { const a = [...document.querySelectorAll('`+sel+`')].pop(); a.scrollIntoView({block: 'center'}); return true })()`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('`+sel+`')].pop()`)),
+			chromedp.WaitVisible(chromedp.CSS(`main[data-trace-id]`))); err != nil {
+			t.Fatalf("clicking the exemplar: %v", err)
+		}
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		if !strings.Contains(loc, "/trace/"+traceID) {
+			t.Errorf("the exemplar opened %s, want /trace/%s", loc, traceID)
+		}
+		names, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-span-name]')].map(e => e.dataset.spanName)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"run", gitmetrics.MergeSpanName, taskmetrics.TaskSpanName} {
+			if !strings.Contains(","+strings.Join(names, ",")+",", ","+want+",") {
+				t.Errorf("the trace page's spans %v lack %q", names, want)
+			}
+		}
+		id, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('main[data-trace-id]').dataset.traceId`))
+		if id != traceID {
+			t.Errorf("data-trace-id %q, want %q", id, traceID)
+		}
+		// A span's attributes open on click.
+		mergeRow := `details[data-span-name="` + gitmetrics.MergeSpanName + `"]`
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(mergeRow+` summary`)),
+			chromedp.WaitVisible(chromedp.CSS(mergeRow+` .span-detail`))); err != nil {
+			t.Fatalf("opening the merge span: %v", err)
+		}
+		attrs, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(mergeRow+` .span-detail`)))
+		if !strings.Contains(attrs, "git.merge.result") && !strings.Contains(attrs, "vcs.") {
+			t.Errorf("the merge span's attributes: %q", attrs)
+		}
+		run, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`.run-id`)))
+		if run == "" {
+			t.Error("the trace page shows no run id")
+		}
+		screenshot(t, ctx, "view-trace.png")
+	})
+
+	t.Run("the back-link returns around that time", func(t *testing.T) {
+		if traceID == "" {
+			t.Fatal("needs the trace page of the test before")
+		}
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a.back`))); err != nil {
+			t.Fatal(err)
+		}
+		states := panelStates(t, ctx)
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		u, _ := url.Parse(loc)
+		from, _ := strconv.ParseInt(u.Query().Get("from"), 10, 64)
+		to, _ := strconv.ParseInt(u.Query().Get("to"), 10, 64)
+		if u.Path != "/" || from == 0 || !(from <= exemplarMs && exemplarMs <= to) || to-from > int64(time.Hour/time.Millisecond) {
+			t.Errorf("back-link %s: [%d, %d] does not hold the exemplar's time %d", loc, from, to, exemplarMs)
+		}
+		if st := states["Git Merge Duration"]; st[0] != view.StateOK {
+			t.Errorf("Git Merge Duration after the back-link: %v", st)
+		}
+		marks, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-panel="Git Merge Duration"] line.mark').length`))
+		if marks != 1 {
+			t.Errorf("%d marks of the exemplar's time on Git Merge Duration, want 1", marks)
+		}
+	})
+
+	t.Run("a broken query shows its error", func(t *testing.T) {
+		b, err := os.ReadFile(backends.RepoPath("observability", "grafana", "dashboards", "agent-orchestrator-overview.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d map[string]any
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range d["panels"].([]any) {
+			p := p.(map[string]any)
+			if p["title"] == "Merge Results" {
+				p["targets"].([]any)[0].(map[string]any)["expr"] = "sum by (result) (rate(git_merge_total[5m]"
+			}
+		}
+		broken := filepath.Join(t.TempDir(), "broken.json")
+		b, _ = json.Marshal(d)
+		if err := os.WriteFile(broken, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, base2 := startView(t, prom, jaeger, broken)
+		if err := chromedp.Do(ctx, chromedp.Navigate(base2+"/?from=now-5m&to=now&refresh=off")); err != nil {
+			t.Fatal(err)
+		}
+		states := panelStates(t, ctx)
+		if st := states["Merge Results"]; st[0] != view.StateError || !strings.Contains(st[1], "parse error") {
+			t.Errorf("Merge Results with a broken query: %v", st)
+		}
+		if st := states["Git Merge Duration"]; st[0] != view.StateOK {
+			t.Errorf("the other panels must still draw: Git Merge Duration %v", st)
+		}
+	})
+}
