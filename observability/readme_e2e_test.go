@@ -211,7 +211,6 @@ func TestREADMEStackRunLocal(t *testing.T) {
 	}
 }
 
-
 // stripComment drops a shell line's trailing # comment.
 func stripComment(l string) string {
 	if i := strings.Index(l, " #"); i >= 0 {

@@ -66,6 +66,11 @@ func startView(t *testing.T, prom *backends.Prometheus, jaeger *backends.Jaeger,
 // state and text.
 func panelStates(t *testing.T, ctx context.Context) map[string][2]string {
 	t.Helper()
+	// The page script marks the body once every panel has answered; waiting
+	// for the element also waits out a navigation in progress.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`body[data-loaded] main.grid`))); err != nil {
+		t.Fatalf("the dashboard did not load: %v", err)
+	}
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
 		`document.querySelectorAll('[data-panel]').length > 0 && document.querySelectorAll('[data-panel][data-state="loading"]').length === 0`,
 		chromedp.WithPollingTimeout(60*time.Second))); err != nil {
@@ -79,13 +84,18 @@ func panelStates(t *testing.T, ctx context.Context) map[string][2]string {
 	return got
 }
 
+// screenshotDir is where the screenshots go (docs/ to refresh the README's
+// pictures; a temporary folder when unset). Read before the tests clear
+// the OTELOBS_ variables.
+var screenshotDir = os.Getenv("OTELOBS_SCREENSHOT_DIR")
+
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := os.Getenv("OTELOBS_SCREENSHOT_DIR") // docs/ to refresh the README's pictures
+	dir := screenshotDir
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -174,7 +184,7 @@ func TestE2EViewInBrowser(t *testing.T) {
 	var exemplarMs int64
 	t.Run("an exemplar opens its trace", func(t *testing.T) {
 		sel := `[data-panel="Git Merge Duration"] a.exemplar`
-		hrefs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('` + sel + `')].map(a => a.getAttribute('href'))`))
+		hrefs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('`+sel+`')].map(a => a.getAttribute('href'))`))
 		if err != nil || len(hrefs) == 0 {
 			t.Fatalf("no exemplar on Git Merge Duration (%v)", err)
 		}

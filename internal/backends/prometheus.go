@@ -33,6 +33,9 @@ type PrometheusConfig struct {
 	// RemoteWriteReceiver accepts remote_write at /api/v1/write, as a
 	// stand-in for a long-term store (Mimir, Thanos Receive, Cortex).
 	RemoteWriteReceiver bool
+	// DataDir, when set, is the TSDB folder (for data backfilled into it
+	// beforehand); by default a fresh one.
+	DataDir string
 }
 
 // Prometheus is a running Prometheus server.
@@ -75,12 +78,16 @@ func StartPrometheus(t testing.TB, cfg PrometheusConfig) *Prometheus {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	data := cfg.DataDir
+	if data == "" {
+		data = filepath.Join(dir, "data")
+	}
 	var prom *Prometheus
 	startRetrying(t, "prometheus", func() (*Process, error) {
 		port := FreePort(t)
 		args := []string{
 			"--config.file=" + confPath,
-			"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+			"--storage.tsdb.path=" + data,
 			"--web.listen-address=127.0.0.1:" + strconv.Itoa(port),
 			"--log.level=info",
 		}

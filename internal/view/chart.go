@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -519,14 +518,4 @@ func traceHref(panelID int) func(exemplar) string {
 		q.Set("panel", strconv.Itoa(panelID))
 		return "/trace/" + url.PathEscape(e.TraceID) + "?" + q.Encode()
 	}
-}
-
-// sortedLabels lists a label set as "k=v" pairs, sorted.
-func sortedLabels(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k, v := range m {
-		out = append(out, k+"="+v)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 these errors are shown on the page as they are, and begin with the names Prometheus and Jaeger
+
 package view
 
 import (

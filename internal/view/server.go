@@ -15,7 +15,6 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -235,6 +234,3 @@ func (s *Server) apiView(w http.ResponseWriter, r *http.Request) {
 		"stats":      s.prom.stats(),
 	})
 }
-
-// errNotFound is a page's 404.
-var errNotFound = errors.New("not found")

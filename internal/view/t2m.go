@@ -111,7 +111,7 @@ func (t *tracesToMetrics) links(v *traceView, tr *jaegerTrace) []link {
 		if label == "" {
 			label = tag.Key
 		}
-		if val, ok := attrs[tag.Key]; ok && model.LabelName(label).IsValid() {
+		if val, ok := attrs[tag.Key]; ok && model.LegacyValidation.IsValidLabelName(label) {
 			matchers = append(matchers, label+`="`+promString(val)+`"`)
 		}
 	}

@@ -352,9 +352,9 @@ func TestBuildTraceView(t *testing.T) {
 func TestSeriesExpr(t *testing.T) {
 	for in, want := range map[string]string{
 		`{__name__="git_merge_duration_seconds_bucket", job="a", le="0.5", result="success"}`: `histogram_quantile(0.95, sum by (le) (rate(git_merge_duration_seconds_bucket{job="a", result="success"}[5m])))`,
-		`{__name__="llm_requests_total", model="gpt-4"}`:                                       `rate(llm_requests_total{model="gpt-4"}[5m])`,
-		`{__name__="up"}`:                                                                      `up`,
-		`{__name__="x", model="a\"b"}`:                                                         `x{model="a\"b"}`,
+		`{__name__="llm_requests_total", model="gpt-4"}`:                                      `rate(llm_requests_total{model="gpt-4"}[5m])`,
+		`{__name__="up"}`:              `up`,
+		`{__name__="x", model="a\"b"}`: `x{model="a\"b"}`,
 	} {
 		if got, ok := seriesExpr(in); !ok || got != want {
 			t.Errorf("seriesExpr(%s) = %s, %v; want %s", in, got, ok, want)
