@@ -58,3 +58,33 @@ func TestDocumentedFlagsExist(t *testing.T) {
 		}
 	}
 }
+
+// TestViewUsage: view's flags are listed by -help, and bad ones exit 2
+// naming the problem before anything is served.
+func TestViewUsage(t *testing.T) {
+	var out, help bytes.Buffer
+	if code := run(t.Context(), []string{"view", "-help"}, &out, &help); code != 0 {
+		t.Fatalf("view -help: exit %d", code)
+	}
+	for _, f := range []string{"-listen", "-prometheus", "-jaeger", "-dashboard", "-env", "-datasources", "-min-step"} {
+		if !strings.Contains(help.String(), "  "+f+" ") {
+			t.Errorf("view -help does not list %s:\n%s", f, help.String())
+		}
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"view", "-min-step", "0s"}, "want positive durations"},
+		{[]string{"view", "-listen", "3001"}, "-listen=3001: want host:port"},
+		{[]string{"view", "-prometheus", "localhost:9090"}, `Prometheus URL "localhost:9090": want http://host:port`},
+		{[]string{"view", "-dashboard", filepath.Join(t.TempDir(), "none.json")}, "none.json: no such file"},
+		{[]string{"view", "extra"}, `unexpected argument "extra"`},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(t.Context(), tt.args, &out, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errOut.String(), tt.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -93,6 +94,9 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	srv, err := view.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "otelobs view: %v\n", err)
+		if errors.Is(err, iofs.ErrNotExist) && *dash == "" {
+			fmt.Fprintln(stderr, "otelobs view: run it from the repository's root, or pass -dashboard and -env")
+		}
 		return 2
 	}
 	for _, n := range srv.Dashboard().Check() {

@@ -240,6 +240,10 @@ func TestE2EViewInBrowser(t *testing.T) {
 		if traceID == "" {
 			t.Fatal("needs the trace page of the test before")
 		}
+		seriesHref, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('a.series').getAttribute('href')`))
+		if err != nil || !strings.HasPrefix(seriesHref, "/explore?") {
+			t.Errorf("the trace page's link to the exemplar's series: %q (%v)", seriesHref, err)
+		}
 		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a.back`))); err != nil {
 			t.Fatal(err)
 		}
@@ -257,6 +261,19 @@ func TestE2EViewInBrowser(t *testing.T) {
 		marks, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-panel="Git Merge Duration"] line.mark').length`))
 		if marks != 1 {
 			t.Errorf("%d marks of the exemplar's time on Git Merge Duration, want 1", marks)
+		}
+		// The series the exemplar came from, explored.
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+seriesHref)); err != nil {
+			t.Fatal(err)
+		}
+		explored := panelStates(t, ctx)
+		if len(explored) != 1 {
+			t.Errorf("explore: %d panels, want 1: %v", len(explored), explored)
+		}
+		for expr, st := range explored {
+			if st[0] != view.StateOK || !strings.Contains(expr, "git_merge_duration_seconds_bucket") {
+				t.Errorf("explore %s: %v", expr, st)
+			}
 		}
 	})
 

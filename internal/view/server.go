@@ -95,14 +95,14 @@ func New(cfg Config) (*Server, error) {
 	if s.minStep <= 0 {
 		s.minStep = 15 * time.Second
 	}
-	var err error
-	if s.dash, err = LoadDashboard(cfg.Dashboard); err != nil {
-		return nil, err
-	}
 	for _, u := range []struct{ name, v string }{{"Prometheus", cfg.PrometheusURL}, {"Jaeger", cfg.JaegerURL}} {
 		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			return nil, fmt.Errorf("%s URL %q: want http://host:port", u.name, u.v)
 		}
+	}
+	var err error
+	if s.dash, err = LoadDashboard(cfg.Dashboard); err != nil {
+		return nil, err
 	}
 	if s.prom, err = newPrometheus(cfg.PrometheusURL, cfg.Timeout); err != nil {
 		return nil, err
