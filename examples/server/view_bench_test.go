@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -75,7 +76,7 @@ func BenchmarkViewDashboard(b *testing.B) {
 			if len(empty) > 0 {
 				b.Fatalf("panels without data: %v", empty)
 			}
-			before := v.Stats()
+			before, cpu0 := v.Stats(), promCPU(b, prom)
 			b.ResetTimer()
 			for b.Loop() {
 				if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
@@ -86,9 +87,10 @@ func BenchmarkViewDashboard(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			after := v.Stats()
+			after, cpu1 := v.Stats(), promCPU(b, prom)
 			b.ReportMetric(float64(after.Queries-before.Queries)/float64(b.N), "queries/op")
 			b.ReportMetric(float64(after.Bytes-before.Bytes)/1024/float64(b.N), "KiB-from-prom/op")
+			b.ReportMetric((cpu1-cpu0)*1000/float64(b.N), "prom-cpu-ms/op")
 		})
 	}
 }
@@ -183,10 +185,14 @@ func backfill(b *testing.B, families map[string]*dto.MetricFamily, dir string) {
 				sample("", nil, m.GetGauge().GetValue(), false)
 			case dto.MetricType_HISTOGRAM:
 				h := m.GetHistogram()
+				inf := false
 				for _, bk := range h.GetBucket() {
+					inf = inf || math.IsInf(bk.GetUpperBound(), 1)
 					sample("_bucket", map[string]string{"le": fmt.Sprint(bk.GetUpperBound())}, float64(bk.GetCumulativeCount()), true)
 				}
-				sample("_bucket", map[string]string{"le": "+Inf"}, float64(h.GetSampleCount()), true)
+				if !inf {
+					sample("_bucket", map[string]string{"le": "+Inf"}, float64(h.GetSampleCount()), true)
+				}
 				sample("_count", nil, float64(h.GetSampleCount()), true)
 				sample("_sum", nil, h.GetSampleSum(), true)
 			}
@@ -222,4 +228,24 @@ func labelString(labels, extra map[string]string) string {
 		parts[i] = fmt.Sprintf("%s=%q", k, all[k])
 	}
 	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// promCPU is Prometheus's own CPU time so far (process_cpu_seconds_total):
+// what the view's queries cost it.
+func promCPU(b *testing.B, prom *backends.Prometheus) float64 {
+	resp, err := http.Get(prom.URL + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mf, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, ok := mf["process_cpu_seconds_total"]
+	if !ok || len(f.GetMetric()) == 0 {
+		b.Fatal("Prometheus has no process_cpu_seconds_total")
+	}
+	return f.GetMetric()[0].GetCounter().GetValue()
 }

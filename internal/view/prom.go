@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -49,18 +50,30 @@ type countingTransport struct {
 func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.p.queries.Add(1)
 	resp, err := c.next.RoundTrip(r)
-	if err == nil && resp.ContentLength > 0 {
-		c.p.bytes.Add(resp.ContentLength)
+	if err == nil {
+		resp.Body = &countingBody{resp.Body, &c.p.bytes}
 	}
 	return resp, err
+}
+
+// countingBody counts the bytes read from a response (after the
+// transport's gzip decoding).
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
 }
 
 // Stats are the Prometheus requests the view has made.
 type Stats struct {
 	// Queries counts HTTP requests to Prometheus's API.
 	Queries int64 `json:"queries"`
-	// Bytes is the sum of their responses' Content-Length (chunked
-	// responses count 0).
+	// Bytes is the size of their responses, as read (decompressed).
 	Bytes int64 `json:"bytes"`
 }
 
