@@ -112,15 +112,16 @@ func TestE2EViewInBrowser(t *testing.T) {
 		"ORCH_SIM_RATE_LIMIT_RATE": "0.05", "ORCH_TOTAL_BUDGET_USD": "0",
 	}, backends.PrometheusConfig{ScrapeTargets: []string{hostileTarget(t)}, JobName: "other-app"})
 	ws := filepath.Join(s.root, "test-workspace")
-	// Runs spread over a few seconds, so that rate() has several samples,
-	// two at a time, so that coders conflict.
+	// Runs spread over a quarter of a minute, so that rate() has several
+	// samples and the last minute's charts have a shape, two at a time on
+	// one workspace, so that coders conflict.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var runs []string
-	for i := range 6 {
+	for i := range 8 {
 		wg.Go(func() {
-			time.Sleep(time.Duration(i) * 700 * time.Millisecond)
-			code, body := s.post(t, guideBody(filepath.Join(ws, strconv.Itoa(i%3)), "openai", "gpt-4"), nil)
+			time.Sleep(time.Duration(i) * 2 * time.Second)
+			code, body := s.post(t, guideBody(filepath.Join(ws, strconv.Itoa(i%4)), "openai", "gpt-4"), nil)
 			if code != 202 {
 				t.Errorf("POST /runs = %d %v", code, body)
 				return
@@ -132,6 +133,9 @@ func TestE2EViewInBrowser(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if len(runs) != 8 {
+		t.Fatalf("%d of 8 runs finished", len(runs))
+	}
 	if err := s.app.tel.ForceFlush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +148,7 @@ func TestE2EViewInBrowser(t *testing.T) {
 	t.Run("every panel has data", func(t *testing.T) {
 		before := v.Stats()
 		start := time.Now()
-		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/?from=now-5m&to=now&refresh=off")); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/?from=now-1m&to=now&refresh=off")); err != nil {
 			t.Fatal(err)
 		}
 		states := panelStates(t, ctx)
@@ -164,7 +168,41 @@ func TestE2EViewInBrowser(t *testing.T) {
 		screenshot(t, ctx, "view-dashboard.png")
 	})
 
+	t.Run("the worker_profile variable filters", func(t *testing.T) {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/?from=now-5m&to=now&refresh=off&var-worker_profile=coder")); err != nil {
+			t.Fatal(err)
+		}
+		st := panelStates(t, ctx)["Task Execution Duration"]
+		if st[0] != view.StateOK || !strings.Contains(st[1], "coder p95") || strings.Contains(st[1], "tester") || strings.Contains(st[1], "planner") {
+			t.Errorf("Task Execution Duration with worker_profile=coder: %v", st)
+		}
+		sel, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelector('select[name="var-worker_profile"]').selectedOptions].map(o => o.value)`))
+		if strings.Join(sel, ",") != "coder" {
+			t.Errorf("the variable's selection shows %v, want [coder]", sel)
+		}
+	})
+
+	t.Run("auto-refresh reloads the panels", func(t *testing.T) {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/?from=now-5m&to=now&refresh=5s")); err != nil {
+			t.Fatal(err)
+		}
+		panelStates(t, ctx)
+		before := v.Stats().Queries
+		first, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.loaded`))
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.body.dataset.loaded !== "`+first+`"`,
+			chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+			t.Fatalf("the panels were not reloaded within 15 s at refresh=5s: %v", err)
+		}
+		if n := v.Stats().Queries - before; n < 8 {
+			t.Errorf("a refresh made %d Prometheus requests, want at least one per panel", n)
+		}
+	})
+
 	t.Run("hostile label values are text", func(t *testing.T) {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/?from=now-5m&to=now&refresh=off")); err != nil {
+			t.Fatal(err)
+		}
+		panelStates(t, ctx)
 		legend, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-panel="LLM Requests by Model"] .legend`)))
 		if err != nil {
 			t.Fatal(err)

@@ -3,10 +3,14 @@ package doctor
 import (
 	"bytes"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/agentorchestrator/observability/internal/view"
 )
 
 func TestReadEnvFile(t *testing.T) {
@@ -163,6 +167,37 @@ func TestJudgePipeline(t *testing.T) {
 		c := d.checks[0]
 		if c.Status != tt.want || !strings.Contains(c.Summary, tt.says) {
 			t.Errorf("%s: %s %q, want %s saying %q", tt.name, c.Status, c.Summary, tt.want, tt.says)
+		}
+	}
+}
+
+// TestViewOnGrafanaPort: a real otelobs view on Grafana's port is checked
+// against the Prometheus and Jaeger doctor was given: the same pass
+// (localhost and 127.0.0.1 alike), others fail with the fix.
+func TestViewOnGrafanaPort(t *testing.T) {
+	v, err := view.New(view.Config{PrometheusURL: "http://127.0.0.1:9", JaegerURL: "http://127.0.0.1:7",
+		Dashboard: filepath.Join("..", "..", "observability", "grafana", "dashboards", "agent-orchestrator-overview.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(v)
+	defer srv.Close()
+	for _, tc := range []struct {
+		prom, jaeger string
+		want         Status
+		words        string
+	}{
+		{"http://localhost:9", "http://localhost:7", Pass, "draws the dashboard from http://127.0.0.1:9"},
+		{"http://localhost:9090", "http://localhost:7", Fail, "Prometheus http://127.0.0.1:9 (doctor checked http://localhost:9090)"},
+	} {
+		r := Run(t.Context(), Config{AppURL: "http://127.0.0.1:1", PrometheusURL: tc.prom, JaegerURL: tc.jaeger,
+			GrafanaURL: srv.URL, Timeout: time.Second})
+		c, ok := r.Find("grafana.view")
+		if !ok || c.Status != tc.want || !strings.Contains(c.Summary, tc.words) {
+			t.Errorf("prometheus %s: %+v, want %s with %q", tc.prom, c, tc.want, tc.words)
+		}
+		if _, skipped := r.Find("grafana.api"); skipped {
+			t.Errorf("the view was reported as a Grafana that does not answer")
 		}
 	}
 }

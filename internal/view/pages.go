@@ -381,10 +381,18 @@ func legendHeight(ss []series, width int) int {
 	rows, x := 1, 0
 	for _, s := range ss {
 		w := (len([]rune(s.Name))+32)*7 + 30 // name, "last … · max …", swatch and gap
-		if x > 0 && x+w > width {
-			rows, x = rows+1, 0
+		switch {
+		case w > width: // an item wider than the panel wraps on its own lines
+			if x > 0 {
+				rows++
+			}
+			rows += (w - 1) / width
+			x = w % width
+		case x > 0 && x+w > width:
+			rows, x = rows+1, w
+		default:
+			x += w
 		}
-		x += w
 	}
 	return min(rows, 4)*18 + 4
 }

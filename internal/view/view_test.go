@@ -391,3 +391,27 @@ func TestFlattenExemplars(t *testing.T) {
 		t.Errorf("%d exemplars from 10 twice, want 10", len(few))
 	}
 }
+
+// TestLegendHeight: the room under a chart grows with the rows its legend
+// wraps into, up to four.
+func TestLegendHeight(t *testing.T) {
+	item := func(name string) series { return series{Name: name} }
+	for _, tc := range []struct {
+		ss    []series
+		width int
+		rows  int
+	}{
+		{nil, 600, 0},
+		{[]series{item("p50"), item("p95"), item("p99")}, 1200, 1},
+		{[]series{item("p50"), item("p95"), item("p99")}, 600, 2},
+		{[]series{item(strings.Repeat("m", 40)), item(strings.Repeat("m", 40))}, 390, 4},
+	} {
+		want := 0
+		if tc.rows > 0 {
+			want = tc.rows*18 + 4
+		}
+		if got := legendHeight(tc.ss, tc.width); got != want {
+			t.Errorf("%d items at %d px: %d px, want %d (%d rows)", len(tc.ss), tc.width, got, want, tc.rows)
+		}
+	}
+}
