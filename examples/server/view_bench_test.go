@@ -119,7 +119,12 @@ func serverFamilies(b *testing.B) map[string]*dto.MetricFamily {
 		Workspace: filepath.Join(c.workspaceRoot, "ws")}); err != nil {
 		b.Fatal(err)
 	}
-	resp, err := http.Get(srv.URL + "/metrics")
+	return scrape(b, srv.URL+"/metrics")
+}
+
+// scrape reads a /metrics in the text format.
+func scrape(b *testing.B, url string) map[string]*dto.MetricFamily {
+	resp, err := http.Get(url)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -233,17 +238,7 @@ func labelString(labels, extra map[string]string) string {
 // promCPU is Prometheus's own CPU time so far (process_cpu_seconds_total):
 // what the view's queries cost it.
 func promCPU(b *testing.B, prom *backends.Prometheus) float64 {
-	resp, err := http.Get(prom.URL + "/metrics")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mf, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, ok := mf["process_cpu_seconds_total"]
+	f, ok := scrape(b, prom.URL+"/metrics")["process_cpu_seconds_total"]
 	if !ok || len(f.GetMetric()) == 0 {
 		b.Fatal("Prometheus has no process_cpu_seconds_total")
 	}

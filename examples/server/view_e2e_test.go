@@ -9,10 +9,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,7 +112,13 @@ func TestE2EViewInBrowser(t *testing.T) {
 	s, prom, jaeger := e2eStackWith(t, "push", map[string]string{
 		"ORCH_SIM_LATENCY_SCALE": "0.05", "ORCH_SIM_CONFLICT_RATE": "0.5",
 		"ORCH_SIM_RATE_LIMIT_RATE": "0.05", "ORCH_TOTAL_BUDGET_USD": "0",
-	}, backends.PrometheusConfig{ScrapeTargets: []string{hostileTarget(t)}, JobName: "other-app"})
+	}, backends.PrometheusConfig{
+		// Another app's target, and an alert that fires at once: the
+		// dashboard's annotation draws it.
+		ConfigYAML: fmt.Sprintf("global: {scrape_interval: 1s, evaluation_interval: 1s}\nrule_files: [rules.yml]\n"+
+			"scrape_configs:\n  - job_name: other-app\n    static_configs: [{targets: [%q]}]\n", hostileTarget(t)),
+		Files: map[string]string{"rules.yml": "groups:\n  - name: view\n    rules:\n      - alert: ViewTestAlert\n        expr: vector(1)\n        labels: {severity: info}\n"},
+	})
 	ws := filepath.Join(s.root, "test-workspace")
 	// Runs spread over a quarter of a minute, so that rate() has several
 	// samples and the last minute's charts have a shape, two at a time on
@@ -160,6 +168,10 @@ func TestE2EViewInBrowser(t *testing.T) {
 			if st[0] != view.StateOK {
 				t.Errorf("panel %q: state %s: %s", title, st[0], st[1])
 			}
+		}
+		bands, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-panel="Git Merge Duration"] .bands title')].map(e => e.textContent)`))
+		if !slices.Contains(bands, "ViewTestAlert") {
+			t.Errorf("the firing alert is not drawn as an annotation on Git Merge Duration: %v", bands)
 		}
 		health, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("health")))
 		if !strings.Contains(health, "exemplar storage on") || !strings.Contains(health, "Jaeger ✓") {

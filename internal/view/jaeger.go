@@ -80,25 +80,34 @@ type jaeger struct {
 	client *http.Client
 }
 
+// get fetches a path of Jaeger's API, reading at most limit bytes.
+func (j *jaeger) get(ctx context.Context, path string, limit int64) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.base+path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := j.client.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("Jaeger unreachable: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		return 0, nil, fmt.Errorf("Jaeger (%s): %v", j.base, err)
+	}
+	return resp.StatusCode, body, nil
+}
+
 // trace fetches one trace.
 func (j *jaeger) trace(ctx context.Context, id string) (*jaegerTrace, error) {
 	if !traceIDRE.MatchString(id) {
 		return nil, fmt.Errorf("%q is not a trace id (32 lower-case hex digits)", id)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.base+"/api/traces/"+id, nil)
+	status, body, err := j.get(ctx, "/api/traces/"+id, 64<<20)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := j.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("Jaeger unreachable: %v", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("Jaeger (%s): %v", j.base, err)
-	}
-	if resp.StatusCode == http.StatusNotFound {
+	if status == http.StatusNotFound {
 		return nil, errTraceNotFound
 	}
 	var r struct {
@@ -108,14 +117,14 @@ func (j *jaeger) trace(ctx context.Context, id string) (*jaegerTrace, error) {
 		} `json:"errors"`
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("Jaeger (%s): HTTP %d, not its JSON: %.200s", j.base, resp.StatusCode, body)
+		return nil, fmt.Errorf("Jaeger (%s): HTTP %d, not its JSON: %.200s", j.base, status, body)
 	}
-	if resp.StatusCode != http.StatusOK {
-		msg := http.StatusText(resp.StatusCode)
+	if status != http.StatusOK {
+		msg := http.StatusText(status)
 		if len(r.Errors) > 0 {
 			msg = r.Errors[0].Msg
 		}
-		return nil, fmt.Errorf("Jaeger (%s): HTTP %d: %s", j.base, resp.StatusCode, msg)
+		return nil, fmt.Errorf("Jaeger (%s): HTTP %d: %s", j.base, status, msg)
 	}
 	if len(r.Data) == 0 || len(r.Data[0].Spans) == 0 {
 		return nil, errTraceNotFound
@@ -125,22 +134,17 @@ func (j *jaeger) trace(ctx context.Context, id string) (*jaegerTrace, error) {
 
 // services lists Jaeger's services: it answers, and knows these.
 func (j *jaeger) services(ctx context.Context) ([]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.base+"/api/services", nil)
+	status, body, err := j.get(ctx, "/api/services", 1<<20)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := j.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("Jaeger unreachable: %v", err)
-	}
-	defer resp.Body.Close()
 	var r struct {
 		Data []string `json:"data"`
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("Jaeger (%s): /api/services: HTTP %d", j.base, resp.StatusCode)
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("Jaeger (%s): /api/services: HTTP %d", j.base, status)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&r); err != nil {
+	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, fmt.Errorf("Jaeger (%s): /api/services: %v", j.base, err)
 	}
 	sort.Strings(r.Data)
