@@ -169,6 +169,14 @@ func TestE2EViewInBrowser(t *testing.T) {
 				t.Errorf("panel %q: state %s: %s", title, st[0], st[1])
 			}
 		}
+		// The stat shows Prometheus's number, formatted in the panel's unit.
+		cost, err := prom.Query(t.Context(), `sum(llm_cost_dollars_total)`)
+		if err != nil || len(cost) != 1 {
+			t.Fatalf("sum(llm_cost_dollars_total): %v %v", cost, err)
+		}
+		if st, want := states["Total LLM Cost"], view.FormatValue(cost[0].Float(), "currencyUSD", nil); strings.TrimSpace(st[1]) != want {
+			t.Errorf("Total LLM Cost shows %q, Prometheus says %s", st[1], want)
+		}
 		bands, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-panel="Git Merge Duration"] .bands title')].map(e => e.textContent)`))
 		if !slices.Contains(bands, "ViewTestAlert") {
 			t.Errorf("the firing alert is not drawn as an annotation on Git Merge Duration: %v", bands)

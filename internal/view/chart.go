@@ -124,208 +124,244 @@ func stacked(ss []series) (tops, bottoms [][]Point) {
 // annotation bands out in a w×h SVG.
 func drawTimeSeries(d *panelData, w, h int, traceLink func(exemplar) string) *chart {
 	c := &chart{W: w, H: h}
-	def := d.Panel.FieldConfig.Defaults
-	from, to := d.Range.From.UnixMilli(), d.Range.To.UnixMilli()
-	tops, bottoms := stacked(d.Series)
+	l := newTSLayout(d, c)
+	l.bands(d.Bands)
+	l.series(d)
+	l.thresholds(d.Panel.FieldConfig.Defaults)
+	l.exemplars(d.Exemplars, traceLink)
+	return c
+}
 
-	// The axes' ranges: the data, the exemplars drawn at their values,
-	// min/max from the panel, 0 for bars and stacks.
-	left, right := axis{unit: def.Unit, decimals: def.Decimals, min: math.Inf(1), max: math.Inf(-1)},
-		axis{min: math.Inf(1), max: math.Inf(-1)}
+// tsLayout maps a time series panel's data to the chart's coordinates.
+type tsLayout struct {
+	c             *chart
+	left, right   axis
+	from, to      int64 // the range, Unix ms
+	tops, bottoms [][]Point
+	stepPx        float64
+	def           FieldDefaults
+	rangeDuration time.Duration
+	stepMs        int64
+}
+
+// newTSLayout finds the axes' ranges (the data, the exemplars drawn at
+// their values, the panel's min/max, 0 for bars and stacks), leaves room
+// for the tick labels, and writes the ticks.
+func newTSLayout(d *panelData, c *chart) *tsLayout {
+	l := &tsLayout{c: c, def: d.Panel.FieldConfig.Defaults, from: d.Range.From.UnixMilli(), to: d.Range.To.UnixMilli(),
+		rangeDuration: d.Range.To.Sub(d.Range.From), stepMs: d.Step.Milliseconds()}
+	l.tops, l.bottoms = stacked(d.Series)
+	l.left = axis{unit: l.def.Unit, decimals: l.def.Decimals, min: math.Inf(1), max: math.Inf(-1)}
+	l.right = axis{min: math.Inf(1), max: math.Inf(-1)}
 	for i, s := range d.Series {
-		a := &left
+		a := &l.left
 		if s.Right {
-			a, c.HasRight = &right, true
-			right.unit = s.Unit
+			a, c.HasRight = &l.right, true
+			l.right.unit = s.Unit
 		} else if s.Unit != "" {
-			left.unit = s.Unit
+			l.left.unit = s.Unit
 		}
-		for j, p := range tops[i] {
-			if math.IsNaN(p.V) || math.IsInf(p.V, 0) || p.T < from || p.T > to {
+		for j, p := range l.tops[i] {
+			if !finite(p.V) || p.T < l.from || p.T > l.to {
 				continue
 			}
-			a.min, a.max = math.Min(a.min, math.Min(p.V, bottoms[i][j].V)), math.Max(a.max, p.V)
+			a.min, a.max = math.Min(a.min, math.Min(p.V, l.bottoms[i][j].V)), math.Max(a.max, p.V)
 		}
 		if s.Bars || s.Stack {
 			a.min = math.Min(a.min, 0)
 		}
 	}
 	for _, e := range d.Exemplars {
-		if e.OnValue && !math.IsNaN(e.V) && !math.IsInf(e.V, 0) {
-			left.min, left.max = math.Min(left.min, e.V), math.Max(left.max, e.V)
+		if e.OnValue && finite(e.V) {
+			l.left.min, l.left.max = math.Min(l.left.min, e.V), math.Max(l.left.max, e.V)
 		}
 	}
-	for _, a := range []*axis{&left, &right} {
+	for _, a := range []*axis{&l.left, &l.right} {
 		if math.IsInf(a.min, 1) {
 			a.min, a.max = 0, 1
 		}
-		if a.min > 0 {
-			a.min = 0 // counts, rates and durations read best from zero
-		}
+		a.min = math.Min(a.min, 0) // counts, rates and durations read best from zero
 	}
-	if def.Min != nil {
-		left.min = *def.Min
+	if l.def.Min != nil {
+		l.left.min = *l.def.Min
 	}
-	if def.Max != nil {
-		left.max = *def.Max
+	if l.def.Max != nil {
+		l.left.max = *l.def.Max
 	}
 	var lt, rt []float64
-	left.min, left.max, lt = niceTicks(left.min, left.max, 4)
-	if def.Min != nil {
-		left.min = *def.Min
+	l.left.min, l.left.max, lt = niceTicks(l.left.min, l.left.max, 4)
+	if l.def.Min != nil {
+		l.left.min = *l.def.Min
 	}
-	if def.Max != nil {
-		left.max = *def.Max
+	if l.def.Max != nil {
+		l.left.max = *l.def.Max
 	}
 	if c.HasRight {
-		right.min, right.max, rt = niceTicks(right.min, right.max, 4)
+		l.right.min, l.right.max, rt = niceTicks(l.right.min, l.right.max, 4)
 	}
-
-	// Geometry: room for the y labels on the left (and right), the time
-	// labels at the bottom.
-	c.PlotX, c.PlotY = labelWidth(lt, left)+10, 8
-	c.PlotW, c.PlotH = float64(w)-c.PlotX-12, float64(h)-8-22
+	c.PlotX, c.PlotY = labelWidth(lt, l.left)+10, 8
+	c.PlotW, c.PlotH = float64(c.W)-c.PlotX-12, float64(c.H)-8-22
 	if c.HasRight {
-		c.PlotW -= labelWidth(rt, right) + 4
+		c.PlotW -= labelWidth(rt, l.right) + 4
 	}
-	if c.PlotW < 40 {
-		c.PlotW = 40
-	}
-	if c.PlotH < 30 {
-		c.PlotH = 30
-	}
-	x := func(t int64) float64 {
-		if to == from {
-			return c.PlotX
-		}
-		return c.PlotX + float64(t-from)/float64(to-from)*c.PlotW
-	}
-	y := func(s series, v float64) float64 {
-		if s.Right {
-			return right.y(v, c.PlotY, c.PlotH)
-		}
-		return left.y(v, c.PlotY, c.PlotH)
-	}
+	c.PlotW, c.PlotH = math.Max(c.PlotW, 40), math.Max(c.PlotH, 30)
 	for _, v := range lt {
-		if v >= left.min && v <= left.max {
-			c.YTicks = append(c.YTicks, tick{f1(left.y(v, c.PlotY, c.PlotH)), FormatValue(v, left.unit, left.decimals)})
+		if v >= l.left.min && v <= l.left.max {
+			c.YTicks = append(c.YTicks, tick{f1(l.left.y(v, c.PlotY, c.PlotH)), FormatValue(v, l.left.unit, l.left.decimals)})
 		}
 	}
 	for _, v := range rt {
-		c.Y2Ticks = append(c.Y2Ticks, tick{f1(right.y(v, c.PlotY, c.PlotH)), FormatValue(v, right.unit, nil)})
+		c.Y2Ticks = append(c.Y2Ticks, tick{f1(l.right.y(v, c.PlotY, c.PlotH)), FormatValue(v, l.right.unit, nil)})
 	}
 	for _, t := range timeTicks(d.Range.From, d.Range.To, int(c.PlotW/90)) {
-		c.XTicks = append(c.XTicks, tick{f1(x(t.UnixMilli())), timeLabel(t, d.Range.To.Sub(d.Range.From))})
+		c.XTicks = append(c.XTicks, tick{f1(l.x(t.UnixMilli())), timeLabel(t, l.rangeDuration)})
 	}
+	l.stepPx = float64(l.stepMs) / float64(max(l.to-l.from, 1)) * c.PlotW
+	return l
+}
 
-	// Annotation bands, behind the data.
-	for _, b := range d.Bands {
-		x0, x1 := math.Max(x(b.T0), c.PlotX), math.Min(x(b.T1), c.PlotX+c.PlotW)
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func (l *tsLayout) x(t int64) float64 {
+	if l.to == l.from {
+		return l.c.PlotX
+	}
+	return l.c.PlotX + float64(t-l.from)/float64(l.to-l.from)*l.c.PlotW
+}
+
+func (l *tsLayout) y(s series, v float64) float64 {
+	if s.Right {
+		return l.right.y(v, l.c.PlotY, l.c.PlotH)
+	}
+	return l.left.y(v, l.c.PlotY, l.c.PlotH)
+}
+
+// bands draws the annotations, behind the data.
+func (l *tsLayout) bands(bands []band) {
+	c := l.c
+	for _, b := range bands {
+		x0, x1 := math.Max(l.x(b.T0), c.PlotX), math.Min(l.x(b.T1), c.PlotX+c.PlotW)
 		if x1 < x0 {
 			continue
 		}
 		c.Bands = append(c.Bands, rect{X: f1(x0), Y: f1(c.PlotY), W: f1(math.Max(x1-x0, 2)), H: f1(c.PlotH), Color: b.Color, Title: b.Title})
 	}
+}
 
-	// Series.
-	stepPx := float64(d.Step.Milliseconds()) / float64(max(to-from, 1)) * c.PlotW
-	nBarSeries := 0
+// series draws each series (lines with their fill, or bars) and its
+// legend entry.
+func (l *tsLayout) series(d *panelData) {
+	nBars, barIndex := 0, 0
 	for _, s := range d.Series {
 		if s.Bars && !s.Stack {
-			nBarSeries++
+			nBars++
 		}
 	}
-	barIndex := 0
 	for i, s := range d.Series {
-		last, maxV := math.NaN(), math.Inf(-1)
-		for _, p := range s.Points {
-			if !math.IsNaN(p.V) {
-				last, maxV = p.V, math.Max(maxV, p.V)
-			}
-		}
 		item := legendItem{Name: s.Name, Color: s.Color}
-		if !math.IsNaN(last) {
-			item.Last, item.Max = FormatValue(last, s.Unit, def.Decimals), FormatValue(maxV, s.Unit, def.Decimals)
+		if last, ok := lastFinite(s.Points); ok {
+			maxV := math.Inf(-1)
+			for _, p := range s.Points {
+				if finite(p.V) {
+					maxV = math.Max(maxV, p.V)
+				}
+			}
+			item.Last, item.Max = FormatValue(last, s.Unit, l.def.Decimals), FormatValue(maxV, s.Unit, l.def.Decimals)
 		}
-		c.Legend = append(c.Legend, item)
+		l.c.Legend = append(l.c.Legend, item)
 		if s.Bars {
-			bw := math.Max(stepPx*0.8, 1)
-			off := -bw / 2
-			if !s.Stack && nBarSeries > 1 {
-				bw /= float64(nBarSeries)
-				off += float64(barIndex) * bw
-				barIndex++
-			}
-			for j, p := range tops[i] {
-				if math.IsNaN(p.V) || p.T < from || p.T > to {
-					continue
-				}
-				y0, y1 := y(s, bottoms[i][j].V), y(s, p.V)
-				if y1 > y0 {
-					y0, y1 = y1, y0
-				}
-				c.Bars = append(c.Bars, rect{X: f1(x(p.T) + off), Y: f1(y1), W: f1(bw), H: f1(math.Max(y0-y1, 0.5)), Color: s.Color,
-					Title: s.Name + ": " + FormatValue(s.Points[j].V, s.Unit, def.Decimals) + " at " + time.UnixMilli(p.T).Format("15:04:05")})
-			}
+			l.bars(i, s, nBars, &barIndex)
+		} else {
+			l.lines(i, s)
+		}
+	}
+}
+
+func (l *tsLayout) bars(i int, s series, nBars int, barIndex *int) {
+	bw := math.Max(l.stepPx*0.8, 1)
+	off := -bw / 2
+	if !s.Stack && nBars > 1 {
+		bw /= float64(nBars)
+		off += float64(*barIndex) * bw
+		*barIndex++
+	}
+	for j, p := range l.tops[i] {
+		if !finite(p.V) || p.T < l.from || p.T > l.to {
 			continue
 		}
-		for _, seg := range segments(tops[i], bottoms[i], d.Step.Milliseconds(), from, to) {
-			var line, area strings.Builder
-			for k, p := range seg.top {
-				cmd := "L"
-				if k == 0 {
-					cmd = "M"
-				}
-				fmt.Fprintf(&line, "%s%s %s ", cmd, f1(x(p.T)), f1(y(s, p.V)))
+		y0, y1 := l.y(s, l.bottoms[i][j].V), l.y(s, p.V)
+		if y1 > y0 {
+			y0, y1 = y1, y0
+		}
+		l.c.Bars = append(l.c.Bars, rect{X: f1(l.x(p.T) + off), Y: f1(y1), W: f1(bw), H: f1(math.Max(y0-y1, 0.5)), Color: s.Color,
+			Title: s.Name + ": " + FormatValue(s.Points[j].V, s.Unit, l.def.Decimals) + " at " + time.UnixMilli(p.T).Format("15:04:05")})
+	}
+}
+
+func (l *tsLayout) lines(i int, s series) {
+	for _, seg := range segments(l.tops[i], l.bottoms[i], l.stepMs, l.from, l.to) {
+		var line, area strings.Builder
+		for k, p := range seg.top {
+			cmd := "L"
+			if k == 0 {
+				cmd = "M"
 			}
-			if len(seg.top) == 1 { // a lone sample: a short tick
-				p := seg.top[0]
-				fmt.Fprintf(&line, "L%s %s", f1(x(p.T)+1.5), f1(y(s, p.V)))
+			fmt.Fprintf(&line, "%s%s %s ", cmd, f1(l.x(p.T)), f1(l.y(s, p.V)))
+		}
+		if len(seg.top) == 1 { // a lone sample: a short tick
+			p := seg.top[0]
+			fmt.Fprintf(&line, "L%s %s", f1(l.x(p.T)+1.5), f1(l.y(s, p.V)))
+		}
+		l.c.Lines = append(l.c.Lines, path{D: strings.TrimSpace(line.String()), Color: s.Color, Title: s.Name})
+		if s.Fill > 0 {
+			area.WriteString(strings.TrimSpace(line.String()))
+			for k := len(seg.bottom) - 1; k >= 0; k-- {
+				p := seg.bottom[k]
+				fmt.Fprintf(&area, " L%s %s", f1(l.x(p.T)), f1(l.y(s, p.V)))
 			}
-			c.Lines = append(c.Lines, path{D: strings.TrimSpace(line.String()), Color: s.Color, Title: s.Name})
-			if s.Fill > 0 {
-				area.WriteString(strings.TrimSpace(line.String()))
-				for k := len(seg.bottom) - 1; k >= 0; k-- {
-					p := seg.bottom[k]
-					fmt.Fprintf(&area, " L%s %s", f1(x(p.T)), f1(y(s, p.V)))
-				}
-				area.WriteString(" Z")
-				c.Areas = append(c.Areas, path{D: area.String(), Color: s.Color, Opacity: f1(s.Fill), Title: s.Name})
-			}
+			area.WriteString(" Z")
+			l.c.Areas = append(l.c.Areas, path{D: area.String(), Color: s.Color, Opacity: f1(s.Fill), Title: s.Name})
 		}
 	}
+}
 
-	// Thresholds as lines, when the panel asks for them.
-	if m := def.Custom.ThresholdsStyle.Mode; m == "line" || m == "dashed" || m == "line+area" || m == "dashed+area" {
-		for _, st := range def.Thresholds.Steps {
-			if st.Value == nil || *st.Value < left.min || *st.Value > left.max {
-				continue
-			}
-			c.Thresholds = append(c.Thresholds, hline{Y: f1(left.y(*st.Value, c.PlotY, c.PlotH)), X1: f1(c.PlotX), X2: f1(c.PlotX + c.PlotW),
-				Color: cssColor(st.Color), Label: FormatValue(*st.Value, left.unit, left.decimals)})
-		}
+// thresholds draws the thresholds as lines, when the panel asks for them.
+func (l *tsLayout) thresholds(def FieldDefaults) {
+	m := def.Custom.ThresholdsStyle.Mode
+	if m != "line" && m != "dashed" && m != "line+area" && m != "dashed+area" {
+		return
 	}
+	c := l.c
+	for _, st := range def.Thresholds.Steps {
+		if st.Value == nil || *st.Value < l.left.min || *st.Value > l.left.max {
+			continue
+		}
+		c.Thresholds = append(c.Thresholds, hline{Y: f1(l.left.y(*st.Value, c.PlotY, c.PlotH)), X1: f1(c.PlotX), X2: f1(c.PlotX + c.PlotW),
+			Color: cssColor(st.Color), Label: FormatValue(*st.Value, l.left.unit, l.left.decimals)})
+	}
+}
 
-	// Exemplars: histogram observations at their value, counter exemplars
-	// on the time axis.
-	for _, e := range d.Exemplars {
-		if e.T < from || e.T > to {
+// exemplars marks histogram observations at their value and counter
+// exemplars on the time axis. They are drawn against the left axis
+// (query_exemplars does not say which target a series came from), inside
+// the plot.
+func (l *tsLayout) exemplars(ex []exemplar, traceLink func(exemplar) string) {
+	c := l.c
+	for _, e := range ex {
+		if e.T < l.from || e.T > l.to {
 			continue
 		}
 		ey := c.PlotY + c.PlotH - 4
+		val := strconv.FormatFloat(e.V, 'g', 6, 64)
 		if e.OnValue {
-			ey = left.y(e.V, c.PlotY, c.PlotH)
-		}
-		val := FormatValue(e.V, left.unit, nil)
-		if !e.OnValue {
-			val = strconv.FormatFloat(e.V, 'g', 6, 64)
+			ey = math.Max(c.PlotY, math.Min(c.PlotY+c.PlotH, l.left.y(e.V, c.PlotY, c.PlotH)))
+			val = FormatValue(e.V, l.left.unit, nil)
 		}
 		c.Exemplars = append(c.Exemplars, marker{
-			X: f1(x(e.T)), Y: f1(ey), Href: traceLink(e), Color: "#B877D9", TraceID: e.TraceID,
+			X: f1(l.x(e.T)), Y: f1(ey), Href: traceLink(e), Color: "#B877D9", TraceID: e.TraceID,
 			Title: fmt.Sprintf("exemplar %s at %s, trace_id %s, series %s", val, time.UnixMilli(e.T).Format("15:04:05"), e.TraceID, e.Series),
 		})
 	}
-	return c
 }
 
 // labelWidth estimates the pixels the axis' tick labels need (11 px text).
@@ -381,8 +417,12 @@ func timeTicks(from, to time.Time, n int) []time.Time {
 			break
 		}
 	}
+	// Round in the zone the labels are written in: an hour tick at :00
+	// local time, also where the zone is half an hour off UTC.
+	_, offset := from.Zone()
+	off := time.Duration(offset) * time.Second
 	var out []time.Time
-	for t := from.Truncate(step).Add(step); !t.After(to); t = t.Add(step) {
+	for t := from.Add(off).Truncate(step).Add(step - off); !t.After(to); t = t.Add(step) {
 		out = append(out, t)
 	}
 	return out
@@ -413,21 +453,19 @@ func polar(cx, cy, r, a float64) (float64, float64) {
 }
 
 // arcPath is the SVG arc from fraction f0 to f1 of a gauge's 240° sweep.
-func arcPath(cx, cy, r, f0, f1 float64) string {
+func arcPath(cx, cy, r, from, to float64) string {
 	const start, sweep = 210 * math.Pi / 180, 240 * math.Pi / 180
-	a0, a1 := start-f0*sweep, start-f1*sweep
+	a0, a1 := start-from*sweep, start-to*sweep
 	x0, y0 := polar(cx, cy, r, a0)
 	x1, y1 := polar(cx, cy, r, a1)
 	large := 0
-	if (f1-f0)*240 > 180 {
+	if (to-from)*240 > 180 {
 		large = 1
 	}
-	return fmt.Sprintf("M%s %s A%s %s 0 %d 1 %s %s", f1s(x0), f1s(y0), f1s(r), f1s(r), large, f1s(x1), f1s(y1))
+	return fmt.Sprintf("M%s %s A%s %s 0 %d 1 %s %s", f1(x0), f1(y0), f1(r), f1(r), large, f1(x1), f1(y1))
 }
 
-func f1s(v float64) string { return f1(v) }
-
-// drawGauge lays out one gauge per series in a row.
+// drawGauges lays out one gauge per series in a row.
 func drawGauges(d *panelData) []gauge {
 	def := d.Panel.FieldConfig.Defaults
 	lo, hi := 0.0, 100.0
@@ -444,10 +482,10 @@ func drawGauges(d *panelData) []gauge {
 	const cx, cy, r = 100, 100, 70
 	var out []gauge
 	for _, s := range d.Series {
-		if len(s.Points) == 0 {
+		v, ok := lastFinite(s.Points)
+		if !ok {
 			continue
 		}
-		v := s.Points[len(s.Points)-1].V
 		g := gauge{Name: s.Name, Value: FormatValue(v, s.Unit, def.Decimals), Color: thresholdColor(def.Thresholds.Steps, v),
 			Track: arcPath(cx, cy, r, 0, 1), MinLabel: FormatValue(lo, s.Unit, nil), MaxLabel: FormatValue(hi, s.Unit, nil)}
 		if def.Color.Mode != "thresholds" && def.Color.Mode != "" {
@@ -489,10 +527,10 @@ func drawStats(d *panelData) []stat {
 	def := d.Panel.FieldConfig.Defaults
 	var out []stat
 	for _, s := range d.Series {
-		if len(s.Points) == 0 {
+		v, ok := lastFinite(s.Points)
+		if !ok {
 			continue
 		}
-		v := s.Points[len(s.Points)-1].V
 		st := stat{Name: s.Name, Value: FormatValue(v, s.Unit, def.Decimals), Color: thresholdColor(def.Thresholds.Steps, v)}
 		if def.Color.Mode != "thresholds" && def.Color.Mode != "" {
 			st.Color = s.Color

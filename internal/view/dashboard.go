@@ -256,6 +256,16 @@ func (d *Dashboard) Check() []string {
 		if !p.Supported() {
 			out = append(out, fmt.Sprintf("panel %q: unsupported panel type %s", p.Title, p.Type))
 		}
+		def := p.FieldConfig.Defaults
+		if def.Custom.Stacking.Mode == "percent" {
+			out = append(out, fmt.Sprintf("panel %q: percent stacking is drawn as normal stacking", p.Title))
+		}
+		if def.Thresholds.Mode == "percentage" {
+			out = append(out, fmt.Sprintf("panel %q: percentage thresholds are read as absolute values", p.Title))
+		}
+		if p.Type == TypeGauge && def.Max == nil {
+			out = append(out, fmt.Sprintf("panel %q: a gauge without max is drawn from min (or 0) to 100", p.Title))
+		}
 		for _, o := range p.FieldConfig.Overrides {
 			if !knownMatchers[o.Matcher.ID] {
 				out = append(out, fmt.Sprintf("panel %q: unsupported override matcher %s", p.Title, o.Matcher.ID))

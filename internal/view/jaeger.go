@@ -76,8 +76,9 @@ var traceIDRE = regexp.MustCompile(`^(?:[0-9a-f]{16}|[0-9a-f]{32})$`)
 var errTraceNotFound = errors.New("trace not found")
 
 type jaeger struct {
-	base   string
-	client *http.Client
+	base    string
+	display string // base without a password
+	client  *http.Client
 }
 
 // get fetches a path of Jaeger's API, reading at most limit bytes.
@@ -88,12 +89,15 @@ func (j *jaeger) get(ctx context.Context, path string, limit int64) (int, []byte
 	}
 	resp, err := j.client.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("Jaeger unreachable: %v", err)
+		return 0, nil, fmt.Errorf("Jaeger unreachable: %v", redactErr(err, j.base, j.display))
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return 0, nil, fmt.Errorf("Jaeger (%s): %v", j.base, err)
+		return 0, nil, fmt.Errorf("Jaeger (%s): %v", j.display, err)
+	}
+	if int64(len(body)) > limit {
+		return 0, nil, fmt.Errorf("Jaeger (%s): %s answers with more than %d MiB, more than the view reads", j.display, path, limit>>20)
 	}
 	return resp.StatusCode, body, nil
 }
@@ -101,7 +105,7 @@ func (j *jaeger) get(ctx context.Context, path string, limit int64) (int, []byte
 // trace fetches one trace.
 func (j *jaeger) trace(ctx context.Context, id string) (*jaegerTrace, error) {
 	if !traceIDRE.MatchString(id) {
-		return nil, fmt.Errorf("%q is not a trace id (32 lower-case hex digits)", id)
+		return nil, fmt.Errorf("%q is not a trace id (32 or 16 lower-case hex digits)", id)
 	}
 	status, body, err := j.get(ctx, "/api/traces/"+id, 64<<20)
 	if err != nil {
@@ -117,14 +121,14 @@ func (j *jaeger) trace(ctx context.Context, id string) (*jaegerTrace, error) {
 		} `json:"errors"`
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("Jaeger (%s): HTTP %d, not its JSON: %.200s", j.base, status, body)
+		return nil, fmt.Errorf("Jaeger (%s): HTTP %d, not its JSON: %.200s", j.display, status, body)
 	}
 	if status != http.StatusOK {
 		msg := http.StatusText(status)
 		if len(r.Errors) > 0 {
 			msg = r.Errors[0].Msg
 		}
-		return nil, fmt.Errorf("Jaeger (%s): HTTP %d: %s", j.base, status, msg)
+		return nil, fmt.Errorf("Jaeger (%s): HTTP %d: %s", j.display, status, msg)
 	}
 	if len(r.Data) == 0 || len(r.Data[0].Spans) == 0 {
 		return nil, errTraceNotFound
@@ -142,10 +146,10 @@ func (j *jaeger) services(ctx context.Context) ([]string, error) {
 		Data []string `json:"data"`
 	}
 	if status != http.StatusOK {
-		return nil, fmt.Errorf("Jaeger (%s): /api/services: HTTP %d", j.base, status)
+		return nil, fmt.Errorf("Jaeger (%s): /api/services: HTTP %d", j.display, status)
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("Jaeger (%s): /api/services: %v", j.base, err)
+		return nil, fmt.Errorf("Jaeger (%s): /api/services: %v", j.display, err)
 	}
 	sort.Strings(r.Data)
 	return r.Data, nil
@@ -174,7 +178,8 @@ type spanEvent struct {
 type traceView struct {
 	TraceID  string
 	RunID    string
-	Root     string
+	Root     string // the root span's name
+	RootID   string // and id
 	Services []string
 	Start    time.Time
 	Duration time.Duration
@@ -264,7 +269,7 @@ func buildTraceView(t *jaegerTrace) *traceView {
 	}
 	for _, r := range children[""] {
 		if v.Root == "" {
-			v.Root = r.OperationName
+			v.Root, v.RootID = r.OperationName, r.SpanID
 		}
 		walk(r, 0)
 	}
@@ -286,4 +291,10 @@ func shortID(id string) string {
 		return id[:8]
 	}
 	return strings.ToLower(id)
+}
+
+// redactErr is err's text with the URL's password hidden (url.Error
+// quotes the URL it failed on).
+func redactErr(err error, base, display string) string {
+	return strings.ReplaceAll(err.Error(), base, display)
 }

@@ -113,8 +113,9 @@ func (s *Server) readQuery(r *http.Request) (pageQuery, error) {
 	return q, nil
 }
 
-// varValues resolves the variables for interpolation: the selected values,
-// or for All the variable's allValue (else every value Prometheus has).
+// varValues resolves the variables for interpolation, as regular
+// expressions: the selected values, or for All the variable's allValue
+// (else every value Prometheus has).
 func (s *Server) varValues(ctx context.Context, q pageQuery) (map[string]string, error) {
 	out := map[string]string{}
 	for _, vr := range s.dash.Templating.List {
@@ -416,7 +417,7 @@ type tracePage struct {
 	Error      string
 	Back       string // the dashboard around the trace
 	BackPanel  string
-	Series     string // the exemplar's series
+	Series     string // the query of the exemplar's series
 	SeriesLink string
 	Metrics    []link // tracesToMetrics queries
 	JaegerURL  string
@@ -428,13 +429,13 @@ func (s *Server) tracePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, "Bad trace id", fmt.Sprintf("%q is not a trace id: want 32 hex digits", r.PathValue("id")))
 		return
 	}
-	page := &tracePage{traceView: &traceView{TraceID: id}, JaegerURL: s.jaeger.base}
+	page := &tracePage{traceView: &traceView{TraceID: id}, JaegerURL: s.jaeger.display}
 	t, err := s.jaeger.trace(r.Context(), id)
 	status := http.StatusOK
 	switch {
 	case errors.Is(err, errTraceNotFound):
 		status = http.StatusNotFound
-		page.Error = "Jaeger (" + s.jaeger.base + ") has no trace " + id + ": its spans were not exported to Jaeger, are still in the exporter's batch (retry in a few seconds), " +
+		page.Error = "Jaeger (" + s.jaeger.display + ") has no trace " + id + ": its spans were not exported to Jaeger, are still in the exporter's batch (retry in a few seconds), " +
 			"or were dropped by its retention. `go run ./cmd/otelobs doctor` checks the chain."
 	case err != nil:
 		status = http.StatusBadGateway
@@ -467,7 +468,7 @@ func (s *Server) tracePage(w http.ResponseWriter, r *http.Request) {
 		}
 		if sel := f.Get("series"); sel != "" && len(sel) < 2048 {
 			if expr, ok := seriesExpr(sel); ok {
-				page.Series = sel
+				page.Series = expr // what the link runs, not the parameter
 				v.Set("expr", expr)
 				v.Del("mark")
 				page.SeriesLink = "/explore?" + v.Encode()
@@ -493,6 +494,11 @@ func seriesExpr(sel string) (string, bool) {
 	delete(m, "le")
 	if !model.LegacyValidation.IsValidMetricName(string(name)) {
 		return "", false
+	}
+	for l := range m {
+		if !model.LegacyValidation.IsValidLabelName(string(l)) {
+			return "", false
+		}
 	}
 	selector := string(name) + m.String()
 	if len(m) == 0 {
@@ -566,13 +572,14 @@ type healthView struct {
 	FlagsError         string
 	Targets            []v1.ActiveTarget
 	TargetsUp          int
+	TargetsError       string
 	JaegerError        string
 	Services           []string
 	Notes              []string
 }
 
 func (s *Server) health(ctx context.Context) *healthView {
-	h := &healthView{Prometheus: s.prom.base, Jaeger: s.jaeger.base, Notes: s.dash.Check()}
+	h := &healthView{Prometheus: s.prom.display, Jaeger: s.jaeger.display, Notes: s.dash.Check()}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	done := make(chan struct{})
@@ -586,15 +593,17 @@ func (s *Server) health(ctx context.Context) *healthView {
 		h.Services = svc
 	}()
 	if bi, err := s.prom.api.Buildinfo(ctx); err != nil {
-		h.PromError = promError(s.prom.base, err).Error()
+		h.PromError = promError(s.prom.display, err).Error()
 	} else {
 		h.Version = bi.Version
 		if flags, err := s.prom.api.Flags(ctx); err != nil {
-			h.FlagsError = promError(s.prom.base, err).Error()
+			h.FlagsError = promError(s.prom.display, err).Error()
 		} else {
 			h.ExemplarStorage = slices.Contains(strings.Split(flags["enable-feature"], ","), "exemplar-storage")
 		}
-		if t, err := s.prom.api.Targets(ctx); err == nil {
+		if t, err := s.prom.api.Targets(ctx); err != nil {
+			h.TargetsError = promError(s.prom.display, err).Error()
+		} else {
 			h.Targets = t.Active
 			for _, a := range t.Active {
 				if a.Health == v1.HealthGood {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -88,11 +87,21 @@ func (d *panelData) State() string {
 		return StateError
 	}
 	for _, s := range d.Series {
-		if len(s.Points) > 0 {
+		if _, ok := lastFinite(s.Points); ok {
 			return StateOK
 		}
 	}
-	return StateEmpty
+	return StateEmpty // no series, or only NaN (histogram_quantile of no observations)
+}
+
+// lastFinite is the newest sample that is a number.
+func lastFinite(pts []Point) (float64, bool) {
+	for i := len(pts) - 1; i >= 0; i-- {
+		if v := pts[i].V; !math.IsNaN(v) && !math.IsInf(v, 0) {
+			return v, true
+		}
+	}
+	return 0, false
 }
 
 // fetchPanel runs the panel's queries: one query (gauge, stat) or
@@ -119,10 +128,18 @@ func (s *Server) fetchPanel(ctx context.Context, p Panel, tr timeRange, vars map
 	}
 	targets := visibleTargets(p)
 	results := make([]result, len(targets))
+	all := builtinVars(d.Step, s.minStep, tr.To.Sub(tr.From))
+	for k, v := range vars {
+		all[k] = v
+	}
 	var exemplarExprs []string
 	var wg sync.WaitGroup
 	for i, t := range targets {
-		expr := interpolate(t.Expr, vars)
+		expr, err := interpolate(t.Expr, all)
+		if err != nil {
+			results[i].err = err
+			continue
+		}
 		if t.Exemplar && !instant {
 			exemplarExprs = append(exemplarExprs, "("+expr+")")
 		}
@@ -144,8 +161,9 @@ func (s *Server) fetchPanel(ctx context.Context, p Panel, tr timeRange, vars map
 		})
 	}
 	var bands []band
+	var bandErrs []string
 	if !instant {
-		wg.Go(func() { bands = s.annotations(ctx, rng) })
+		wg.Go(func() { bands, bandErrs = s.annotations(ctx, rng) })
 	}
 	wg.Wait()
 
@@ -174,6 +192,7 @@ func (s *Server) fetchPanel(ctx context.Context, p Panel, tr timeRange, vars map
 	}
 	d.Exemplars = flattenExemplars(exemplars)
 	d.Bands = bands
+	d.Notes = append(d.Notes, bandErrs...)
 	return d
 }
 
@@ -331,10 +350,12 @@ func flattenExemplars(res []v1.ExemplarQueryResult) []exemplar {
 }
 
 // annotations runs the dashboard's enabled annotation queries over the
-// range (once for all panels of a refresh, through the cache) and returns
-// the bands where a series has samples.
-func (s *Server) annotations(ctx context.Context, rng v1.Range) []band {
+// range (shared by the panels of a refresh that have the same step,
+// through the cache) and returns the bands where a series has samples, and
+// what failed (a note on the panel: the panel itself still draws).
+func (s *Server) annotations(ctx context.Context, rng v1.Range) ([]band, []string) {
 	var out []band
+	var errs []string
 	for _, a := range s.dash.Annotations.List {
 		if !a.Enable || strings.TrimSpace(a.Expr) == "" {
 			continue
@@ -346,7 +367,8 @@ func (s *Server) annotations(ctx context.Context, rng v1.Range) []band {
 		r := v1.Range{Start: rng.Start.Truncate(step), End: rng.End, Step: step}
 		raw, err := s.cachedRange(ctx, a.Expr, r)
 		if err != nil {
-			continue // an annotation failing must not fail the panel
+			errs = append(errs, fmt.Sprintf("annotation %q: %v", a.Name, err))
+			continue
 		}
 		for _, sr := range raw {
 			title := legend(Target{LegendFormat: a.TitleFormat, Expr: a.Name}, sr.labels)
@@ -366,47 +388,5 @@ func (s *Server) annotations(ctx context.Context, rng v1.Range) []band {
 			flush()
 		}
 	}
-	return out
-}
-
-// interpolate replaces $name, ${name} and [[name]] with the variables'
-// values, already formatted for a regular expression.
-func interpolate(expr string, vars map[string]string) string {
-	if !strings.ContainsAny(expr, "$[") {
-		return expr
-	}
-	names := make([]string, 0, len(vars))
-	for n := range vars {
-		names = append(names, n)
-	}
-	// Longer names first, so that $worker does not eat $worker_profile.
-	slices.SortFunc(names, func(a, b string) int { return len(b) - len(a) })
-	for _, n := range names {
-		v := vars[n]
-		expr = strings.ReplaceAll(expr, "${"+n+"}", v)
-		expr = strings.ReplaceAll(expr, "[["+n+"]]", v)
-		expr = strings.ReplaceAll(expr, "$"+n, v)
-	}
-	return expr
-}
-
-// regexValue formats selected values for =~"…": each value regexp-quoted,
-// alternated, then escaped for a PromQL double-quoted string, so that no
-// value can end the string or the matcher.
-func regexValue(values []string) string {
-	quoted := make([]string, len(values))
-	for i, v := range values {
-		quoted[i] = regexp.QuoteMeta(v)
-	}
-	re := strings.Join(quoted, "|")
-	if len(values) > 1 {
-		re = "(" + re + ")"
-	}
-	return promString(re)
-}
-
-// promString escapes s for the inside of a PromQL double-quoted string.
-func promString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-	return r.Replace(s)
+	return out, errs
 }

@@ -27,6 +27,7 @@ import (
 type prometheus struct {
 	api     v1.API
 	base    string
+	display string // base without a password, for pages and errors
 	timeout time.Duration
 	queries atomic.Int64
 	bytes   atomic.Int64
@@ -34,6 +35,7 @@ type prometheus struct {
 
 func newPrometheus(base string, timeout time.Duration) (*prometheus, error) {
 	p := &prometheus{base: strings.TrimSuffix(base, "/"), timeout: timeout}
+	p.display = redact(p.base)
 	c, err := api.NewClient(api.Config{Address: p.base, RoundTripper: countingTransport{p, http.DefaultTransport}})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus URL %q: %w", base, err)
@@ -51,22 +53,47 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.p.queries.Add(1)
 	resp, err := c.next.RoundTrip(r)
 	if err == nil {
-		resp.Body = &countingBody{resp.Body, &c.p.bytes}
+		resp.Body = &countingBody{ReadCloser: resp.Body, n: &c.p.bytes, left: maxResponse}
 	}
 	return resp, err
 }
 
+// maxResponse bounds what the view reads of one Prometheus answer: a query
+// selecting every series over a month fails with a clear error instead of
+// filling the memory.
+const maxResponse = 64 << 20
+
+// errTooLarge is the error of an answer beyond maxResponse.
+var errTooLarge = errors.New("the answer is larger than 64 MiB: narrow the query, or the time range")
+
 // countingBody counts the bytes read from a response (after the
-// transport's gzip decoding).
+// transport's gzip decoding) and fails beyond its limit.
 type countingBody struct {
 	io.ReadCloser
-	n *atomic.Int64
+	n    *atomic.Int64
+	left int64
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
 	n, err := b.ReadCloser.Read(p)
 	b.n.Add(int64(n))
+	b.left -= int64(n)
 	return n, err
+}
+
+// redact hides a URL's password, for what the view shows.
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	return p.Redacted()
 }
 
 // Stats are the Prometheus requests the view has made.
@@ -94,6 +121,8 @@ func promError(base string, err error) error {
 		return fmt.Errorf("query error: %s", apiErr.Msg)
 	case errors.As(err, &apiErr) && apiErr.Msg != "":
 		return fmt.Errorf("Prometheus (%s): %s: %s", base, apiErr.Type, apiErr.Msg)
+	case errors.Is(err, errTooLarge):
+		return fmt.Errorf("Prometheus (%s): %v", base, errTooLarge)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return fmt.Errorf("Prometheus unreachable: %s did not answer in time", base)
 	case errors.As(err, &urlErr):
@@ -143,7 +172,7 @@ func (p *prometheus) queryRange(ctx context.Context, q string, r v1.Range) ([]ra
 	defer cancel()
 	v, warn, err := p.api.QueryRange(ctx, q, r)
 	if err != nil {
-		return nil, nil, promError(p.base, err)
+		return nil, nil, promError(p.display, err)
 	}
 	return seriesOf(v), warn, nil
 }
@@ -154,7 +183,7 @@ func (p *prometheus) query(ctx context.Context, q string, at time.Time) ([]rawSe
 	defer cancel()
 	v, warn, err := p.api.Query(ctx, q, at)
 	if err != nil {
-		return nil, nil, promError(p.base, err)
+		return nil, nil, promError(p.display, err)
 	}
 	return seriesOf(v), warn, nil
 }
@@ -165,7 +194,7 @@ func (p *prometheus) exemplars(ctx context.Context, q string, start, end time.Ti
 	defer cancel()
 	r, err := p.api.QueryExemplars(ctx, q, start, end)
 	if err != nil {
-		return nil, promError(p.base, err)
+		return nil, promError(p.display, err)
 	}
 	return r, nil
 }
@@ -180,7 +209,7 @@ func (p *prometheus) labelValues(ctx context.Context, label, match string, start
 	}
 	vals, _, err := p.api.LabelValues(ctx, label, matches, start, end)
 	if err != nil {
-		return nil, promError(p.base, err)
+		return nil, promError(p.display, err)
 	}
 	out := make([]string, 0, len(vals))
 	for _, v := range vals {

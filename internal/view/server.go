@@ -108,6 +108,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.jaeger = &jaeger{base: strings.TrimSuffix(cfg.JaegerURL, "/"), client: &http.Client{Timeout: cfg.Timeout}}
+	s.jaeger.display = redact(s.jaeger.base)
 	if cfg.Datasources != "" {
 		if s.t2m, err = loadTracesToMetrics(cfg.Datasources); err != nil {
 			return nil, err
@@ -146,6 +147,12 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(s.cfg.AllowedHosts) > 0 && !hostAllowed(r.Host, s.cfg.AllowedHosts) {
 		http.Error(w, "otelobs view: Host "+strconv.Quote(r.Host)+" is not served (it listens on loopback; open it as localhost)", http.StatusMisdirectedRequest)
+		return
+	}
+	// Another site's page may link here (a navigation), but not fetch the
+	// view's fragments or embed them (an <img> to /panel/explore?expr=…).
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" && r.Header.Get("Sec-Fetch-Mode") != "navigate" {
+		http.Error(w, "otelobs view: cross-site requests are refused", http.StatusForbidden)
 		return
 	}
 	h := w.Header()
@@ -190,9 +197,9 @@ func (s *Server) fail(w http.ResponseWriter, status int, title, msg string) {
 	s.render(w, status, "error.html", map[string]string{"Title": title, "Message": msg})
 }
 
-// cachedRange runs a range query shared by the panels of one refresh (the
-// annotations): concurrent callers wait for one request, and its answer
-// serves for a few seconds.
+// cachedRange runs a range query shared by the panels of one refresh with
+// the same step (the annotations): concurrent callers wait for one
+// request, and its answer serves for a few seconds.
 func (s *Server) cachedRange(ctx context.Context, expr string, r v1.Range) ([]rawSeries, error) {
 	key := fmt.Sprintf("%s|%d|%d|%d", expr, r.Start.Unix()/5, r.End.Unix()/5, r.Step)
 	s.mu.Lock()
@@ -201,7 +208,9 @@ func (s *Server) cachedRange(ctx context.Context, expr string, r v1.Range) ([]ra
 		return e.raw, nil
 	}
 	s.mu.Unlock()
-	v, err, _ := s.group.Do(key, func() (any, error) {
+	ch := s.group.DoChan(key, func() (any, error) {
+		// The first caller's request serves all: it must not end with that
+		// caller's context (the query keeps its own timeout).
 		raw, _, err := s.prom.queryRange(context.WithoutCancel(ctx), expr, r)
 		if err != nil {
 			return nil, err
@@ -217,10 +226,15 @@ func (s *Server) cachedRange(ctx context.Context, expr string, r v1.Range) ([]ra
 		s.mu.Unlock()
 		return raw, nil
 	})
-	if err != nil {
-		return nil, err
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.([]rawSeries), nil
 	}
-	return v.([]rawSeries), nil
 }
 
 // apiView describes the view, for `otelobs doctor` and scripts.
@@ -229,8 +243,8 @@ func (s *Server) apiView(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"view":       "otelobs",
 		"dashboard":  s.dash.Title,
-		"prometheus": s.prom.base,
-		"jaeger":     s.jaeger.base,
+		"prometheus": s.prom.display,
+		"jaeger":     s.jaeger.display,
 		"stats":      s.prom.stats(),
 	})
 }

@@ -90,7 +90,7 @@ func (t *tracesToMetrics) links(v *traceView, tr *jaegerTrace) []link {
 	if len(tr.Spans) > 0 {
 		root := tr.Spans[0]
 		for _, s := range tr.Spans {
-			if len(s.References) == 0 {
+			if s.SpanID == v.RootID { // the root buildTraceView found
 				root = s
 				break
 			}

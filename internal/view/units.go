@@ -82,9 +82,19 @@ func trimZeros(s string) string {
 	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
 }
 
+// roundSig rounds x to three significant digits, so that the unit is
+// chosen for the number shown (999.7 is "1 K", not "1000").
+func roundSig(x float64) float64 {
+	if x == 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+		return x
+	}
+	p := math.Pow(10, 2-math.Floor(math.Log10(math.Abs(x))))
+	return math.Round(x*p) / p
+}
+
 // short is Grafana's "short": K, Mil, Bil above a thousand.
 func short(v float64, decimals *int) string {
-	av := math.Abs(v)
+	av := math.Abs(roundSig(v))
 	for _, s := range []struct {
 		div    float64
 		suffix string
@@ -112,7 +122,7 @@ func formatMoney(v float64, decimals *int) string {
 }
 
 func formatSeconds(v float64, decimals *int) string {
-	av := math.Abs(v)
+	av := math.Abs(roundSig(v))
 	switch {
 	case av == 0:
 		return "0 s"
@@ -131,7 +141,7 @@ func formatSeconds(v float64, decimals *int) string {
 }
 
 func formatBytes(v float64, decimals *int) string {
-	av := math.Abs(v)
+	av := math.Abs(roundSig(v))
 	for _, s := range []struct {
 		div    float64
 		suffix string

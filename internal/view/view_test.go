@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -164,6 +166,15 @@ func TestBadRequests(t *testing.T) {
 	if w.Code != http.StatusMisdirectedRequest {
 		t.Errorf("Host attacker.example: %d, want 421", w.Code)
 	}
+	r = httptest.NewRequest(http.MethodGet, "/panel/explore?expr=up", nil)
+	r.Host = "localhost:3001"
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	r.Header.Set("Sec-Fetch-Mode", "no-cors")
+	w = httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if w.Code != http.StatusForbidden {
+		t.Errorf("a cross-site <img> of a fragment: %d, want 403", w.Code)
+	}
 	if csp := get(t, s, "/").Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 		t.Errorf("Content-Security-Policy %q", csp)
 	}
@@ -215,27 +226,61 @@ func TestHostileLabelsAreText(t *testing.T) {
 	}
 }
 
-func TestRegexValueCannotEscape(t *testing.T) {
-	for _, tc := range []struct {
-		in   []string
-		want string
-	}{
-		{[]string{"coder"}, "coder"},
-		{[]string{"coder", "tester"}, "(coder|tester)"},
-		{[]string{`a.b`}, `a\\.b`},
-		{[]string{`x"}) or vector(1) or up{a="`}, `x\"\\}\\) or vector\\(1\\) or up\\{a=\"`},
+// TestInterpolate: selected values reach the query as a regular expression
+// that matches exactly them, whatever they hold, in every quoting; a
+// value is never expanded twice; unknown names stay.
+func TestInterpolate(t *testing.T) {
+	for _, values := range [][]string{
+		{"coder"}, {"coder", "tester"}, {`a.b`}, {`x"}) or vector(1) or up{a="`}, {`back\slash\`}, {`it's`}, {"$bb"},
 	} {
-		got := regexValue(tc.in)
-		if got != tc.want {
-			t.Errorf("regexValue(%q) = %s, want %s", tc.in, got, tc.want)
-		}
-		expr := interpolate(`active_tasks{worker_profile=~"$worker_profile"}`, map[string]string{"worker_profile": got})
-		if strings.Count(expr, `"`)-strings.Count(expr, `\"`) != 2 {
-			t.Errorf("%q escapes the string: %s", tc.in, expr)
+		for _, q := range []string{`"`, `'`} {
+			expr, err := interpolate(`active_tasks{worker_profile=~`+q+`$worker_profile`+q+`}`,
+				map[string]string{"worker_profile": regexValue(values), "bb": `\d`})
+			if err != nil {
+				t.Errorf("%q in %s: %v", values, q, err)
+				continue
+			}
+			lit := strings.TrimSuffix(strings.TrimPrefix(expr, `active_tasks{worker_profile=~`), "}")
+			if q == `'` { // PromQL's single quotes escape as Go's double quotes do
+				lit = `"` + strings.ReplaceAll(strings.ReplaceAll(lit[1:len(lit)-1], `\'`, `'`), `"`, `\"`) + `"`
+			}
+			re, err := strconv.Unquote(lit)
+			if err != nil {
+				t.Errorf("%q in %s: %s is not one string literal: %v", values, q, expr, err)
+				continue
+			}
+			m := regexp.MustCompile("^(?:" + re + ")$")
+			for _, v := range values {
+				if !m.MatchString(v) {
+					t.Errorf("%q in %s: %s does not match %q", values, q, expr, v)
+				}
+			}
+			if m.MatchString("other") || m.MatchString(`\d`) || m.MatchString("7") {
+				t.Errorf("%q in %s: %s matches more than the values", values, q, expr)
+			}
 		}
 	}
-	if got := interpolate(`a{x=~"$worker_profile", y=~"${worker}"}`, map[string]string{"worker_profile": "P", "worker": "W"}); got != `a{x=~"P", y=~"W"}` {
-		t.Errorf("interpolate: %s", got)
+	for _, tc := range []struct{ expr, want, err string }{
+		{`a{x=~"$worker_profile"}`, `a{x=~"$worker_profile"}`, ""}, // only $worker is defined
+		{`a{x=~"${worker}", y=~"[[worker]]"} by ($worker)`, `a{x=~"W", y=~"W"} by (W)`, ""},
+		{"a{x=~`$worker`}", "a{x=~`W`}", ""},
+		{"a{x=~`$q`}", "", "cannot hold a backtick"},
+		{`sum by ($q) (a)`, "", "outside a string literal"},
+		{`rate(a[$__rate_interval])`, `rate(a[60s])`, ""},
+	} {
+		got, err := interpolate(tc.expr, map[string]string{"worker": "W", "q": "x`y", "__rate_interval": "60s"})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: %q, %v; want an error with %q", tc.expr, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s = %s, %v; want %s", tc.expr, got, err, tc.want)
+		}
+	}
+	if got := builtinVars(15*time.Second, 15*time.Second, time.Hour)["__rate_interval"]; got != "60s" {
+		t.Errorf("$__rate_interval at a 15 s step and scrape = %s, want 60s", got)
 	}
 }
 
@@ -260,6 +305,9 @@ func TestFormatValue(t *testing.T) {
 		{3, "suffix: tasks/s", nil, "3 tasks/s"},
 		{3, "widgets", nil, "3 widgets"},
 		{math.NaN(), "s", nil, "NaN"},
+		{999.7, "short", nil, "1 K"},
+		{59.99, "s", nil, "1 min"},
+		{0.0009999, "s", nil, "1 ms"},
 	} {
 		if got := FormatValue(tc.v, tc.unit, tc.dec); got != tc.want {
 			t.Errorf("FormatValue(%v, %q) = %q, want %q", tc.v, tc.unit, got, tc.want)
@@ -412,6 +460,145 @@ func TestLegendHeight(t *testing.T) {
 		}
 		if got := legendHeight(tc.ss, tc.width); got != want {
 			t.Errorf("%d items at %d px: %d px, want %d (%d rows)", len(tc.ss), tc.width, got, want, tc.rows)
+		}
+	}
+}
+
+// TestTimeTicksLocal: ticks fall on round local times, in a zone half an
+// hour off UTC too.
+func TestTimeTicksLocal(t *testing.T) {
+	ist := time.FixedZone("IST", 5*3600+1800)
+	from := time.Date(2026, 12, 1, 10, 7, 0, 0, ist)
+	for _, tk := range timeTicks(from, from.Add(6*time.Hour), 6) {
+		if tk.In(ist).Minute() != 0 {
+			t.Errorf("tick at %s", tk.In(ist).Format("15:04"))
+		}
+	}
+}
+
+// pathPoints reads the coordinates of an SVG path of M/L commands.
+func pathPoints(t *testing.T, d string) [][2]float64 {
+	t.Helper()
+	var out [][2]float64
+	f := strings.Fields(strings.NewReplacer("M", " ", "L", " ", "Z", " ").Replace(d))
+	for i := 0; i+1 < len(f); i += 2 {
+		x, err1 := strconv.ParseFloat(f[i], 64)
+		y, err2 := strconv.ParseFloat(f[i+1], 64)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("path %q", d)
+		}
+		out = append(out, [2]float64{x, y})
+	}
+	return out
+}
+
+// TestDrawTimeSeriesGeometry: stacked series sum, a right-axis series has
+// its own scale, thresholds sit at their value, exemplars at theirs
+// (inside the plot), NaN leaves a gap.
+func TestDrawTimeSeriesGeometry(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_000)
+	pts := func(v ...float64) []Point {
+		out := make([]Point, len(v))
+		for i, x := range v {
+			out[i] = Point{now.Add(time.Duration(i-len(v)+1) * time.Minute).UnixMilli(), x}
+		}
+		return out
+	}
+	var p Panel
+	p.Type = TypeTimeSeries
+	five := 5.0
+	p.FieldConfig.Defaults.Thresholds.Steps = []ThresholdStep{{Color: "green"}, {Color: "red", Value: &five}}
+	p.FieldConfig.Defaults.Custom.ThresholdsStyle.Mode = "line"
+	d := &panelData{Panel: p, Range: timeRange{From: now.Add(-4 * time.Minute), To: now}, Step: time.Minute, Series: []series{
+		{Name: "a", Stack: true, Points: pts(1, 1, 1, 1, 1), Color: "#111111"},
+		{Name: "b", Stack: true, Points: pts(2, 2, 2, 2, 2), Color: "#222222"},
+		{Name: "r", Right: true, Points: pts(0.5, 0.5, 0.5, 0.5, 0.5), Color: "#333333"},
+		{Name: "gap", Points: pts(1, math.NaN(), 1, 1, 1), Color: "#444444"},
+	}, Exemplars: []exemplar{{TraceID: "t", T: now.UnixMilli(), V: 10, OnValue: true}}}
+	c := drawTimeSeries(d, 600, 230, func(exemplar) string { return "/trace/t" })
+	top, bottom := c.PlotY, c.PlotY+c.PlotH
+	yAt := func(v, max float64) float64 { return bottom - v/max*c.PlotH }
+	// The left axis runs to the exemplar at 10; "b" stacks on "a" to 3.
+	byColor := map[string][][2]float64{}
+	for _, l := range c.Lines {
+		byColor[l.Color] = append(byColor[l.Color], pathPoints(t, l.D)...)
+	}
+	near := func(got, want float64) bool { return math.Abs(got-want) < 0.11 }
+	if got := byColor["#222222"][0][1]; !near(got, yAt(3, 10)) {
+		t.Errorf("stacked b at y=%.1f, want %.1f (1+2 on a 0–10 axis)", got, yAt(3, 10))
+	}
+	if got := byColor["#333333"][0][1]; !near(got, yAt(0.5, 0.6)) {
+		t.Errorf("right-axis series at y=%.1f, want %.1f (its own 0–0.6 axis)", got, yAt(0.5, 0.6))
+	}
+	if !c.HasRight || len(c.Y2Ticks) == 0 {
+		t.Error("no right axis")
+	}
+	gaps := 0
+	for _, l := range c.Lines {
+		if l.Color == "#444444" {
+			gaps++
+		}
+	}
+	if gaps != 2 {
+		t.Errorf("the series with a NaN is %d paths, want 2", gaps)
+	}
+	if len(c.Thresholds) != 1 || !near(mustFloat(t, c.Thresholds[0].Y), yAt(5, 10)) {
+		t.Errorf("thresholds %+v, want one at y=%.1f", c.Thresholds, yAt(5, 10))
+	}
+	if len(c.Exemplars) != 1 || !near(mustFloat(t, c.Exemplars[0].Y), top) || c.Exemplars[0].Href != "/trace/t" {
+		t.Errorf("exemplars %+v, want one at the top (10)", c.Exemplars)
+	}
+}
+
+func mustFloat(t *testing.T, s string) float64 {
+	t.Helper()
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestGaugeAndThresholdColours: a value takes the colour of the highest
+// step it reaches; the gauge's arc is the value's share of min–max; NaN
+// draws nothing.
+func TestGaugeAndThresholdColours(t *testing.T) {
+	ten, twenty := 10.0, 20.0
+	steps := []ThresholdStep{{Color: "green"}, {Color: "yellow", Value: &ten}, {Color: "red", Value: &twenty}}
+	for v, want := range map[float64]string{0: "#73BF69", 9.99: "#73BF69", 10: "#FADE2A", 25: "#F2495C", -1: "#73BF69"} {
+		if got := thresholdColor(steps, v); got != want {
+			t.Errorf("thresholdColor(%v) = %s, want %s", v, got, want)
+		}
+	}
+	var p Panel
+	p.Type = TypeGauge
+	zero, thirty := 0.0, 30.0
+	p.FieldConfig.Defaults.Min, p.FieldConfig.Defaults.Max = &zero, &thirty
+	p.FieldConfig.Defaults.Thresholds.Steps = steps
+	p.FieldConfig.Defaults.Color.Mode = "thresholds"
+	g := drawGauges(&panelData{Panel: p, Series: []series{{Points: []Point{{0, 30}}}, {Points: []Point{{0, 15}}}, {Points: []Point{{0, math.NaN()}}}}})
+	if len(g) != 2 {
+		t.Fatalf("%d gauges, want 2 (NaN draws none)", len(g))
+	}
+	if g[0].Arc != g[0].Track || g[0].Color != "#F2495C" {
+		t.Errorf("a full gauge: arc %q, track %q, colour %s", g[0].Arc, g[0].Track, g[0].Color)
+	}
+	if g[1].Arc != arcPath(100, 100, 70, 0, 0.5) || g[1].Color != "#FADE2A" || len(g[1].Markers) != 3 {
+		t.Errorf("a half gauge: %+v", g[1])
+	}
+}
+
+// TestURLPasswordsHidden: a password in the Prometheus or Jaeger URL is
+// used, never shown.
+func TestURLPasswordsHidden(t *testing.T) {
+	s, err := New(Config{PrometheusURL: "http://u:s3cret@127.0.0.1:1", JaegerURL: "http://j:t0ken@127.0.0.1:1", Dashboard: shipped,
+		Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"/api/view", "/health", "/fragment/health", "/panel/3", "/trace/0af7651916cd43dd8448eb211c80319c"} {
+		if b := get(t, s, target).Body.String(); strings.Contains(b, "s3cret") || strings.Contains(b, "t0ken") {
+			t.Errorf("%s shows a URL's password:\n%s", target, b)
 		}
 	}
 }
