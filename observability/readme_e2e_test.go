@@ -200,7 +200,14 @@ func TestREADMEStackRunLocal(t *testing.T) {
 			t.Errorf("panel %q: %s", title, st)
 		}
 	}
+	// The newest merge exemplar's trace, once Jaeger has all of it (the
+	// run's span ends last, and the span batch leaves every 5 s).
 	sel := `[data-panel="Git Merge Duration"] a.exemplar`
+	id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('`+sel+`')].pop().dataset.traceId`))
+	if err != nil || id == "" {
+		t.Fatalf("no exemplar on Git Merge Duration: %v", err)
+	}
+	(&backends.Jaeger{QueryURL: "http://127.0.0.1:" + ports["16686"]}).WaitForTrace(t, id, "run", "git.merge")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll('`+sel+`')].pop()`)),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-trace-id]`))); err != nil {
 		t.Fatalf("opening the newest merge exemplar: %v", err)

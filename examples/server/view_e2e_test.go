@@ -149,6 +149,7 @@ func TestE2EViewInBrowser(t *testing.T) {
 	}
 	prom.WaitForData(t, `histogram_quantile(0.95, sum by (le) (rate(git_merge_duration_seconds_bucket[5m])))`)
 	prom.WaitForData(t, `sum by (model) (rate(llm_requests_total{job="other-app"}[5m]))`)
+	prom.WaitForData(t, `ALERTS{alertname="ViewTestAlert", alertstate="firing"}`)
 
 	v, base := startView(t, prom, jaeger, backends.RepoPath("observability", "grafana", "dashboards", "agent-orchestrator-overview.json"))
 	ctx := backends.Browser(t, 1600, 1100)
@@ -179,7 +180,9 @@ func TestE2EViewInBrowser(t *testing.T) {
 		}
 		bands, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-panel="Git Merge Duration"] .bands title')].map(e => e.textContent)`))
 		if !slices.Contains(bands, "ViewTestAlert") {
-			t.Errorf("the firing alert is not drawn as an annotation on Git Merge Duration: %v", bands)
+			alerts, err := prom.Query(t.Context(), `ALERTS`)
+			t.Errorf("the firing alert is not drawn as an annotation on Git Merge Duration: %v (panel: %q; ALERTS now: %v %v)",
+				bands, states["Git Merge Duration"][1], alerts, err)
 		}
 		health, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("health")))
 		if !strings.Contains(health, "exemplar storage on") || !strings.Contains(health, "Jaeger ✓") {

@@ -239,11 +239,15 @@ func (l *tsLayout) y(s series, v float64) float64 {
 // bands draws the annotations, behind the data.
 func (l *tsLayout) bands(bands []band) {
 	c := l.c
+	clamp := func(x float64) float64 { return math.Max(c.PlotX, math.Min(c.PlotX+c.PlotW, x)) }
 	for _, b := range bands {
-		x0, x1 := math.Max(l.x(b.T0), c.PlotX), math.Min(l.x(b.T1), c.PlotX+c.PlotW)
-		if x1 < x0 {
+		// The annotation query is shared for a few seconds by panels
+		// whose "now" differs a little: a band may end, or begin, just
+		// after this panel's range; it is drawn at the edge.
+		if b.T1 < l.from || b.T0 > l.to+10_000 {
 			continue
 		}
+		x0, x1 := clamp(l.x(b.T0)), clamp(l.x(b.T1))
 		c.Bands = append(c.Bands, rect{X: f1(x0), Y: f1(c.PlotY), W: f1(math.Max(x1-x0, 2)), H: f1(c.PlotH), Color: b.Color, Title: b.Title})
 	}
 }

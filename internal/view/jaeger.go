@@ -185,6 +185,9 @@ type traceView struct {
 	Duration time.Duration
 	Spans    []spanRow
 	Errors   int
+	// MissingParents counts spans whose parent Jaeger does not have (yet):
+	// the trace is incomplete, or still arriving.
+	MissingParents int
 }
 
 // buildTraceView orders the spans as a tree (children after their parent,
@@ -213,6 +216,11 @@ func buildTraceView(t *jaegerTrace) *traceView {
 	for i := range t.Spans {
 		s := &t.Spans[i]
 		children[parent(s)] = append(children[parent(s)], s)
+		for _, r := range s.References {
+			if r.RefType == "CHILD_OF" && r.SpanID != s.SpanID && byID[r.SpanID] == nil {
+				v.MissingParents++
+			}
+		}
 	}
 	for _, c := range children {
 		sort.SliceStable(c, func(i, j int) bool { return c[i].StartTime < c[j].StartTime })

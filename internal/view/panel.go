@@ -364,7 +364,10 @@ func (s *Server) annotations(ctx context.Context, rng v1.Range) ([]band, []strin
 		if d, err := model.ParseDuration(a.Step); err == nil && time.Duration(d) > step {
 			step = time.Duration(d)
 		}
-		r := v1.Range{Start: rng.Start.Truncate(step), End: rng.End, Step: step}
+		// Steps counted back from the range's end, so that an alert firing
+		// now is sampled whatever the step.
+		n := (rng.End.Sub(rng.Start) + step - 1) / step
+		r := v1.Range{Start: rng.End.Add(-n * step), End: rng.End, Step: step}
 		raw, err := s.cachedRange(ctx, a.Expr, r)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("annotation %q: %v", a.Name, err))

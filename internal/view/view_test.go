@@ -392,6 +392,14 @@ func TestBuildTraceView(t *testing.T) {
 	if !strings.HasPrefix(got, "run:0 task.execute:1 chat gpt-4:2 git.merge:1") || len(v.Spans) != len(tr.Spans) {
 		t.Errorf("order %s", got)
 	}
+	if v.MissingParents != 0 {
+		t.Errorf("%d missing parents in a whole trace", v.MissingParents)
+	}
+	tr.Spans = tr.Spans[:4]
+	tr.Spans[1].References = ref("absent") // the run's parent, not (yet) in Jaeger
+	if p := buildTraceView(tr); p.MissingParents != 1 || len(p.Spans) != 4 {
+		t.Errorf("a trace missing a parent: %d missing, %d spans", p.MissingParents, len(p.Spans))
+	}
 	if v.RunID != "r-1" || v.Root != "run" || v.Errors != 1 || v.Duration != 1000*time.Microsecond {
 		t.Errorf("run %q root %q errors %d duration %v", v.RunID, v.Root, v.Errors, v.Duration)
 	}
@@ -514,7 +522,12 @@ func TestDrawTimeSeriesGeometry(t *testing.T) {
 		{Name: "b", Stack: true, Points: pts(2, 2, 2, 2, 2), Color: "#222222"},
 		{Name: "r", Right: true, Points: pts(0.5, 0.5, 0.5, 0.5, 0.5), Color: "#333333"},
 		{Name: "gap", Points: pts(1, math.NaN(), 1, 1, 1), Color: "#444444"},
-	}, Exemplars: []exemplar{{TraceID: "t", T: now.UnixMilli(), V: 10, OnValue: true}}}
+	}, Exemplars: []exemplar{{TraceID: "t", T: now.UnixMilli(), V: 10, OnValue: true}},
+		// An alert firing for a minute; one that began a second after this
+		// panel's "now" (from a shared query); one long over.
+		Bands: []band{{T0: now.Add(-time.Minute).UnixMilli(), T1: now.UnixMilli(), Title: "A"},
+			{T0: now.Add(time.Second).UnixMilli(), T1: now.Add(time.Second).UnixMilli(), Title: "B"},
+			{T0: now.Add(-time.Hour).UnixMilli(), T1: now.Add(-time.Hour).UnixMilli(), Title: "C"}}}
 	c := drawTimeSeries(d, 600, 230, func(exemplar) string { return "/trace/t" })
 	top, bottom := c.PlotY, c.PlotY+c.PlotH
 	yAt := func(v, max float64) float64 { return bottom - v/max*c.PlotH }
@@ -544,6 +557,13 @@ func TestDrawTimeSeriesGeometry(t *testing.T) {
 	}
 	if len(c.Thresholds) != 1 || !near(mustFloat(t, c.Thresholds[0].Y), yAt(5, 10)) {
 		t.Errorf("thresholds %+v, want one at y=%.1f", c.Thresholds, yAt(5, 10))
+	}
+	var titles []string
+	for _, b := range c.Bands {
+		titles = append(titles, b.Title)
+	}
+	if strings.Join(titles, ",") != "A,B" || !near(mustFloat(t, c.Bands[0].W), c.PlotW/4) {
+		t.Errorf("bands %+v, want A over the last quarter and B at the edge", c.Bands)
 	}
 	if len(c.Exemplars) != 1 || !near(mustFloat(t, c.Exemplars[0].Y), top) || c.Exemplars[0].Href != "/trace/t" {
 		t.Errorf("exemplars %+v, want one at the top (10)", c.Exemplars)
