@@ -310,7 +310,8 @@ func (t *Telemetry) ForceFlush(ctx context.Context) error {
 }
 
 // Shutdown flushes and stops every exporter and the stand-alone listener,
-// waiting at most until ctx is done, and returns their errors joined. Pass a
+// traces and metrics side by side, waiting at most until ctx is done, and
+// returns their errors joined, each named by its signal. Pass a
 // context with a deadline: an unreachable Collector otherwise holds the final
 // export until the exporter's own timeout. Calling Shutdown again does nothing
 // and returns nil. The global providers are left in place; after Shutdown
@@ -322,14 +323,26 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	t.done = true
-	var errs []error
-	for _, group := range [][]func(context.Context) error{t.listenerShutdown, t.metricShutdown, t.spanShutdown} {
-		for _, f := range group {
-			if err := f(ctx); err != nil {
-				errs = append(errs, err)
+	// The signals shut down side by side: a metric export hanging until
+	// the deadline must not leave the span processors unflushed (the SDK's
+	// TracerProvider.Shutdown does nothing once its context is done), and
+	// the reverse.
+	parts := []struct {
+		name string
+		fns  []func(context.Context) error
+	}{{"metrics listener", t.listenerShutdown}, {"metrics", t.metricShutdown}, {"traces", t.spanShutdown}}
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		wg.Go(func() {
+			for _, f := range p.fns {
+				if err := f(ctx); err != nil {
+					errs[i] = errors.Join(errs[i], fmt.Errorf("%s: %w", p.name, err))
+				}
 			}
-		}
+		})
 	}
+	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("otelobs: shutdown: %w", err)
 	}

@@ -817,3 +817,59 @@ func TestSetupWarnsOfTracesStoredNowhere(t *testing.T) {
 		})
 	}
 }
+
+// keptSpans is an in-memory span exporter whose Shutdown keeps what it
+// holds (tracetest's clears it).
+type keptSpans struct{ *tracetest.InMemoryExporter }
+
+func (keptSpans) Shutdown(context.Context) error { return nil }
+
+// hangingExporter is a metric exporter whose Export blocks until its
+// context ends, as one to an unreachable endpoint does.
+type hangingExporter struct{}
+
+func (hangingExporter) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
+	return sdkmetric.DefaultTemporalitySelector(k)
+}
+func (hangingExporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
+	return sdkmetric.DefaultAggregationSelector(k)
+}
+func (hangingExporter) Export(ctx context.Context, _ *metricdata.ResourceMetrics) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+func (hangingExporter) ForceFlush(context.Context) error { return nil }
+func (hangingExporter) Shutdown(context.Context) error   { return nil }
+
+// TestShutdownFlushesSpansWhileMetricsHang: a metric export that hangs
+// until Shutdown's deadline does not starve the span processors: every
+// buffered span is exported, and the error names the signal that failed.
+func TestShutdownFlushesSpansWhileMetricsHang(t *testing.T) {
+	t.Parallel()
+	spans := keptSpans{tracetest.NewInMemoryExporter()}
+	bsp := sdktrace.NewBatchSpanProcessor(spans, sdktrace.WithBatchTimeout(time.Hour))
+	reader := sdkmetric.NewPeriodicReader(hangingExporter{}, sdkmetric.WithInterval(time.Hour))
+	tel := setupEnv(t, map[string]string{"OTEL_METRICS_EXPORTER": "none"}, WithSpanProcessor(bsp), WithMetricReader(reader))
+	c, err := tel.MeterProvider().Meter("test").Int64Counter("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Add(t.Context(), 1)
+	const n = 100
+	for range n {
+		_, span := tel.TracerProvider().Tracer("test").Start(t.Context(), "buffered")
+		span.End()
+	}
+	if got := len(spans.GetSpans()); got != 0 {
+		t.Fatalf("%d spans exported before Shutdown: the test needs them buffered", got)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	err = tel.Shutdown(ctx)
+	if got := len(spans.GetSpans()); got != n {
+		t.Errorf("%d of %d buffered spans exported at shutdown while the metric export hung", got, n)
+	}
+	if err == nil || !strings.Contains(err.Error(), "metrics:") || strings.Contains(err.Error(), "traces:") {
+		t.Errorf("Shutdown error %v: want the metrics' failure, named, and none for traces", err)
+	}
+}
