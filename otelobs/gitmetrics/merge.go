@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/agentorchestrator/observability/otelobs/internal/instr"
 )
 
 // MergeSpanName is the name of the span a merge op starts.
@@ -100,7 +102,7 @@ func (op MergeOp) End(err error) {
 		op.span.SetAttributes(resultSpanKey.String(string(r)), conflictSpanKey.Bool(r == ResultConflict))
 		if err != nil {
 			op.span.SetAttributes(semconv.ErrorType(err))
-			op.span.SetStatus(codes.Error, err.Error())
+			op.span.SetStatus(codes.Error, instr.ScrubError(err))
 		}
 	}
 	op.span.End()

@@ -312,3 +312,19 @@ func int64Exemplars(in []metricdata.Exemplar[int64]) []metricdata.Exemplar[float
 	}
 	return out
 }
+
+// TestNoCredentialInSpans: a failed merge's error that quotes a URL with a
+// key (a real *url.Error) reaches the span without the key.
+func TestNoCredentialInSpans(t *testing.T) {
+	h := setup(t)
+	err := instrtest.URLError()
+	if !strings.Contains(err.Error(), instrtest.SecretKey) {
+		t.Fatalf("the error does not carry the key, so this test proves nothing: %v", err)
+	}
+	_, op := h.m.StartMerge(t.Context(), MergeInfo{Repository: "ws", Base: "main", Head: "b"})
+	op.End(err)
+	spans := h.spans.GetSpans()
+	if leaks := instrtest.Leaks(spans); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
+		t.Errorf("leaks %v in %+v", leaks, spans)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/agentorchestrator/observability/otelobs/internal/instr"
 )
 
 // Operation is the kind of GenAI call (gen_ai.operation.name).
@@ -184,7 +186,7 @@ func (c CallOp) End(err error) Result {
 		}
 		if err != nil {
 			attrs = append(attrs, semconv.ErrorTypeKey.String(string(Classify(err))))
-			c.span.SetStatus(codes.Error, err.Error())
+			c.span.SetStatus(codes.Error, instr.ScrubError(err))
 		}
 		c.span.SetAttributes(attrs...)
 	}

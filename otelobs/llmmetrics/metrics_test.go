@@ -689,3 +689,19 @@ func TestNoTokenUsageWithoutUsage(t *testing.T) {
 		t.Errorf("span = %v", sp)
 	}
 }
+
+// TestNoCredentialInSpans: a failed call's error that quotes the
+// provider's URL with its key (a real *url.Error) reaches the span
+// without the key.
+func TestNoCredentialInSpans(t *testing.T) {
+	h := setup(t)
+	err := instrtest.URLError()
+	if !strings.Contains(err.Error(), instrtest.SecretKey) {
+		t.Fatalf("the error does not carry the key, so this test proves nothing: %v", err)
+	}
+	_, call := h.m.StartCall(t.Context(), Request{Provider: "google", Model: "gemini-2.0-flash"})
+	call.End(err)
+	if leaks := instrtest.Leaks(h.spans.GetSpans()); len(leaks) > 0 {
+		t.Errorf("leaks %v", leaks)
+	}
+}

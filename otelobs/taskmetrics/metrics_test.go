@@ -472,3 +472,25 @@ func TestNewJoinsErrorsAndStaysUsable(t *testing.T) {
 	exec.End(nil)
 	m.StartWorker(t.Context(), Coder).End()
 }
+
+// TestNoCredentialInSpans: a failed task's error that quotes a URL with a
+// key (a real *url.Error) reaches the span without the key.
+func TestNoCredentialInSpans(t *testing.T) {
+	h := setup(t)
+	err := instrtest.URLError()
+	if !strings.Contains(err.Error(), instrtest.SecretKey) {
+		t.Fatalf("the error does not carry the key, so this test proves nothing: %v", err)
+	}
+	task := h.m.NewTask(t.Context(), TaskInfo{ID: "t1", Name: "n", RunID: "r1", Profile: Coder})
+	if err := task.Ready(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_, exec, serr := task.Start(t.Context(), "w")
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	exec.End(err)
+	if leaks := instrtest.Leaks(h.spans.GetSpans()); len(leaks) > 0 {
+		t.Errorf("leaks %v", leaks)
+	}
+}

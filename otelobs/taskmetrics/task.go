@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/agentorchestrator/observability/otelobs/internal/instr"
 )
 
 // TaskSpanName is the name of the span each execution attempt starts.
@@ -218,7 +220,7 @@ func (op ExecOp) finish(err error, to State) bool {
 		if err != nil {
 			result = semconv.CICDPipelineTaskRunResultFailure
 			op.span.SetAttributes(semconv.ErrorType(err))
-			op.span.SetStatus(codes.Error, err.Error())
+			op.span.SetStatus(codes.Error, instr.ScrubError(err))
 		}
 		op.span.SetAttributes(result)
 	}
