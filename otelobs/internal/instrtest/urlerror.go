@@ -40,13 +40,13 @@ func Leaks(spans tracetest.SpanStubs) []string {
 			out = append(out, s.Name+" status: "+s.Status.Description)
 		}
 		for _, a := range s.Attributes {
-			if strings.Contains(a.Value.Emit(), SecretKey) {
+			if strings.Contains(a.Value.String(), SecretKey) {
 				out = append(out, s.Name+" attribute "+string(a.Key))
 			}
 		}
 		for _, e := range s.Events {
 			for _, a := range e.Attributes {
-				if strings.Contains(a.Value.Emit(), SecretKey) {
+				if strings.Contains(a.Value.String(), SecretKey) {
 					out = append(out, s.Name+" event "+e.Name)
 				}
 			}
