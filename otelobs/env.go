@@ -501,14 +501,38 @@ func validatePassThrough(r *envReader) {
 	}
 	r.oneOf(envTemporality, "cumulative", "cumulative", "delta", "lowmemory")
 	r.oneOf(envHistogramAgg, "explicit_bucket_histogram", "explicit_bucket_histogram", "base2_exponential_bucket_histogram")
+	// The batch span processor's settings: 0 would make it spin (a delay)
+	// or drop every span (a size or a timeout).
+	for _, name := range []string{"OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT", "OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"} {
+		r.sdkInt(name, 1, "a positive integer (milliseconds for the delay and the timeout)")
+	}
+	// Span limits: a negative value is the SDK's "no limit".
 	for _, name := range []string{
-		"OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT", "OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
 		"OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
 		"OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
 		"OTEL_SPAN_EVENT_COUNT_LIMIT", "OTEL_SPAN_LINK_COUNT_LIMIT",
 		"OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
 	} {
-		r.nonNegInt(name)
+		r.sdkInt(name, math.MinInt, "an integer (0, 1, 2, …; -1 for no limit)")
+	}
+}
+
+// sdkInt checks a variable the SDK reads itself, as it reads it: the raw
+// value through strconv.Atoi, with no trimming (the SDK ignores " 512"
+// silently and uses its default), at least min.
+func (r *envReader) sdkInt(name string, min int, accepted string) {
+	v, ok := r.lookup(name)
+	if !ok || v == "" {
+		return
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil && strings.TrimSpace(v) != v:
+		r.fail(name, v, "has spaces, which the SDK does not trim: it would ignore the value", accepted)
+	case err != nil:
+		r.fail(name, v, "not an integer", accepted)
+	case n < min:
+		r.fail(name, v, "out of range", accepted)
 	}
 }
 

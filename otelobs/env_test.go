@@ -205,6 +205,7 @@ func TestLoadSettingsValues(t *testing.T) {
 			"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": "base2_exponential_bucket_histogram",
 			"OTEL_BSP_MAX_QUEUE_SIZE":                                  "4096",
 		}, func(t *testing.T, s settings) {}},
+		{"no limit", map[string]string{"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "-1", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "-1"}, func(t *testing.T, s settings) {}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,8 +284,12 @@ func TestLoadSettingsBadValues(t *testing.T) {
 		{"client pair unusable", map[string]string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": notPEM, "OTEL_EXPORTER_OTLP_CLIENT_KEY": notPEM}, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", []string{"PEM files"}},
 		{"temporality", map[string]string{"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "monotonic"}, "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", []string{"cumulative, delta, lowmemory"}},
 		{"histogram aggregation", map[string]string{"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": "native"}, "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", []string{"base2_exponential_bucket_histogram"}},
-		{"bsp queue", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "lots"}, "OTEL_BSP_MAX_QUEUE_SIZE", []string{"non-negative"}},
-		{"span limit", map[string]string{"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "-3"}, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", []string{"non-negative"}},
+		{"bsp queue", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "lots"}, "OTEL_BSP_MAX_QUEUE_SIZE", []string{"not an integer", "positive"}},
+		{"bsp queue zero", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "0"}, "OTEL_BSP_MAX_QUEUE_SIZE", []string{"out of range", "positive"}},
+		{"bsp delay zero", map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "0"}, "OTEL_BSP_SCHEDULE_DELAY", []string{"out of range", "milliseconds"}},
+		{"bsp spaces", map[string]string{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": " 512"}, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", []string{"does not trim"}},
+		{"span limit text", map[string]string{"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "many"}, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", []string{"-1 for no limit"}},
+		{"span limit spaces", map[string]string{"OTEL_SPAN_EVENT_COUNT_LIMIT": "128 "}, "OTEL_SPAN_EVENT_COUNT_LIMIT", []string{"does not trim"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
