@@ -92,67 +92,27 @@ func TestREADMEStackRunLocal(t *testing.T) {
 		}
 	}
 	dir := copyRepo(t)
-	ports := map[string]string{}
 	example := filepath.Join(dir, "observability", ".env.example")
-	env, err := os.ReadFile(example)
+	original, err := os.ReadFile(example)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, def := range stackPorts {
-		ports[def] = strconv.Itoa(backends.FreePort(t))
-		env = regexp.MustCompile(`(?m)^`+k+`=.*$`).ReplaceAll(env, []byte(k+"="+ports[def]))
-	}
-	env = regexp.MustCompile(`(?m)^PROMETHEUS_SCRAPE_INTERVAL=.*$`).ReplaceAll(env, []byte("PROMETHEUS_SCRAPE_INTERVAL=2s"))
-	if err := os.WriteFile(example, env, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	script := regexp.MustCompile(`\b(8000|9090|9093|16686|4317|4318|13133|8888|14317|3001)\b`).ReplaceAllStringFunc(block,
-		func(p string) string { return ports[p] })
-	api := "127.0.0.1:" + ports["8000"]
-
-	// The commands up to doctor, in one shell; after the line that starts
-	// the server in the background, wait until it answers, as a reader
-	// would before pasting the curl.
-	lines := strings.Split(strings.TrimSpace(script), "\n")
-	doctorLine := lines[len(lines)-1]
-	var body strings.Builder
-	body.WriteString("set -euo pipefail\n")
-	for _, l := range lines[:len(lines)-1] {
-		body.WriteString(l + "\n")
-		if strings.Contains(l, "go run ./examples/server") && strings.HasSuffix(strings.TrimSpace(stripComment(l)), "&") {
-			fmt.Fprintf(&body, "for i in $(seq 600); do curl -fs -o /dev/null http://%s/healthz && break; sleep 0.2; done\n", api)
+	var run *readmeRun
+	// Up again on new ports (three times at most) when a port was taken
+	// meanwhile by a parallel test package, as TestRunLocal does.
+	for attempt := 1; ; attempt++ {
+		var log string
+		run, log, err = startREADMEStack(t, dir, block, original)
+		if err == nil {
+			t.Logf("the README's commands:\n%s", log)
+			break
 		}
-	}
-	shellEnv := append(cleanEnviron(), "ORCH_ADDR="+api,
-		"OTELOBS_BACKENDS_DIR="+filepath.Dir(filepath.Dir(backends.Bin(t, "prometheus"))))
-	// A file, not a pipe: the server started in the background keeps its
-	// output open after the shell exits.
-	out, err := os.Create(filepath.Join(t.TempDir(), "commands.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	cmd := exec.Command("bash", "-c", body.String())
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, shellEnv, out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	t.Cleanup(func() {
-		down := exec.Command("bash", "observability/run-local.sh", "down")
-		down.Dir, down.Env = dir, shellEnv
-		_ = down.Run()
-		if cmd.Process != nil {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // the server, started in the background
+		if attempt == 3 || !strings.Contains(log, "address already in use") {
+			t.Fatalf("the README's commands failed: %v\n%s", err, log)
 		}
-		if t.Failed() {
-			logs, _ := exec.Command("sh", "-c", "tail -n 20 "+filepath.Join(dir, "observability", ".local")+"/*.log").CombinedOutput()
-			t.Logf("run-local logs:\n%s", logs)
-		}
-	})
-	err = cmd.Run()
-	log, _ := os.ReadFile(out.Name())
-	if err != nil {
-		t.Fatalf("the README's commands failed: %v\n%s", err, log)
+		t.Logf("the README's commands, attempt %d, lost a port:\n%s", attempt, log)
 	}
-	t.Logf("the README's commands:\n%s", log)
+	ports, shellEnv, doctorLine := run.ports, run.env, run.doctorLine
 
 	// doctor, as printed; its newest traces may still be in the server's
 	// span batch (5 s), so it is run again for a while, as a reader would.
@@ -236,4 +196,74 @@ func cleanEnviron() []string {
 		}
 	}
 	return out
+}
+
+// readmeRun is the README's stack, started.
+type readmeRun struct {
+	ports      map[string]string // default port → the port used
+	env        []string
+	doctorLine string
+}
+
+// startREADMEStack runs the README's commands up to doctor, in dir, on
+// free ports (distinct, written to the .env.example the commands copy and
+// into the commands), in one shell. After the line that starts the server
+// in the background, it waits until the server answers, as a reader would
+// before pasting the curl. It returns the shell's output.
+func startREADMEStack(t *testing.T, dir, block string, example []byte) (*readmeRun, string, error) {
+	t.Helper()
+	r := &readmeRun{ports: map[string]string{}}
+	used := map[string]bool{}
+	for k, def := range stackPorts {
+		p := strconv.Itoa(backends.FreePort(t))
+		for used[p] {
+			p = strconv.Itoa(backends.FreePort(t))
+		}
+		used[p], r.ports[def] = true, p
+		example = regexp.MustCompile(`(?m)^`+k+`=.*$`).ReplaceAll(example, []byte(k+"="+p))
+	}
+	example = regexp.MustCompile(`(?m)^PROMETHEUS_SCRAPE_INTERVAL=.*$`).ReplaceAll(example, []byte("PROMETHEUS_SCRAPE_INTERVAL=2s"))
+	if err := os.WriteFile(filepath.Join(dir, "observability", ".env.example"), example, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := regexp.MustCompile(`\b(8000|9090|9093|16686|4317|4318|13133|8888|14317|3001)\b`).ReplaceAllStringFunc(block,
+		func(p string) string { return r.ports[p] })
+	api := "127.0.0.1:" + r.ports["8000"]
+	lines := strings.Split(strings.TrimSpace(script), "\n")
+	r.doctorLine = lines[len(lines)-1]
+	var body strings.Builder
+	body.WriteString("set -euo pipefail\n")
+	for _, l := range lines[:len(lines)-1] {
+		body.WriteString(l + "\n")
+		if strings.Contains(l, "go run ./examples/server") && strings.HasSuffix(strings.TrimSpace(stripComment(l)), "&") {
+			fmt.Fprintf(&body, "for i in $(seq 600); do curl -fs -o /dev/null http://%s/healthz && break; sleep 0.2; done\n", api)
+		}
+	}
+	r.env = append(cleanEnviron(), "ORCH_ADDR="+api,
+		"OTELOBS_BACKENDS_DIR="+filepath.Dir(filepath.Dir(backends.Bin(t, "prometheus"))))
+	// A file, not a pipe: the server started in the background keeps its
+	// output open after the shell exits.
+	out, err := os.Create(filepath.Join(t.TempDir(), "commands.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command("bash", "-c", body.String())
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, r.env, out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	t.Cleanup(func() {
+		down := exec.Command("bash", "observability/run-local.sh", "down")
+		down.Dir, down.Env = dir, r.env
+		_ = down.Run()
+		if cmd.Process != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // the server, started in the background
+		}
+		if t.Failed() {
+			logs, _ := exec.Command("sh", "-c", "tail -n 20 "+filepath.Join(dir, "observability", ".local")+"/*.log").CombinedOutput()
+			t.Logf("run-local logs:\n%s", logs)
+		}
+	})
+	err = cmd.Run()
+	log, _ := os.ReadFile(out.Name())
+	return r, string(log), err
 }
