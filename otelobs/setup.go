@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
@@ -144,6 +145,7 @@ func Setup(ctx context.Context, opts ...Option) (tel *Telemetry, err error) {
 		otel.SetTracerProvider(t.tp)
 		otel.SetTextMapPropagator(t.prop)
 		otel.SetErrorHandler(newErrorHandler(logger))
+		otel.SetLogger(logr.New(sdkLogSink{logger}))
 	}
 	logger.Info("otelobs: telemetry configured", "config", t.summary.String())
 	return t, nil

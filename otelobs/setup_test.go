@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -871,5 +872,41 @@ func TestShutdownFlushesSpansWhileMetricsHang(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "metrics:") || strings.Contains(err.Error(), "traces:") {
 		t.Errorf("Shutdown error %v: want the metrics' failure, named, and none for traces", err)
+	}
+}
+
+// TestSDKLogsFollowTheLogger: the SDK's own warnings (here a duplicate
+// instrument) reach WithLogger's logger, at warn, and OTEL_LOG_LEVEL
+// applies to them.
+func TestSDKLogsFollowTheLogger(t *testing.T) {
+	mp, tp, prop := otel.GetMeterProvider(), otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	t.Cleanup(func() {
+		otel.SetMeterProvider(mp)
+		otel.SetTracerProvider(tp)
+		otel.SetTextMapPropagator(prop)
+		otel.SetLogger(logr.Discard())
+	})
+	for _, tc := range []struct {
+		level string
+		want  bool
+	}{{"info", true}, {"error", false}} {
+		var buf bytes.Buffer
+		tel, err := Setup(t.Context(), withLookupEnv(mapLookup(map[string]string{"OTEL_LOG_LEVEL": tc.level})),
+			WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := tel.MeterProvider().Meter("test")
+		if _, err := m.Int64Counter("dup", metric.WithUnit("s")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Float64Histogram("dup", metric.WithUnit("ms")); err != nil {
+			t.Fatal(err)
+		}
+		_ = tel.Shutdown(context.Background())
+		got := strings.Contains(buf.String(), "level=WARN msg=\"otel: duplicate")
+		if got != tc.want {
+			t.Errorf("OTEL_LOG_LEVEL=%s: the SDK's duplicate-instrument warning logged %v, want %v:\n%s", tc.level, got, tc.want, buf.String())
+		}
 	}
 }
