@@ -96,6 +96,10 @@ type settings struct {
 
 	metricsExporters []string
 	tracesExporters  []string
+	// otlpEndpointOnly: OTEL_EXPORTER_OTLP_ENDPOINT is set (as the OTel
+	// Operator injects it) and OTEL_METRICS_EXPORTER is not, so traces are
+	// pushed and metrics stay on pull.
+	otlpEndpointOnly bool
 	metricsProtocol  string
 	tracesProtocol   string
 
@@ -290,6 +294,9 @@ func loadSettings(lookup lookupFunc) (settings, error) {
 
 	s.metricsExporters = r.list(envMetricsExporter, []string{exporterPrometheus},
 		[]string{exporterPrometheus, exporterOTLP, exporterConsole, exporterNone}, exporterHints)
+	_, metricsSet := r.get(envMetricsExporter)
+	_, s.otlpEndpointOnly = r.get(envOTLPEndpoint)
+	s.otlpEndpointOnly = s.otlpEndpointOnly && !metricsSet
 
 	// Traces default to OTLP only when an OTLP endpoint is configured, so a
 	// program started with no Collector around does not log export errors.

@@ -910,3 +910,26 @@ func TestSDKLogsFollowTheLogger(t *testing.T) {
 		}
 	}
 }
+
+// TestOTLPEndpointAloneSaysWhereMetricsGo: an OTLP endpoint alone pushes
+// traces and leaves metrics on pull; the start-up log says so, and how to
+// push them too.
+func TestOTLPEndpointAloneSaysWhereMetricsGo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, true},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_METRICS_EXPORTER": "prometheus"}, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_METRICS_EXPORTER": "otlp"}, false},
+		{nil, false},
+	} {
+		var buf bytes.Buffer
+		setupEnv(t, tc.env, WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+		got := strings.Contains(buf.String(), "metrics stay on pull") && strings.Contains(buf.String(), "OTEL_METRICS_EXPORTER=otlp")
+		if got != tc.want {
+			t.Errorf("%v: said %v, want %v:\n%s", tc.env, got, tc.want, buf.String())
+		}
+	}
+}
