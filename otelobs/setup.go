@@ -148,7 +148,7 @@ func Setup(ctx context.Context, opts ...Option) (tel *Telemetry, err error) {
 		otel.SetLogger(logr.New(sdkLogSink{logger}))
 	}
 	logger.Info("otelobs: telemetry configured", "config", t.summary.String())
-	if s.otlpEndpointOnly && !s.disabled && contains(s.metricsExporters, exporterPrometheus) && !contains(s.metricsExporters, exporterOTLP) {
+	if s.otlpEndpointOnly && t.summary.TracesEndpoint != "" && contains(s.metricsExporters, exporterPrometheus) && !contains(s.metricsExporters, exporterOTLP) {
 		logger.Info("otelobs: OTEL_EXPORTER_OTLP_ENDPOINT sends traces to " + t.summary.TracesEndpoint + "; metrics stay on pull " +
 			"(/metrics, the default): set OTEL_METRICS_EXPORTER=otlp, or prometheus,otlp, to push them there too")
 	}
