@@ -2,6 +2,7 @@ package llmmetrics
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -232,9 +233,15 @@ func (m *Metrics) record(ctx context.Context, e *entry, op Operation, u Usage, d
 	} else {
 		m.unpriced.Add(ctx, 1, e.base.Add...)
 		if !e.warned.Swap(true) {
-			m.logger.Warn("llmmetrics: no price for this model; its calls are counted in llm_cost_unpriced_total, "+
-				"not in llm_cost_dollars_total. Add it to a price file named by "+PricesFileEnv,
-				"provider", e.provider, "model", e.realModel)
+			switch m.labels.unpricedWarning(e.provider, e.realModel) {
+			case warnModel:
+				m.logger.Warn("llmmetrics: no price for this model; its calls are counted in llm_cost_unpriced_total, "+
+					"not in llm_cost_dollars_total. Add it to a price file named by "+PricesFileEnv,
+					"provider", e.provider, "model", e.realModel)
+			case warnLastOnce:
+				m.logger.Warn(fmt.Sprintf("llmmetrics: %d unpriced models warned about; further ones are not logged "+
+					"(llm_cost_unpriced_total still counts their calls)", maxWarned))
+			}
 		}
 	}
 	m.recordGenAI(ctx, e, op, u, secs, et)

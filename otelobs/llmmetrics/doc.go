@@ -80,8 +80,9 @@
 // OTELOBS_LLM_PRICES_FILE (ParsePrices describes the format; a bad file is
 // an error from New naming the file and line, and the embedded table is used
 // meanwhile). There is no network fetch. A model with no price is never
-// counted as $0: its calls go to llm_cost_unpriced_total, and the first one
-// is logged.
+// counted as $0: its calls go to llm_cost_unpriced_total, and its first call
+// is logged, once per model for 256 models at most (model names come from
+// callers), then once more to say that further ones are not logged.
 //
 // # Spans and exemplars
 //

@@ -218,14 +218,52 @@ type labelCache struct {
 	raw       map[rawKey]*entry    // as passed in; bounded by 4×maxSeries
 	labels    map[rawKey]*labelSet // by label values
 	providers map[string]bool      // extra providers admitted
+
+	warnMu     sync.Mutex
+	warned     map[rawKey]bool // unpriced models warned about, by provider and normalised model
+	suppressed bool            // maxWarned reached, and said so
 }
 
 const maxExtraProviders = 16
 
+// maxWarned bounds the unpriced models warned about, one line each: any
+// client can send model names, and the log must not be theirs to flood.
+const maxWarned = 256
+
+// warnVerdict is what to log for an unpriced model's first call.
+type warnVerdict uint8
+
+const (
+	warnNone     warnVerdict = iota // warned already, or past the bound
+	warnModel                       // the model's one warning
+	warnLastOnce                    // the bound is reached: say that further ones are suppressed
+)
+
+// unpricedWarning decides the warning for an unpriced model: one per
+// model, maxWarned in all, then one line saying the rest are suppressed.
+// Entries past the look-up cache's bound are built anew on every call, so
+// the per-entry flag alone would warn on every call.
+func (c *labelCache) unpricedWarning(provider, model string) warnVerdict {
+	k := rawKey{provider, model}
+	c.warnMu.Lock()
+	defer c.warnMu.Unlock()
+	switch {
+	case c.warned[k]:
+		return warnNone
+	case len(c.warned) < maxWarned:
+		c.warned[k] = true
+		return warnModel
+	case !c.suppressed:
+		c.suppressed = true
+		return warnLastOnce
+	}
+	return warnNone
+}
+
 func newLabelCache(maxSeries int, prices *Prices) *labelCache {
 	return &labelCache{
 		maxSeries: maxSeries, prices: prices,
-		raw: map[rawKey]*entry{}, labels: map[rawKey]*labelSet{}, providers: map[string]bool{},
+		raw: map[rawKey]*entry{}, labels: map[rawKey]*labelSet{}, providers: map[string]bool{}, warned: map[rawKey]bool{},
 	}
 }
 

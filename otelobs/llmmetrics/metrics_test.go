@@ -705,3 +705,34 @@ func TestNoCredentialInSpans(t *testing.T) {
 		t.Errorf("leaks %v", leaks)
 	}
 }
+
+// TestUnpricedWarningsBounded: any client can send model names; past the
+// look-up cache's bound a warning per call would flood the log. Each model
+// warns once, maxWarned in all, then one line says the rest are not logged;
+// every call is still counted.
+func TestUnpricedWarningsBounded(t *testing.T) {
+	h := setup(t)
+	const models = 20_000
+	for i := range models {
+		_, call := h.m.StartCall(t.Context(), Request{Provider: "openai", Model: fmt.Sprintf("no-such-model-%d", i)})
+		call.End(nil)
+		if i%2 == 0 { // the same model again, past the cache too
+			_, call := h.m.StartCall(t.Context(), Request{Provider: "openai", Model: fmt.Sprintf("no-such-model-%d", i)})
+			call.End(nil)
+		}
+	}
+	log := h.log.String()
+	if n := strings.Count(log, "no price for this model"); n != maxWarned {
+		t.Errorf("%d model warnings for %d unpriced models, want %d", n, models, maxWarned)
+	}
+	if n := strings.Count(log, "further ones are not logged"); n != 1 {
+		t.Errorf("%d suppression notes, want 1", n)
+	}
+	var total int64
+	for _, dp := range h.collect(t)[UnpricedName].Data.(metricdata.Sum[int64]).DataPoints {
+		total += dp.Value
+	}
+	if total != models*3/2 {
+		t.Errorf("llm.cost.unpriced = %d, want %d: every call counted", total, models*3/2)
+	}
+}
