@@ -26,7 +26,7 @@
 //
 //	Variable                                 Values                                       Default
 //	OTEL_SDK_DISABLED                        true, false                                  false (true: no-op providers, /metrics serves only WithPrometheusGatherer's)
-//	OTEL_SERVICE_NAME                        any                                          WithServiceName, else the executable's name
+//	OTEL_SERVICE_NAME                        any                                          WithServiceName, else unknown_service:<executable>
 //	OTEL_RESOURCE_ATTRIBUTES                 key=value,… (values URL-encoded)             none
 //	OTEL_METRICS_EXPORTER                    prometheus, otlp, console, none, or a list   prometheus (spec: otlp)
 //	OTEL_TRACES_EXPORTER                     otlp, console, none, or a list               otlp if OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT is set, else none (spec: otlp)

@@ -25,10 +25,13 @@ func buildResource(ctx context.Context, cfg config, logger *slog.Logger) (*resou
 			Accepted: "comma-separated key=value pairs, values URL-encoded"}
 	}
 
+	// The specification's default when nothing names the service:
+	// unknown_service:<executable> (Setup warns about it).
 	name := cfg.serviceName
 	if name == "" {
+		name = "unknown_service"
 		if exe, err := os.Executable(); err == nil {
-			name = filepath.Base(exe)
+			name += ":" + filepath.Base(exe)
 		}
 	}
 	version := cfg.serviceVersion

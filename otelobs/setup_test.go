@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -489,12 +491,21 @@ func TestSetupResource(t *testing.T) {
 	}
 }
 
-func TestSetupResourceDefaultsToExecutableName(t *testing.T) {
+// TestSetupResourceDefaultsToSpec: with no name given, service.name is the
+// specification's unknown_service:<executable>, and Setup warns.
+func TestSetupResourceDefaultsToSpec(t *testing.T) {
 	t.Parallel()
-	tel := setupEnv(t, nil)
-	name := tel.Summary().ServiceName
-	if name == "" || strings.HasPrefix(name, "unknown_service") {
-		t.Errorf("service.name = %q, want the test binary's name", name)
+	var buf bytes.Buffer
+	tel := setupEnv(t, nil, WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, want := tel.Summary().ServiceName, "unknown_service:"+filepath.Base(exe); name != want {
+		t.Errorf("service.name = %q, want %q", name, want)
+	}
+	if !strings.Contains(buf.String(), "service.name is not set; set OTEL_SERVICE_NAME") {
+		t.Errorf("no warning:\n%s", buf.String())
 	}
 }
 

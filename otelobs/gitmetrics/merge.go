@@ -101,7 +101,7 @@ func (op MergeOp) End(err error) {
 	if op.span.IsRecording() {
 		op.span.SetAttributes(resultSpanKey.String(string(r)), conflictSpanKey.Bool(r == ResultConflict))
 		if err != nil {
-			op.span.SetAttributes(semconv.ErrorType(err))
+			op.span.SetAttributes(semconv.ErrorTypeKey.String(instr.ErrorType(err)))
 			op.span.SetStatus(codes.Error, instr.ScrubError(err))
 		}
 	}

@@ -328,3 +328,19 @@ func TestNoCredentialInSpans(t *testing.T) {
 		t.Errorf("leaks %v in %+v", leaks, spans)
 	}
 }
+
+// TestErrorTypeIsAClass: a wrapped error's error.type names its class, not
+// *fmt.wrapError.
+func TestErrorTypeIsAClass(t *testing.T) {
+	h := setup(t)
+	_, op := h.m.StartMerge(t.Context(), MergeInfo{Repository: "ws", Base: "main", Head: "b"})
+	op.End(fmt.Errorf("merging: %w", context.DeadlineExceeded))
+	spans := h.spans.GetSpans()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	attrs := attribute.NewSet(spans[0].Attributes...)
+	if got, _ := attrs.Value("error.type"); got.AsString() != "timeout" {
+		t.Errorf("error.type = %q, want timeout", got.AsString())
+	}
+}

@@ -494,3 +494,26 @@ func TestNoCredentialInSpans(t *testing.T) {
 		t.Errorf("leaks %v", leaks)
 	}
 }
+
+// TestErrorTypeIsAClass: a wrapped error's error.type names its class, not
+// *fmt.wrapError.
+func TestErrorTypeIsAClass(t *testing.T) {
+	h := setup(t)
+	task := h.m.NewTask(t.Context(), TaskInfo{ID: "t1", Name: "n", RunID: "r1", Profile: Coder})
+	if err := task.Ready(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_, exec, err := task.Start(t.Context(), "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec.End(fmt.Errorf("task: %w", context.Canceled))
+	spans := h.spans.GetSpans()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	attrs := attribute.NewSet(spans[0].Attributes...)
+	if got, _ := attrs.Value("error.type"); got.AsString() != "canceled" {
+		t.Errorf("error.type = %q, want canceled", got.AsString())
+	}
+}

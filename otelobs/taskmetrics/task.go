@@ -219,7 +219,7 @@ func (op ExecOp) finish(err error, to State) bool {
 		result := semconv.CICDPipelineTaskRunResultSuccess
 		if err != nil {
 			result = semconv.CICDPipelineTaskRunResultFailure
-			op.span.SetAttributes(semconv.ErrorType(err))
+			op.span.SetAttributes(semconv.ErrorTypeKey.String(instr.ErrorType(err)))
 			op.span.SetStatus(codes.Error, instr.ScrubError(err))
 		}
 		op.span.SetAttributes(result)
