@@ -68,8 +68,10 @@
 //	OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE  cumulative, delta, lowmemory       cumulative (keep it for Prometheus)
 //	OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION  explicit_bucket_histogram,  explicit_bucket_histogram
 //	                                         base2_exponential_bucket_histogram
-//	OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_QUEUE_SIZE,
-//	OTEL_BSP_MAX_EXPORT_BATCH_SIZE           positive integers, no spaces                 the SDK's
+//	OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE
+//	                                         positive integers, no spaces                 the SDK's
+//	OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_EXPORT_BATCH_SIZE
+//	                                         non-negative integers, no spaces             the SDK's
 //	OTEL_ATTRIBUTE_*_LIMIT, OTEL_SPAN_*_LIMIT,
 //	OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, OTEL_LINK_ATTRIBUTE_COUNT_LIMIT
 //	                                         integers, no spaces; negative: no limit      the SDK's

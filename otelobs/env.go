@@ -508,10 +508,14 @@ func validatePassThrough(r *envReader) {
 	}
 	r.oneOf(envTemporality, "cumulative", "cumulative", "delta", "lowmemory")
 	r.oneOf(envHistogramAgg, "explicit_bucket_histogram", "explicit_bucket_histogram", "base2_exponential_bucket_histogram")
-	// The batch span processor's settings: 0 would make it spin (a delay)
-	// or drop every span (a size or a timeout).
-	for _, name := range []string{"OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT", "OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"} {
-		r.sdkInt(name, 1, "a positive integer (milliseconds for the delay and the timeout)")
+	// The batch span processor's settings: a delay of 0 makes it spin, a
+	// queue of 0 drops nearly every span. A timeout of 0 is the SDK's "no
+	// timeout", a batch size of 0 exports spans one at a time.
+	for _, name := range []string{"OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_MAX_QUEUE_SIZE"} {
+		r.sdkInt(name, 1, "a positive integer (milliseconds for the delay)")
+	}
+	for _, name := range []string{"OTEL_BSP_EXPORT_TIMEOUT", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"} {
+		r.sdkInt(name, 0, "a non-negative integer (milliseconds for the timeout, 0: none)")
 	}
 	// Span limits: a negative value is the SDK's "no limit".
 	for _, name := range []string{

@@ -206,6 +206,7 @@ func TestLoadSettingsValues(t *testing.T) {
 			"OTEL_BSP_MAX_QUEUE_SIZE":                                  "4096",
 		}, func(t *testing.T, s settings) {}},
 		{"no limit", map[string]string{"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "-1", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "-1"}, func(t *testing.T, s settings) {}},
+		{"bsp zeros the SDK accepts", map[string]string{"OTEL_BSP_EXPORT_TIMEOUT": "0", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "0"}, func(t *testing.T, s settings) {}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,6 +289,7 @@ func TestLoadSettingsBadValues(t *testing.T) {
 		{"bsp queue zero", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "0"}, "OTEL_BSP_MAX_QUEUE_SIZE", []string{"out of range", "positive"}},
 		{"bsp delay zero", map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "0"}, "OTEL_BSP_SCHEDULE_DELAY", []string{"out of range", "milliseconds"}},
 		{"bsp spaces", map[string]string{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": " 512"}, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", []string{"does not trim"}},
+		{"bsp timeout negative", map[string]string{"OTEL_BSP_EXPORT_TIMEOUT": "-1"}, "OTEL_BSP_EXPORT_TIMEOUT", []string{"out of range", "0: none"}},
 		{"span limit text", map[string]string{"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "many"}, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", []string{"-1 for no limit"}},
 		{"span limit spaces", map[string]string{"OTEL_SPAN_EVENT_COUNT_LIMIT": "128 "}, "OTEL_SPAN_EVENT_COUNT_LIMIT", []string{"does not trim"}},
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
+
+	"github.com/agentorchestrator/observability/otelobs/internal/instr"
 )
 
 // newLogger applies OTEL_LOG_LEVEL to the configured logger.
@@ -69,7 +71,7 @@ func (h *errorHandler) Handle(err error) {
 	if err == nil {
 		return
 	}
-	msg := err.Error()
+	msg := instr.ScrubError(err) // exporters' errors quote their endpoints
 	key := msg
 	if len(key) > 200 {
 		key = key[:200]

@@ -43,9 +43,10 @@ type Telemetry struct {
 
 	mu   sync.Mutex
 	done bool
-	// Shut down in this order: the listener, then what owns the metric
-	// readers, then what owns the span processors. Before the providers
-	// exist, the owners are the readers and processors themselves.
+	// What Shutdown stops, side by side: the listener, what owns the
+	// metric readers, what owns the span processors. Before the providers
+	// exist, the owners are the readers and processors themselves. (A
+	// scrape in progress at Shutdown may get an empty page.)
 	listenerShutdown []func(context.Context) error
 	metricShutdown   []func(context.Context) error
 	spanShutdown     []func(context.Context) error
@@ -145,7 +146,7 @@ func Setup(ctx context.Context, opts ...Option) (tel *Telemetry, err error) {
 		otel.SetTracerProvider(t.tp)
 		otel.SetTextMapPropagator(t.prop)
 		otel.SetErrorHandler(newErrorHandler(logger))
-		otel.SetLogger(logr.New(sdkLogSink{logger}))
+		otel.SetLogger(logr.New(sdkLogSink{l: logger}))
 	}
 	logger.Info("otelobs: telemetry configured", "config", t.summary.String())
 	if s.otlpEndpointOnly && t.summary.TracesEndpoint != "" && contains(s.metricsExporters, exporterPrometheus) && !contains(s.metricsExporters, exporterOTLP) {

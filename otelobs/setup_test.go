@@ -944,3 +944,20 @@ func TestOTLPEndpointAloneSaysWhereMetricsGo(t *testing.T) {
 		}
 	}
 }
+
+// TestSDKLogSink: the SDK's names join, its credentials are scrubbed from
+// errors and values, and its V(8) dumps stay below debug.
+func TestSDKLogSink(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	l := logr.New(sdkLogSink{l: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	l = l.WithName("otlp").WithName("exporter")
+	l.Error(fmt.Errorf("Post \"http://c:4318/v1/traces?key=SECRETKEY9x\": refused"), "export failed", "url", "http://c:4318/?token=SECRETKEY9x")
+	l.V(8).Info("collection", "data", "a whole ResourceMetrics")
+	l.V(1).Info("dropped attributes")
+	out := buf.String()
+	if strings.Contains(out, "SECRETKEY9x") || !strings.Contains(out, "logger=otlp.exporter") || strings.Contains(out, "ResourceMetrics") ||
+		!strings.Contains(out, `level=WARN msg="otel: dropped attributes"`) {
+		t.Errorf("SDK log:\n%s", out)
+	}
+}

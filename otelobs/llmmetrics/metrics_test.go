@@ -701,8 +701,9 @@ func TestNoCredentialInSpans(t *testing.T) {
 	}
 	_, call := h.m.StartCall(t.Context(), Request{Provider: "google", Model: "gemini-2.0-flash"})
 	call.End(err)
-	if leaks := instrtest.Leaks(h.spans.GetSpans()); len(leaks) > 0 {
-		t.Errorf("leaks %v", leaks)
+	spans := h.spans.GetSpans()
+	if leaks := instrtest.Leaks(spans); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
+		t.Errorf("leaks %v in %+v", leaks, spans)
 	}
 }
 
