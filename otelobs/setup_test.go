@@ -424,13 +424,20 @@ func TestSetupCancelledContext(t *testing.T) {
 	}
 }
 
-func TestSetupInstallsGlobals(t *testing.T) {
+// keepGlobals restores the OTel globals a test's Setup replaces (the SDK
+// logger goes back to discarding).
+func keepGlobals(t *testing.T) {
 	mp, tp, prop := otel.GetMeterProvider(), otel.GetTracerProvider(), otel.GetTextMapPropagator()
 	t.Cleanup(func() {
 		otel.SetMeterProvider(mp)
 		otel.SetTracerProvider(tp)
 		otel.SetTextMapPropagator(prop)
+		otel.SetLogger(logr.Discard())
 	})
+}
+
+func TestSetupInstallsGlobals(t *testing.T) {
+	keepGlobals(t)
 	tel, err := Setup(t.Context(), withLookupEnv(mapLookup(map[string]string{"OTEL_PROPAGATORS": "b3multi"})), WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
@@ -890,13 +897,7 @@ func TestShutdownFlushesSpansWhileMetricsHang(t *testing.T) {
 // instrument) reach WithLogger's logger, at warn, and OTEL_LOG_LEVEL
 // applies to them.
 func TestSDKLogsFollowTheLogger(t *testing.T) {
-	mp, tp, prop := otel.GetMeterProvider(), otel.GetTracerProvider(), otel.GetTextMapPropagator()
-	t.Cleanup(func() {
-		otel.SetMeterProvider(mp)
-		otel.SetTracerProvider(tp)
-		otel.SetTextMapPropagator(prop)
-		otel.SetLogger(logr.Discard())
-	})
+	keepGlobals(t)
 	for _, tc := range []struct {
 		level string
 		want  bool
