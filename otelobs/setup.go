@@ -50,6 +50,8 @@ type Telemetry struct {
 	listenerShutdown []func(context.Context) error
 	metricShutdown   []func(context.Context) error
 	spanShutdown     []func(context.Context) error
+	// finalExports keep the span exporters' errors during Shutdown.
+	finalExports []*finalExport
 }
 
 // Summary describes the configuration Setup resolved, for start-up logs and
@@ -211,7 +213,9 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 	}
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(s.sampler)}
 	for _, e := range spanExporters {
-		tpOpts = append(tpOpts, sdktrace.WithBatcher(e))
+		f := &finalExport{SpanExporter: e}
+		t.finalExports = append(t.finalExports, f)
+		tpOpts = append(tpOpts, sdktrace.WithBatcher(f))
 	}
 	for _, p := range cfg.processors {
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
@@ -330,14 +334,24 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	t.done = true
+	for _, f := range t.finalExports {
+		f.closing.Store(true)
+	}
 	// The signals shut down side by side: a metric export hanging until
 	// the deadline must not leave the span processors unflushed (the SDK's
 	// TracerProvider.Shutdown does nothing once its context is done), and
 	// the reverse.
+	spans := append(t.spanShutdown[:len(t.spanShutdown):len(t.spanShutdown)], func(context.Context) error {
+		var errs []error
+		for _, f := range t.finalExports {
+			errs = append(errs, f.closingErr())
+		}
+		return errors.Join(errs...)
+	})
 	parts := []struct {
 		name string
 		fns  []func(context.Context) error
-	}{{"metrics listener", t.listenerShutdown}, {"metrics", t.metricShutdown}, {"traces", t.spanShutdown}}
+	}{{"metrics listener", t.listenerShutdown}, {"metrics", t.metricShutdown}, {"traces", spans}}
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
 	for i, p := range parts {

@@ -962,3 +962,22 @@ func TestSDKLogSink(t *testing.T) {
 		t.Errorf("SDK log:\n%s", out)
 	}
 }
+
+// TestShutdownReportsLostSpans: with the Collector down, the last export
+// fails, and Shutdown's error says so, for traces.
+func TestShutdownReportsLostSpans(t *testing.T) {
+	env := map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1",
+		"OTEL_METRICS_EXPORTER": "none", "OTEL_EXPORTER_OTLP_TIMEOUT": "2000"}
+	for k, v := range env {
+		t.Setenv(k, v) // the exporter reads its own variables
+	}
+	tel := setupEnv(t, env)
+	_, span := tel.TracerProvider().Tracer("test").Start(t.Context(), "lost")
+	span.End()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	err := tel.Shutdown(ctx)
+	if err == nil || !strings.Contains(err.Error(), "traces: the last spans were not exported") {
+		t.Errorf("Shutdown = %v, want the traces' lost export named", err)
+	}
+}
