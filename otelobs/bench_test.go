@@ -168,3 +168,37 @@ func BenchmarkHeapPerSeries(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkSampledRecord: a counter increment and a histogram observation
+// inside a sampled span, through Setup's exemplar reservoirs (the exemplar
+// path every domain measurement takes), one goroutine and all of them.
+func BenchmarkSampledRecord(b *testing.B) {
+	tel, err := Setup(context.Background(), withLookupEnv(mapLookup(nil)), WithoutGlobals(), WithLogger(quiet))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	m := tel.MeterProvider().Meter("bench")
+	c, _ := m.Int64Counter("bench.merges")
+	h, _ := m.Float64Histogram("bench.duration", metric.WithExplicitBucketBoundaries(benchBounds...))
+	ctx, span := tel.TracerProvider().Tracer("bench").Start(context.Background(), "run")
+	defer span.End()
+	set := attribute.NewSet(attribute.String("result", "success"))
+	add, rec := []metric.AddOption{metric.WithAttributeSet(set)}, []metric.RecordOption{metric.WithAttributeSet(set)}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c.Add(ctx, 1, add...)
+			h.Record(ctx, 0.2, rec...)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				c.Add(ctx, 1, add...)
+				h.Record(ctx, 0.2, rec...)
+			}
+		})
+	})
+}

@@ -981,3 +981,50 @@ func TestShutdownReportsLostSpans(t *testing.T) {
 		t.Errorf("Shutdown = %v, want the traces' lost export named", err)
 	}
 }
+
+// TestReservoirsConcurrent: Setup's exemplar reservoirs hold no lock of
+// their own (the SDK serialises each one); recording from many goroutines
+// while collecting is race-free (run with -race) and keeps exemplars.
+func TestReservoirsConcurrent(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	tel := setupEnv(t, map[string]string{"OTEL_METRICS_EXPORTER": "none"}, WithMetricReader(reader))
+	m := tel.MeterProvider().Meter("test")
+	c, _ := m.Int64Counter("c")
+	h, _ := m.Float64Histogram("h", metric.WithExplicitBucketBoundaries(0.1, 1, 10))
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				ctx, span := tel.TracerProvider().Tracer("t").Start(t.Context(), "s")
+				c.Add(ctx, 1)
+				h.Record(ctx, float64((g+i)%20))
+				span.End()
+			}
+		})
+	}
+	var rm metricdata.ResourceMetrics
+	for range 50 {
+		if err := reader.Collect(t.Context(), &rm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var exemplars int
+	for _, sm := range rm.ScopeMetrics {
+		for _, mt := range sm.Metrics {
+			switch d := mt.Data.(type) {
+			case metricdata.Sum[int64]:
+				exemplars += len(d.DataPoints[0].Exemplars)
+			case metricdata.Histogram[float64]:
+				exemplars += len(d.DataPoints[0].Exemplars)
+			}
+		}
+	}
+	if exemplars != 1+4 { // the counter's latest, and one per bucket hit (4 of 4)
+		t.Errorf("%d exemplars, want 5", exemplars)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"sort"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -26,6 +25,12 @@ import (
 //
 // Instruments that one of the application's own views (WithView) matches are
 // left to that view.
+//
+// The reservoirs take no lock of their own: the SDK serialises Offer and
+// Collect on each reservoir (its filtered reservoir holds a mutex for any
+// reservoir that does not embed reservoir.ConcurrentSafe, an interface
+// internal to the SDK), so a second lock only made every sampled
+// measurement lock twice.
 func reservoirView(user []sdkmetric.View) sdkmetric.View {
 	return func(inst sdkmetric.Instrument) (sdkmetric.Stream, bool) {
 		var sel sdkmetric.ExemplarReservoirProviderSelector
@@ -61,23 +66,17 @@ func oneExemplar(sdkmetric.Aggregation) exemplar.ReservoirProvider {
 
 // latestReservoir keeps the latest measurement made in a sampled span.
 type latestReservoir struct {
-	mu  sync.Mutex
 	ex  bucketExemplar
 	set bool
 }
 
 // Offer implements exemplar.Reservoir.
 func (r *latestReservoir) Offer(ctx context.Context, t time.Time, v exemplar.Value, attrs []attribute.KeyValue) {
-	e := bucketExemplar{attrs: attrs, time: t, value: v, span: trace.SpanContextFromContext(ctx)}
-	r.mu.Lock()
-	r.ex, r.set = e, true
-	r.mu.Unlock()
+	r.ex, r.set = bucketExemplar{attrs: attrs, time: t, value: v, span: trace.SpanContextFromContext(ctx)}, true
 }
 
 // Collect implements exemplar.Reservoir; the exemplar is kept.
 func (r *latestReservoir) Collect(dest *[]exemplar.Exemplar) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	*dest = (*dest)[:0]
 	if r.set {
 		*dest = append(*dest, r.ex.exemplar())
@@ -100,7 +99,6 @@ func sparseHistogramSelector(agg sdkmetric.Aggregation) exemplar.ReservoirProvid
 // had a measurement.
 type sparseHistogramReservoir struct {
 	bounds []float64
-	mu     sync.Mutex
 	slots  []bucketExemplar
 }
 
@@ -125,8 +123,6 @@ func (r *sparseHistogramReservoir) Offer(ctx context.Context, t time.Time, v exe
 	}
 	e := bucketExemplar{bucket: sort.SearchFloat64s(r.bounds, n), attrs: attrs, time: t, value: v,
 		span: trace.SpanContextFromContext(ctx)}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	for i := range r.slots {
 		if r.slots[i].bucket == e.bucket {
 			r.slots[i] = e
@@ -138,8 +134,6 @@ func (r *sparseHistogramReservoir) Offer(ctx context.Context, t time.Time, v exe
 
 // Collect implements exemplar.Reservoir; the exemplars are kept.
 func (r *sparseHistogramReservoir) Collect(dest *[]exemplar.Exemplar) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	out := (*dest)[:0]
 	for _, s := range r.slots {
 		out = append(out, s.exemplar())
