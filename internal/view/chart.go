@@ -241,10 +241,7 @@ func (l *tsLayout) bands(bands []band) {
 	c := l.c
 	clamp := func(x float64) float64 { return math.Max(c.PlotX, math.Min(c.PlotX+c.PlotW, x)) }
 	for _, b := range bands {
-		// The annotation query is shared for a few seconds by panels
-		// whose "now" differs a little: a band may end, or begin, just
-		// after this panel's range; it is drawn at the edge.
-		if b.T1 < l.from || b.T0 > l.to+10_000 {
+		if b.T1 < l.from || b.T0 > l.to {
 			continue
 		}
 		x0, x1 := clamp(l.x(b.T0)), clamp(l.x(b.T1))

@@ -293,14 +293,6 @@ func buildTraceView(t *jaegerTrace) *traceView {
 	return v
 }
 
-// shortID is a span id's first 8 digits, for the page.
-func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return strings.ToLower(id)
-}
-
 // redactErr is err's text with the URL's password hidden (url.Error
 // quotes the URL it failed on).
 func redactErr(err error, base, display string) string {

@@ -2,7 +2,6 @@ package view
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -11,14 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 )
 
 var funcs = template.FuncMap{
 	"dur":     FormatDuration,
-	"short":   shortID,
 	"clock":   func(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") },
 	"ago":     func(t time.Time) string { return FormatDuration(time.Since(t).Round(time.Second)) + " ago" },
 	"seconds": func(f float64) string { return FormatDuration(time.Duration(f * float64(time.Second))) },
@@ -80,7 +75,16 @@ func (s *Server) readQuery(r *http.Request) (pageQuery, error) {
 		}
 		q.Refresh = v
 	}
+	// "now" for relative times: the page's, so that every panel of one
+	// refresh covers the same range (and shares its queries).
 	now := s.cfg.Now()
+	if v := f.Get("now"); v != "" {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms <= 0 {
+			return q, fmt.Errorf("now=%q: want Unix milliseconds", v)
+		}
+		now = time.UnixMilli(ms)
+	}
 	var err error
 	if q.From, err = parseTime(q.FromRaw, now); err != nil {
 		return q, fmt.Errorf("from: %v", err)
@@ -218,7 +222,7 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, "Bad request", err.Error())
 		return
 	}
-	page := s.basePage(r.Context(), q, "/")
+	page := s.basePage(r.Context(), q, "/", nil)
 	page.Title, page.Description, page.Notes = s.dash.Title, s.dash.Description, s.dash.Check()
 	qs := q.values().Encode()
 	for _, p := range s.dash.Panels {
@@ -230,27 +234,27 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
 
 // basePage fills the header: range and refresh choices (links that keep
 // the rest of the query) and the variables.
-func (s *Server) basePage(ctx context.Context, q pageQuery, path string) *dashPage {
+func (s *Server) basePage(ctx context.Context, q pageQuery, path string, keep url.Values) *dashPage {
 	page := &dashPage{Refresh: q.Refresh, From: q.FromRaw, To: q.ToRaw,
 		RangeText: q.From.Format("2006-01-02 15:04:05") + " to " + q.To.Format("15:04:05 MST")}
-	with := func(set map[string]string, extra url.Values) string {
+	with := func(set map[string]string) string {
 		v := q.values()
 		v.Del("mark")
 		v.Set("refresh", q.Refresh)
+		for k, x := range keep {
+			v[k] = x
+		}
 		for k, x := range set {
 			v.Set(k, x)
-		}
-		for k, x := range extra {
-			v[k] = x
 		}
 		return path + "?" + v.Encode()
 	}
 	for _, rg := range ranges {
-		page.Ranges = append(page.Ranges, link{Label: "Last " + rg, Href: with(map[string]string{"from": "now-" + rg, "to": "now"}, nil),
+		page.Ranges = append(page.Ranges, link{Label: "Last " + rg, Href: with(map[string]string{"from": "now-" + rg, "to": "now"}),
 			Active: q.FromRaw == "now-"+rg && q.ToRaw == "now"})
 	}
 	for _, rf := range refreshes {
-		page.Refreshes = append(page.Refreshes, link{Label: rf, Href: with(map[string]string{"refresh": rf}, nil), Active: rf == q.Refresh})
+		page.Refreshes = append(page.Refreshes, link{Label: rf, Href: with(map[string]string{"refresh": rf}), Active: rf == q.Refresh})
 	}
 	for _, vr := range s.dash.Templating.List {
 		vv := varView{Name: vr.Name, Label: vr.Label, All: q.Selected[vr.Name] == nil}
@@ -294,17 +298,11 @@ func (s *Server) explorePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, "Bad request", "expr: longer than 4096 bytes")
 		return
 	}
-	page := s.basePage(r.Context(), q, "/explore")
+	page := s.basePage(r.Context(), q, "/explore", url.Values{"expr": {expr}})
 	page.Title, page.Explore, page.Expr = "Explore", true, expr
 	if expr != "" {
 		v := q.values()
 		v.Set("expr", expr)
-		for i := range page.Ranges {
-			page.Ranges[i].Href += "&expr=" + url.QueryEscape(expr)
-		}
-		for i := range page.Refreshes {
-			page.Refreshes[i].Href += "&expr=" + url.QueryEscape(expr)
-		}
 		page.Panels = []panelSlot{{ID: "explore", Title: expr, Type: TypeTimeSeries, Src: "/panel/explore?" + v.Encode(), Class: gridClass(explorePanel(expr))}}
 	}
 	s.render(w, http.StatusOK, "dashboard.html", page)
@@ -409,217 +407,4 @@ func clampInt(s string, lo, hi, def int) int {
 		n = def
 	}
 	return max(lo, min(hi, n))
-}
-
-// tracePage model.
-type tracePage struct {
-	*traceView
-	Error      string
-	Back       string // the dashboard around the trace
-	BackPanel  string
-	Series     string // the query of the exemplar's series
-	SeriesLink string
-	Metrics    []link // tracesToMetrics queries
-	JaegerURL  string
-}
-
-func (s *Server) tracePage(w http.ResponseWriter, r *http.Request) {
-	id := strings.ToLower(r.PathValue("id"))
-	if !traceIDRE.MatchString(id) {
-		s.fail(w, http.StatusBadRequest, "Bad trace id", fmt.Sprintf("%q is not a trace id: want 32 hex digits", r.PathValue("id")))
-		return
-	}
-	page := &tracePage{traceView: &traceView{TraceID: id}, JaegerURL: s.jaeger.display}
-	t, err := s.jaeger.trace(r.Context(), id)
-	status := http.StatusOK
-	switch {
-	case errors.Is(err, errTraceNotFound):
-		status = http.StatusNotFound
-		page.Error = "Jaeger (" + s.jaeger.display + ") has no trace " + id + ": its spans were not exported to Jaeger, are still in the exporter's batch (retry in a few seconds), " +
-			"or were dropped by its retention. `go run ./cmd/otelobs doctor` checks the chain."
-	case err != nil:
-		status = http.StatusBadGateway
-		page.Error = err.Error()
-	default:
-		page.traceView = buildTraceView(t)
-	}
-	// The way back: the dashboard around the trace (or the exemplar's time),
-	// with that moment marked.
-	f := r.URL.Query()
-	at := page.Start
-	exemplarMs, _ := strconv.ParseInt(f.Get("t"), 10, 64)
-	if at.IsZero() && exemplarMs > 0 {
-		at = time.UnixMilli(exemplarMs)
-	}
-	if !at.IsZero() {
-		from, to := at.Add(-15*time.Minute), at.Add(page.Duration+15*time.Minute)
-		mark := at.UnixMilli()
-		if exemplarMs > 0 {
-			mark = exemplarMs
-		}
-		v := url.Values{"from": {strconv.FormatInt(from.UnixMilli(), 10)}, "to": {strconv.FormatInt(to.UnixMilli(), 10)},
-			"refresh": {"off"}, "mark": {strconv.FormatInt(mark, 10)}}
-		page.Back = "/?" + v.Encode()
-		if pid, err := strconv.Atoi(f.Get("panel")); err == nil {
-			if p, ok := s.dash.Panel(pid); ok {
-				page.BackPanel = p.Title
-				page.Back += "#panel-" + strconv.Itoa(pid)
-			}
-		}
-		if sel := f.Get("series"); sel != "" && len(sel) < 2048 {
-			if expr, ok := seriesExpr(sel); ok {
-				page.Series = expr // what the link runs, not the parameter
-				v.Set("expr", expr)
-				v.Del("mark")
-				page.SeriesLink = "/explore?" + v.Encode()
-			}
-		}
-		if s.t2m != nil && page.traceView != nil && len(page.Spans) > 0 {
-			page.Metrics = s.t2m.links(page.traceView, t)
-		}
-	}
-	s.render(w, status, "trace.html", page)
-}
-
-// seriesExpr turns an exemplar's series ({__name__="x_bucket", le=…, …})
-// into what to look at: the p95 for a histogram bucket, the rate for a
-// counter, the series itself otherwise.
-func seriesExpr(sel string) (string, bool) {
-	m, err := parseLabelSet(sel)
-	if err != nil {
-		return "", false
-	}
-	name := m[model.MetricNameLabel]
-	delete(m, model.MetricNameLabel)
-	delete(m, "le")
-	if !model.LegacyValidation.IsValidMetricName(string(name)) {
-		return "", false
-	}
-	for l := range m {
-		if !model.LegacyValidation.IsValidLabelName(string(l)) {
-			return "", false
-		}
-	}
-	selector := string(name) + m.String()
-	if len(m) == 0 {
-		selector = string(name)
-	}
-	switch {
-	case strings.HasSuffix(string(name), "_bucket"):
-		return "histogram_quantile(0.95, sum by (le) (rate(" + selector + "[5m])))", true
-	case strings.HasSuffix(string(name), "_total"):
-		return "rate(" + selector + "[5m])", true
-	}
-	return selector, true
-}
-
-// parseLabelSet reads a label set as model.LabelSet.String() writes it.
-func parseLabelSet(s string) (model.LabelSet, error) {
-	var m model.LabelSet
-	// String() writes {a="b", c="d"}: valid JSON once the keys are quoted.
-	s = strings.TrimSpace(s)
-	if !strings.HasPrefix(s, "{") || !strings.HasSuffix(s, "}") {
-		return nil, fmt.Errorf("not a label set")
-	}
-	inner := strings.TrimSpace(s[1 : len(s)-1])
-	m = model.LabelSet{}
-	for inner != "" {
-		eq := strings.Index(inner, "=")
-		if eq <= 0 {
-			return nil, fmt.Errorf("not a label set")
-		}
-		name := strings.TrimSpace(inner[:eq])
-		rest := strings.TrimSpace(inner[eq+1:])
-		val, tail, err := unquote(rest)
-		if err != nil {
-			return nil, err
-		}
-		if strings.HasPrefix(name, `"`) {
-			if name, _, err = unquote(name); err != nil {
-				return nil, err
-			}
-		}
-		m[model.LabelName(name)] = model.LabelValue(val)
-		inner = strings.TrimPrefix(strings.TrimSpace(tail), ",")
-		inner = strings.TrimSpace(inner)
-	}
-	return m, nil
-}
-
-// unquote reads a Go-quoted string at the start of s.
-func unquote(s string) (string, string, error) {
-	if !strings.HasPrefix(s, `"`) {
-		return "", "", fmt.Errorf("want a quoted value")
-	}
-	for i := 1; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
-			v, err := strconv.Unquote(s[:i+1])
-			return v, s[i+1:], err
-		}
-	}
-	return "", "", fmt.Errorf("unterminated value")
-}
-
-// healthView is the health page's model.
-type healthView struct {
-	Prometheus, Jaeger string
-	PromError          string
-	Version            string
-	ExemplarStorage    bool
-	FlagsError         string
-	Targets            []v1.ActiveTarget
-	TargetsUp          int
-	TargetsError       string
-	JaegerError        string
-	Services           []string
-	Notes              []string
-}
-
-func (s *Server) health(ctx context.Context) *healthView {
-	h := &healthView{Prometheus: s.prom.display, Jaeger: s.jaeger.display, Notes: s.dash.Check()}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.Services, h.JaegerError = nil, ""
-		svc, err := s.jaeger.services(ctx)
-		if err != nil {
-			h.JaegerError = err.Error()
-		}
-		h.Services = svc
-	}()
-	if bi, err := s.prom.api.Buildinfo(ctx); err != nil {
-		h.PromError = promError(s.prom.display, err).Error()
-	} else {
-		h.Version = bi.Version
-		if flags, err := s.prom.api.Flags(ctx); err != nil {
-			h.FlagsError = promError(s.prom.display, err).Error()
-		} else {
-			h.ExemplarStorage = slices.Contains(strings.Split(flags["enable-feature"], ","), "exemplar-storage")
-		}
-		if t, err := s.prom.api.Targets(ctx); err != nil {
-			h.TargetsError = promError(s.prom.display, err).Error()
-		} else {
-			h.Targets = t.Active
-			for _, a := range t.Active {
-				if a.Health == v1.HealthGood {
-					h.TargetsUp++
-				}
-			}
-		}
-	}
-	<-done
-	return h
-}
-
-func (s *Server) healthPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "health.html", s.health(r.Context()))
-}
-
-func (s *Server) healthFragment(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "healthstrip.html", s.health(r.Context()))
 }

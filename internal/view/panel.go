@@ -161,17 +161,18 @@ func (s *Server) fetchPanel(ctx context.Context, p Panel, tr timeRange, vars map
 		})
 	}
 	var bands []band
-	var bandErrs []string
+	var bandErrs []targetError
 	if !instant {
 		wg.Go(func() { bands, bandErrs = s.annotations(ctx, rng) })
 	}
 	wg.Wait()
 
 	colorIndex := 0
+	var failed []targetError
 	for i, t := range targets {
 		r := results[i]
 		if r.err != nil {
-			d.Errors = append(d.Errors, fmt.Sprintf("%s: %v", t.RefID, r.err))
+			failed = append(failed, targetError{t.RefID, r.err.Error()})
 			continue
 		}
 		for _, w := range r.warn {
@@ -187,13 +188,53 @@ func (s *Server) fetchPanel(ctx context.Context, p Panel, tr timeRange, vars map
 			d.Series = append(d.Series, sr)
 		}
 	}
-	if exErr != nil {
+	d.Errors = groupErrors(failed)
+	// The exemplar and annotation queries fail alike when Prometheus does
+	// not answer: said once, by the targets' error.
+	if exErr != nil && !sameAsFailed(failed, exErr.Error()) {
 		d.Notes = append(d.Notes, "exemplars: "+exErr.Error())
+	}
+	for _, e := range bandErrs {
+		if !sameAsFailed(failed, e.err) {
+			d.Notes = append(d.Notes, e.String())
+		}
 	}
 	d.Exemplars = flattenExemplars(exemplars)
 	d.Bands = bands
-	d.Notes = append(d.Notes, bandErrs...)
 	return d
+}
+
+// targetError is a query's failure: the target's refId, or the annotation's
+// name, and the message.
+type targetError struct{ ref, err string }
+
+func (e targetError) String() string { return e.ref + ": " + e.err }
+
+// groupErrors writes each distinct message once, after the targets that
+// failed with it ("A, B, C: Prometheus unreachable: …").
+func groupErrors(failed []targetError) []string {
+	var order []string
+	refs := map[string][]string{}
+	for _, f := range failed {
+		if refs[f.err] == nil {
+			order = append(order, f.err)
+		}
+		refs[f.err] = append(refs[f.err], f.ref)
+	}
+	out := make([]string, 0, len(order))
+	for _, msg := range order {
+		out = append(out, strings.Join(refs[msg], ", ")+": "+msg)
+	}
+	return out
+}
+
+func sameAsFailed(failed []targetError, msg string) bool {
+	for _, f := range failed {
+		if f.err == msg {
+			return true
+		}
+	}
+	return false
 }
 
 func visibleTargets(p Panel) []Target {
@@ -212,14 +253,20 @@ var legendVar = regexp.MustCompile(`\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}`)
 // replaced, else the series' labels.
 func legend(t Target, m model.Metric) string {
 	if f := strings.TrimSpace(t.LegendFormat); f != "" && f != "__auto" {
-		return legendVar.ReplaceAllStringFunc(f, func(s string) string {
-			return string(m[model.LabelName(legendVar.FindStringSubmatch(s)[1])])
-		})
+		return expandLegend(f, m)
 	}
 	if len(m) == 0 {
 		return t.Expr
 	}
 	return m.String()
+}
+
+// expandLegend replaces {{label}} in a legend or display name with the
+// series' label values.
+func expandLegend(format string, m model.Metric) string {
+	return legendVar.ReplaceAllStringFunc(format, func(s string) string {
+		return string(m[model.LabelName(legendVar.FindStringSubmatch(s)[1])])
+	})
 }
 
 // style applies the panel's colour mode, drawing options and overrides.
@@ -280,9 +327,7 @@ func applyProperty(pr Property, sr *series) {
 	case "displayName":
 		var n string
 		if json.Unmarshal(pr.Value, &n) == nil && n != "" {
-			sr.Name = legendVar.ReplaceAllStringFunc(n, func(s string) string {
-				return string(sr.Labels[model.LabelName(legendVar.FindStringSubmatch(s)[1])])
-			})
+			sr.Name = expandLegend(n, sr.Labels)
 		}
 	case "custom.axisPlacement":
 		var a string
@@ -353,9 +398,9 @@ func flattenExemplars(res []v1.ExemplarQueryResult) []exemplar {
 // range (shared by the panels of a refresh that have the same step,
 // through the cache) and returns the bands where a series has samples, and
 // what failed (a note on the panel: the panel itself still draws).
-func (s *Server) annotations(ctx context.Context, rng v1.Range) ([]band, []string) {
+func (s *Server) annotations(ctx context.Context, rng v1.Range) ([]band, []targetError) {
 	var out []band
-	var errs []string
+	var errs []targetError
 	for _, a := range s.dash.Annotations.List {
 		if !a.Enable || strings.TrimSpace(a.Expr) == "" {
 			continue
@@ -370,7 +415,7 @@ func (s *Server) annotations(ctx context.Context, rng v1.Range) ([]band, []strin
 		r := v1.Range{Start: rng.End.Add(-n * step), End: rng.End, Step: step}
 		raw, err := s.cachedRange(ctx, a.Expr, r)
 		if err != nil {
-			errs = append(errs, fmt.Sprintf("annotation %q: %v", a.Name, err))
+			errs = append(errs, targetError{fmt.Sprintf("annotation %q", a.Name), err.Error()})
 			continue
 		}
 		for _, sr := range raw {

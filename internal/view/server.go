@@ -197,11 +197,12 @@ func (s *Server) fail(w http.ResponseWriter, status int, title, msg string) {
 	s.render(w, status, "error.html", map[string]string{"Title": title, "Message": msg})
 }
 
-// cachedRange runs a range query shared by the panels of one refresh with
-// the same step (the annotations): concurrent callers wait for one
-// request, and its answer serves for a few seconds.
+// cachedRange runs a range query shared by the panels of one refresh (the
+// annotations): the page gives them one "now", so their ranges are equal;
+// concurrent callers wait for one request, and its answer serves for a few
+// seconds.
 func (s *Server) cachedRange(ctx context.Context, expr string, r v1.Range) ([]rawSeries, error) {
-	key := fmt.Sprintf("%s|%d|%d|%d", expr, r.Start.Unix()/5, r.End.Unix()/5, r.Step)
+	key := fmt.Sprintf("%s|%d|%d|%d", expr, r.Start.UnixMilli(), r.End.UnixMilli(), r.Step)
 	s.mu.Lock()
 	if e, ok := s.cache[key]; ok && s.cfg.Now().Sub(e.at) < 5*time.Second {
 		s.mu.Unlock()

@@ -128,8 +128,10 @@ func TestUnsupportedPanelType(t *testing.T) {
 func TestUnreachablePrometheus(t *testing.T) {
 	s := newTestServer(t, shipped)
 	w := get(t, s, "/panel/3?width=600&height=200")
-	if w.Header().Get("X-Panel-State") != StateError || !strings.Contains(w.Body.String(), "Prometheus unreachable") {
-		t.Errorf("state %q, body %s", w.Header().Get("X-Panel-State"), w.Body.String())
+	b := w.Body.String()
+	if w.Header().Get("X-Panel-State") != StateError || !strings.Contains(b, "A, B, C: Prometheus unreachable") ||
+		strings.Count(b, "unreachable") != 1 {
+		t.Errorf("state %q: want the one cause once, for the three targets, the exemplars and the annotation:\n%s", w.Header().Get("X-Panel-State"), b)
 	}
 	if b := get(t, s, "/fragment/health").Body.String(); !strings.Contains(b, "Prometheus ✗") || !strings.Contains(b, "Jaeger ✗") {
 		t.Errorf("health strip: %s", b)
@@ -149,6 +151,7 @@ func TestBadRequests(t *testing.T) {
 		{"/?from=now-1h&to=now-2h", 400, "must be before"},
 		{"/?from=now-400d", 400, "at most a year"},
 		{"/?refresh=1s", 400, "refresh=&#34;1s&#34;: want one of off, 5s"},
+		{"/panel/3?now=soon", 400, "now=&#34;soon&#34;: want Unix milliseconds"},
 		{"/panel/99", 404, "no panel"},
 		{"/panel/explore", 400, "expr: want a PromQL expression"},
 		{"/trace/not-a-trace", 400, "is not a trace id"},
@@ -523,10 +526,10 @@ func TestDrawTimeSeriesGeometry(t *testing.T) {
 		{Name: "r", Right: true, Points: pts(0.5, 0.5, 0.5, 0.5, 0.5), Color: "#333333"},
 		{Name: "gap", Points: pts(1, math.NaN(), 1, 1, 1), Color: "#444444"},
 	}, Exemplars: []exemplar{{TraceID: "t", T: now.UnixMilli(), V: 10, OnValue: true}},
-		// An alert firing for a minute; one that began a second after this
-		// panel's "now" (from a shared query); one long over.
+		// An alert firing for the last minute; one from before the range
+		// into it (clipped at the left edge); one long over.
 		Bands: []band{{T0: now.Add(-time.Minute).UnixMilli(), T1: now.UnixMilli(), Title: "A"},
-			{T0: now.Add(time.Second).UnixMilli(), T1: now.Add(time.Second).UnixMilli(), Title: "B"},
+			{T0: now.Add(-time.Hour).UnixMilli(), T1: now.Add(-3 * time.Minute).UnixMilli(), Title: "B"},
 			{T0: now.Add(-time.Hour).UnixMilli(), T1: now.Add(-time.Hour).UnixMilli(), Title: "C"}}}
 	c := drawTimeSeries(d, 600, 230, func(exemplar) string { return "/trace/t" })
 	top, bottom := c.PlotY, c.PlotY+c.PlotH
@@ -562,8 +565,9 @@ func TestDrawTimeSeriesGeometry(t *testing.T) {
 	for _, b := range c.Bands {
 		titles = append(titles, b.Title)
 	}
-	if strings.Join(titles, ",") != "A,B" || !near(mustFloat(t, c.Bands[0].W), c.PlotW/4) {
-		t.Errorf("bands %+v, want A over the last quarter and B at the edge", c.Bands)
+	if strings.Join(titles, ",") != "A,B" || !near(mustFloat(t, c.Bands[0].W), c.PlotW/4) ||
+		!near(mustFloat(t, c.Bands[1].X), c.PlotX) || !near(mustFloat(t, c.Bands[1].W), c.PlotW/4) {
+		t.Errorf("bands %+v, want A over the last quarter and B over the first, clipped", c.Bands)
 	}
 	if len(c.Exemplars) != 1 || !near(mustFloat(t, c.Exemplars[0].Y), top) || c.Exemplars[0].Href != "/trace/t" {
 		t.Errorf("exemplars %+v, want one at the top (10)", c.Exemplars)

@@ -4,13 +4,13 @@
 // the server.
 "use strict";
 (function () {
-  function load(el) {
+  function load(el, now) {
     var body = el.querySelector(".panel-body");
     var src = el.getAttribute("data-src");
     if (!body || !src) return Promise.resolve();
     var w = Math.max(100, Math.floor(body.clientWidth));
     var h = Math.max(60, Math.floor(body.clientHeight));
-    var url = src + (src.indexOf("?") < 0 ? "?" : "&") + "width=" + w + "&height=" + h;
+    var url = src + (src.indexOf("?") < 0 ? "?" : "&") + "width=" + w + "&height=" + h + "&now=" + now;
     return fetch(url, { headers: { Accept: "text/html" } })
       .then(function (r) {
         var state = r.headers.get("X-Panel-State") || (r.ok ? "ok" : "error");
@@ -33,9 +33,11 @@
       .catch(function (e) { h.textContent = "The view did not answer: " + e; });
   }
   function loadAll() {
+    // One "now" for every panel of a refresh: the same range, shared queries.
+    var now = Date.now();
     var panels = document.querySelectorAll("[data-panel][data-src]");
     var jobs = [loadHealth()];
-    for (var i = 0; i < panels.length; i++) jobs.push(load(panels[i]));
+    for (var i = 0; i < panels.length; i++) jobs.push(load(panels[i], now));
     return Promise.all(jobs).then(function () {
       document.body.setAttribute("data-loaded", String(Date.now()));
     });

@@ -45,11 +45,11 @@ func TestScrub(t *testing.T) {
 }
 
 // TestScrubRealURLError: the error Go's HTTP client really returns for a
-// URL with a key and a password keeps neither.
+// URL with a key keeps it no more (a password it already writes as ***).
 func TestScrubRealURLError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://user:pa55word@127.0.0.1:1/v1/models?key=SECRETKEY123", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:1/v1/models?key=SECRETKEY123", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +62,7 @@ func TestScrubRealURLError(t *testing.T) {
 		t.Fatalf("the client's error does not quote the key, so this test proves nothing: %v", wrapped)
 	}
 	got := ScrubError(wrapped)
-	// (Go's client writes the password as *** itself; the key is ours to remove.)
-	if strings.Contains(got, "SECRETKEY123") || strings.Contains(got, "pa55word") || !strings.Contains(got, "127.0.0.1:1") {
+	if strings.Contains(got, "SECRETKEY123") || !strings.Contains(got, "127.0.0.1:1") {
 		t.Errorf("ScrubError = %q", got)
 	}
 }
