@@ -25,6 +25,7 @@ type config struct {
 	consoleWriter  io.Writer
 	noGlobals      bool
 	lookup         lookupFunc
+	spanBuffer     int
 }
 
 // Option configures Setup.
@@ -37,7 +38,7 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 func newConfig(opts []Option) config {
-	c := config{lookup: os.LookupEnv, consoleWriter: os.Stdout}
+	c := config{lookup: os.LookupEnv, consoleWriter: os.Stdout, spanBuffer: DefaultSpanBuffer}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
@@ -142,4 +143,13 @@ func WithoutGlobals() Option {
 // of the parsing only.
 func withLookupEnv(f lookupFunc) Option {
 	return optionFunc(func(c *config) { c.lookup = f })
+}
+
+// WithSpanBuffer sets how many spans each span exporter holds while its
+// endpoint does not answer (DefaultSpanBuffer without it). The held spans are
+// delivered in order once the endpoint answers; past the bound the oldest
+// are dropped and counted in otelobs_telemetry_dropped_total (see
+// DroppedMetricName). The bound must be at least 1: Setup fails otherwise.
+func WithSpanBuffer(spans int) Option {
+	return optionFunc(func(c *config) { c.spanBuffer = spans })
 }

@@ -101,6 +101,25 @@
 // the scrape configuration; through the OTLP receiver they are service.name
 // and service.instance.id.
 //
+// # Outages of the Collector
+//
+// Every span exporter sits behind a buffer: the batch span processor hands
+// each batch over at once, and one goroutine delivers the batches in order.
+// When an attempt fails in a way a later one may not (a refused connection,
+// a timeout, HTTP 429 or 502-504, gRPC UNAVAILABLE), the batch is tried
+// again, 250 ms later at first and then at most every 5 s, while new spans
+// queue behind it; the OTLP exporters alone drop such a batch (the HTTP one
+// does not retry a refused connection), so the traces of a Collector restart
+// would be lost. Up to DefaultSpanBuffer spans (16384, about 24 MiB; see
+// WithSpanBuffer) are held; beyond that the oldest are dropped. What is
+// dropped, refused by the endpoint for good, or still held when Shutdown
+// gives up (it makes one attempt more, not a wait) is counted in
+// otelobs_telemetry_dropped_total by signal and reason (see
+// DroppedMetricName), on /metrics and through OTLP; the TelemetryDropped
+// alert watches it. Telemetry.ForceFlush waits until the held spans are
+// delivered. Metrics need no buffer: with cumulative temporality the next
+// export carries the totals.
+//
 // # Exemplars
 //
 // A histogram or counter measurement recorded with a context that holds a

@@ -72,7 +72,7 @@ func newSpanExporters(ctx context.Context, cfg config, s settings) ([]sdktrace.S
 // newMetricReaders builds one reader per name in OTEL_METRICS_EXPORTER. The
 // Prometheus reader's registry is returned so that the handler can serve it.
 // On error, the readers built so far are shut down.
-func newMetricReaders(ctx context.Context, cfg config, s settings) (readers []sdkmetric.Reader, promGatherer prometheus.Gatherer, err error) {
+func newMetricReaders(ctx context.Context, cfg config, s settings, dropped *dropCounts) (readers []sdkmetric.Reader, promGatherer prometheus.Gatherer, err error) {
 	defer func() {
 		if err != nil {
 			for _, r := range readers {
@@ -127,7 +127,8 @@ func newMetricReaders(ctx context.Context, cfg config, s settings) (readers []sd
 			if err != nil {
 				return readers, nil, fmt.Errorf("otelobs: create otlp metric exporter: %w", err)
 			}
-			readers = append(readers, sdkmetric.NewPeriodicReader(exp, periodic...))
+			dropped.used[signalMetrics] = true
+			readers = append(readers, sdkmetric.NewPeriodicReader(countingMetricExporter{exp, dropped}, periodic...))
 		case exporterConsole:
 			exp, err := stdoutmetric.New(stdoutmetric.WithWriter(cfg.consoleWriter))
 			if err != nil {

@@ -23,6 +23,9 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
+// scopeName is the instrumentation scope of the SDK's own instruments.
+const scopeName = "github.com/agentorchestrator/observability/otelobs"
+
 // Telemetry is what Setup configured: the providers, the Prometheus handler,
 // and the exporters behind them. Call Shutdown before the program exits so
 // that buffered spans and metrics are sent.
@@ -50,8 +53,6 @@ type Telemetry struct {
 	listenerShutdown []func(context.Context) error
 	metricShutdown   []func(context.Context) error
 	spanShutdown     []func(context.Context) error
-	// finalExports keep the span exporters' errors during Shutdown.
-	finalExports []*finalExport
 }
 
 // Summary describes the configuration Setup resolved, for start-up logs and
@@ -119,6 +120,9 @@ func (s Summary) String() string {
 // fails half way, it shuts down what it had already started.
 func Setup(ctx context.Context, opts ...Option) (tel *Telemetry, err error) {
 	cfg := newConfig(opts)
+	if cfg.spanBuffer < 1 {
+		return nil, fmt.Errorf("otelobs: WithSpanBuffer(%d): the buffer must hold at least 1 span", cfg.spanBuffer)
+	}
 	s, err := loadSettings(cfg.lookup)
 	if err != nil {
 		return nil, err
@@ -212,10 +216,13 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 		return err
 	}
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(s.sampler)}
+	dropped := &dropCounts{}
+	var spools []*spool
 	for _, e := range spanExporters {
-		f := &finalExport{SpanExporter: e}
-		t.finalExports = append(t.finalExports, f)
-		tpOpts = append(tpOpts, sdktrace.WithBatcher(f))
+		sp := newSpool(e, cfg.spanBuffer, bspExportTimeout(cfg.lookup), t.logger, dropped)
+		spools = append(spools, sp)
+		dropped.used[signalTraces] = true
+		tpOpts = append(tpOpts, sdktrace.WithBatcher(sp))
 	}
 	for _, p := range cfg.processors {
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
@@ -225,6 +232,11 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 	t.spanShutdown = []func(context.Context) error{tp.Shutdown}
 	t.tp = tp
 	t.flushers = append(t.flushers, tp.ForceFlush)
+	for _, sp := range spools {
+		// The processors' ForceFlush hands their spans to the spools,
+		// which deliver them.
+		t.flushers = append(t.flushers, sp.ForceFlush)
+	}
 	if contains(s.tracesExporters, exporterOTLP) {
 		t.summary.TracesEndpoint = otlpEndpoint(cfg.lookup, "TRACES", s.tracesProtocol)
 	}
@@ -237,7 +249,7 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 			"or set OTEL_METRICS_EXEMPLAR_FILTER=always_off", "sampler", s.samplerName)
 	}
 
-	readers, promGatherer, err := newMetricReaders(ctx, cfg, s)
+	readers, promGatherer, err := newMetricReaders(ctx, cfg, s, dropped)
 	if err != nil {
 		return err
 	}
@@ -256,6 +268,9 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 	t.metricShutdown = []func(context.Context) error{mp.Shutdown}
 	t.mp = mp
 	t.flushers = append(t.flushers, mp.ForceFlush)
+	if err := dropped.register(mp.Meter(scopeName)); err != nil {
+		return fmt.Errorf("otelobs: register %s: %w", DroppedMetricName, err)
+	}
 	if contains(s.metricsExporters, exporterOTLP) {
 		t.summary.MetricsEndpoint = otlpEndpoint(cfg.lookup, "METRICS", s.metricsProtocol)
 	}
@@ -334,24 +349,14 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	t.done = true
-	for _, f := range t.finalExports {
-		f.closing.Store(true)
-	}
 	// The signals shut down side by side: a metric export hanging until
 	// the deadline must not leave the span processors unflushed (the SDK's
 	// TracerProvider.Shutdown does nothing once its context is done), and
 	// the reverse.
-	spans := append(t.spanShutdown[:len(t.spanShutdown):len(t.spanShutdown)], func(context.Context) error {
-		var errs []error
-		for _, f := range t.finalExports {
-			errs = append(errs, f.closingErr())
-		}
-		return errors.Join(errs...)
-	})
 	parts := []struct {
 		name string
 		fns  []func(context.Context) error
-	}{{"metrics listener", t.listenerShutdown}, {"metrics", t.metricShutdown}, {"traces", spans}}
+	}{{"metrics listener", t.listenerShutdown}, {"metrics", t.metricShutdown}, {"traces", t.spanShutdown}}
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
 	for i, p := range parts {

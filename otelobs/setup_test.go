@@ -977,7 +977,7 @@ func TestShutdownReportsLostSpans(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	err := tel.Shutdown(ctx)
-	if err == nil || !strings.Contains(err.Error(), "traces: the last spans were not exported") {
+	if err == nil || !strings.Contains(err.Error(), "traces: the last 1 spans were not exported") {
 		t.Errorf("Shutdown = %v, want the traces' lost export named", err)
 	}
 }

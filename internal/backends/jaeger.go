@@ -3,9 +3,11 @@ package backends
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -138,4 +140,61 @@ func (j *Jaeger) TraceSpans(ctx context.Context, traceID string) ([]string, erro
 		return nil, fmt.Errorf("trace %s has no spans: %w", traceID, ErrNotFound)
 	}
 	return names, nil
+}
+
+// jaegerTraces is the part of Jaeger's /api/traces answers the helpers read.
+type jaegerTraces struct {
+	Data []struct {
+		TraceID string `json:"traceID"`
+		Spans   []struct {
+			SpanID string `json:"spanID"`
+		} `json:"spans"`
+	} `json:"data"`
+}
+
+func (j *Jaeger) get(ctx context.Context, path string, params url.Values, out any) error {
+	u := j.QueryURL + path
+	if params != nil {
+		u += "?" + params.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("GET %s: %w", path, ErrNotFound)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, body)
+	}
+	return json.Unmarshal(body, out)
+}
+
+// SpanIDs returns the span ids Jaeger holds for each trace of service
+// (at most 10,000 traces of the last hour), duplicates included.
+func (j *Jaeger) SpanIDs(ctx context.Context, service string) (map[string][]string, error) {
+	var r jaegerTraces
+	err := j.get(ctx, "/api/traces", url.Values{"service": {service}, "limit": {"10000"}, "lookback": {"1h"}}, &r)
+	if errors.Is(err, ErrNotFound) {
+		return map[string][]string{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, d := range r.Data {
+		for _, s := range d.Spans {
+			out[d.TraceID] = append(out[d.TraceID], s.SpanID)
+		}
+	}
+	return out, nil
 }

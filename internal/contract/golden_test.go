@@ -58,7 +58,12 @@ func TestPullExpositionGolden(t *testing.T) {
 	} {
 		t.Run(tt.golden, func(t *testing.T) {
 			t.Setenv("OTEL_METRICS_EXPORTER", "prometheus")
-			t.Setenv("OTEL_TRACES_EXPORTER", "none")
+			// Traces go to OTLP as by default, so that the SDK's own
+			// dropped-telemetry series are listed too; nothing listens on
+			// port 1, and the spans are dropped at shutdown.
+			t.Setenv("OTEL_TRACES_EXPORTER", "otlp")
+			t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:1/v1/traces")
+			t.Setenv("OTEL_LOG_LEVEL", "error")
 			t.Setenv("OTEL_SEMCONV_STABILITY_OPT_IN", tt.optIn)
 			checkGolden(t, tt.golden)
 		})

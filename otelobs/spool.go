@@ -1,0 +1,302 @@
+package otelobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/agentorchestrator/observability/otelobs/internal/instr"
+)
+
+// DefaultSpanBuffer is the number of spans Setup holds per span exporter
+// while its endpoint does not answer (WithSpanBuffer changes it). At the
+// example server's busiest load (about 1,800 spans a minute) it is several
+// minutes of an outage; a span of the domain packages takes about 1.5 KiB, so
+// a full buffer is about 24 MiB.
+const DefaultSpanBuffer = 16384
+
+// Delays between the attempts to deliver held spans: the first retry comes
+// soon (a Collector restart takes seconds), later ones at most maxBackoff
+// apart, so that spans flow again within seconds of the endpoint's return.
+const (
+	minBackoff = 250 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// spool sits between a batch span processor and its exporter, and keeps
+// what an outage of the exporter's endpoint would lose.
+//
+// The OTLP span exporters drop a batch they cannot send (the HTTP one does
+// not even retry a refused connection), so every span ended while the
+// Collector is down or restarting was lost, and only a log line said so. The
+// spool takes each batch at once (the processor's queue never fills behind a
+// slow endpoint), and one goroutine delivers the batches in order through
+// the exporter, which still makes its own retries within an attempt. When an
+// attempt fails in a way a later one may not (a refused connection, a
+// timeout, 429, 502-504, gRPC UNAVAILABLE and its kin) the spool waits and
+// tries the same batch again; spans keep arriving behind it. Up to capacity
+// spans are held; beyond it the oldest are dropped and counted, as are the
+// batches the endpoint refused for good and those still held when Shutdown
+// gives up.
+//
+// The SDK's own self-observability (OTEL_GO_X_OBSERVABILITY) counts export
+// attempts and its processor's queue, not spans held and lost here, so the
+// spool counts its own losses in otelobs.telemetry.dropped.
+type spool struct {
+	exp      sdktrace.SpanExporter
+	capacity int
+	timeout  time.Duration // of one attempt
+	logger   *slog.Logger
+	dropped  *dropCounts
+
+	stopCtx context.Context    // done when Shutdown gives up
+	stop    context.CancelFunc // ends the attempt in flight
+	done    chan struct{}      // closed when run returns
+	kick    chan struct{}      // ends a wait between attempts
+
+	mu       sync.Mutex
+	changed  *sync.Cond // the queue or an attempt's outcome changed
+	queue    [][]sdktrace.ReadOnlySpan
+	held     int   // spans queued and in flight
+	closing  bool  // Shutdown began: a failed attempt is the last
+	failures int   // failed attempts so far
+	lastErr  error // of the latest failed attempt, nil once one succeeds
+	since    time.Time
+	lost     int // spans dropped in the current outage
+}
+
+func newSpool(exp sdktrace.SpanExporter, capacity int, timeout time.Duration, logger *slog.Logger, dropped *dropCounts) *spool {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &spool{
+		exp: exp, capacity: max(capacity, 1), timeout: timeout, logger: logger, dropped: dropped,
+		stopCtx: ctx, stop: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1),
+	}
+	s.changed = sync.NewCond(&s.mu)
+	go s.run()
+	return s
+}
+
+// ExportSpans takes a batch to deliver. It does not wait for the endpoint;
+// the batch span processor reuses its slice, so the spool keeps a copy.
+func (s *spool) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopCtx.Err() != nil {
+		s.dropped.add(signalTraces, reasonShutdown, len(spans))
+		return fmt.Errorf("%d spans ended after Shutdown were dropped", len(spans))
+	}
+	batch := append([]sdktrace.ReadOnlySpan(nil), spans...)
+	if over := s.held + len(batch) - s.capacity; over > 0 {
+		batch = s.dropOldest(over, batch)
+	}
+	if len(batch) > 0 {
+		s.queue = append(s.queue, batch)
+		s.held += len(batch)
+		s.changed.Broadcast()
+	}
+	return nil
+}
+
+// dropOldest drops n spans, the oldest first: whole queued batches and the
+// front of the next (never the batch in flight, which may yet be
+// delivered), then the front of the new batch.
+func (s *spool) dropOldest(n int, batch []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
+	s.dropped.add(signalTraces, reasonBufferFull, n)
+	if s.lost == 0 {
+		args := []any{"capacity", s.capacity}
+		if s.lastErr != nil {
+			args = append(args, "last_error", instr.ScrubError(s.lastErr))
+		}
+		s.logger.Warn("otelobs: traces: the span buffer is full; the oldest spans are dropped until the endpoint answers (otelobs_telemetry_dropped_total counts them)", args...)
+	}
+	s.lost += n
+	for n > 0 && len(s.queue) > 0 {
+		front := s.queue[0]
+		k := min(n, len(front))
+		if k == len(front) {
+			s.queue[0] = nil
+			s.queue = s.queue[1:]
+		} else {
+			s.queue[0] = front[k:]
+		}
+		s.held -= k
+		n -= k
+	}
+	return batch[n:]
+}
+
+// run delivers the queued batches in order until Shutdown stops it.
+func (s *spool) run() {
+	defer close(s.done)
+	backoff := minBackoff
+	for {
+		s.mu.Lock()
+		for len(s.queue) == 0 && s.stopCtx.Err() == nil {
+			s.changed.Wait()
+		}
+		if s.stopCtx.Err() != nil {
+			s.mu.Unlock()
+			return
+		}
+		batch := s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+
+		began := time.Now()
+		ctx, cancel := s.stopCtx, context.CancelFunc(func() {})
+		if s.timeout > 0 {
+			ctx, cancel = context.WithTimeout(s.stopCtx, s.timeout)
+		}
+		err := s.exp.ExportSpans(ctx, batch)
+		cancel()
+		out, rejected := classifyExport(err, len(batch))
+
+		s.mu.Lock()
+		if out == exportRetry {
+			// Back to the front: the order holds, and Shutdown counts it
+			// if this was the last attempt.
+			s.queue = append([][]sdktrace.ReadOnlySpan{batch}, s.queue...)
+			if s.lastErr == nil {
+				s.since = began
+				s.logger.Warn("otelobs: traces: export failed; spans are held until the endpoint answers",
+					"error", instr.ScrubError(err), "capacity", s.capacity)
+			}
+			s.lastErr = err
+			s.failures++
+			closing := s.closing
+			s.changed.Broadcast()
+			s.mu.Unlock()
+			if closing {
+				<-s.stopCtx.Done()
+				return
+			}
+			s.sleep(backoff)
+			backoff = min(2*backoff, maxBackoff)
+			continue
+		}
+		s.held -= len(batch)
+		if rejected > 0 {
+			s.dropped.add(signalTraces, reasonRejected, rejected)
+			s.logger.Error("otelobs: traces: the endpoint refused spans; they are dropped",
+				"spans", rejected, "error", instr.ScrubError(err))
+		}
+		if s.lastErr != nil {
+			s.logger.Info("otelobs: traces: the endpoint answers again; the held spans follow in order",
+				"outage", time.Since(s.since).Round(time.Millisecond).String(), "held", s.held, "dropped", s.lost)
+			s.lastErr, s.lost = nil, 0
+		}
+		backoff = minBackoff
+		s.changed.Broadcast()
+		s.mu.Unlock()
+	}
+}
+
+// sleep waits d, or less when flushed or stopped.
+func (s *spool) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.kick:
+	case <-s.stopCtx.Done():
+	}
+}
+
+// wake ends a wait between attempts.
+func (s *spool) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor waits until nothing is held, or stop returns true, or ctx is
+// done; s.mu is held when stop is called.
+func (s *spool) waitFor(ctx context.Context, stop func() bool) {
+	unhook := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.changed.Broadcast()
+		s.mu.Unlock()
+	})
+	defer unhook()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.held > 0 && ctx.Err() == nil && !stop() {
+		s.changed.Wait()
+	}
+}
+
+// ForceFlush waits until every held span is delivered, trying at once
+// rather than after the current wait, or until ctx is done.
+func (s *spool) ForceFlush(ctx context.Context) error {
+	s.wake()
+	s.waitFor(ctx, func() bool { return s.stopCtx.Err() != nil })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held == 0 {
+		return nil
+	}
+	if s.lastErr != nil {
+		return fmt.Errorf("%d spans are not exported yet: %s", s.held, instr.ScrubError(s.lastErr))
+	}
+	return fmt.Errorf("%d spans are not exported yet: %w", s.held, ctx.Err())
+}
+
+// Shutdown delivers what is held with one attempt more (no waiting out an
+// outage: a program that exits with its Collector down must still exit),
+// counts and reports what is left, and shuts the exporter down.
+func (s *spool) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closing = true
+	failures := s.failures
+	s.mu.Unlock()
+	s.wake()
+	s.waitFor(ctx, func() bool { return s.failures > failures })
+	s.stop()
+	s.mu.Lock()
+	s.changed.Broadcast() // run may be waiting for a batch
+	s.mu.Unlock()
+	<-s.done
+
+	s.mu.Lock()
+	left, lastErr := s.held, s.lastErr
+	s.queue, s.held = nil, 0
+	s.mu.Unlock()
+	var err error
+	if left > 0 {
+		s.dropped.add(signalTraces, reasonShutdown, left)
+		cause := "the endpoint did not answer before the deadline"
+		if lastErr != nil {
+			cause = instr.ScrubError(lastErr)
+		} else if ctx.Err() != nil {
+			cause = ctx.Err().Error()
+		}
+		err = fmt.Errorf("the last %d spans were not exported: %s", left, cause)
+	}
+	return errors.Join(err, s.exp.Shutdown(ctx))
+}
+
+// bspExportTimeout is OTEL_BSP_EXPORT_TIMEOUT (validated by loadSettings),
+// the time one attempt may take; 0 is none, as for the SDK.
+func bspExportTimeout(lookup lookupFunc) time.Duration {
+	if v, ok := lookup("OTEL_BSP_EXPORT_TIMEOUT"); ok && v != "" {
+		if ms, err := strconv.Atoi(v); err == nil {
+			return time.Duration(ms) * time.Millisecond
+		}
+	}
+	return 30 * time.Second
+}
