@@ -26,6 +26,7 @@ type config struct {
 	noGlobals      bool
 	lookup         lookupFunc
 	spanBuffer     int
+	strictEnv      bool
 }
 
 // Option configures Setup.
@@ -152,4 +153,13 @@ func withLookupEnv(f lookupFunc) Option {
 // DroppedMetricName). The bound must be at least 1: Setup fails otherwise.
 func WithSpanBuffer(spans int) Option {
 	return optionFunc(func(c *config) { c.spanBuffer = spans })
+}
+
+// WithStrictEnv makes a bad environment value an error from Setup (an
+// *EnvError naming the variable, the value and what is accepted) instead of
+// a warning with the default applied. OTELOBS_STRICT_ENV=true does the same;
+// use either in CI and development, where a typo should stop the build
+// rather than quietly run on defaults.
+func WithStrictEnv() Option {
+	return optionFunc(func(c *config) { c.strictEnv = true })
 }

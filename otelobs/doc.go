@@ -18,11 +18,15 @@
 // # Environment variables
 //
 // Setup reads these itself. An empty value counts as unset; enumerated values
-// are case-insensitive. A bad value makes Setup return an *EnvError naming the
-// variable, the value and what is accepted; all bad values are reported at
-// once. This is stricter than the specification, which reads an unknown
-// boolean as false with a warning: OTEL_SDK_DISABLED=yes is an error here
-// rather than a silently enabled SDK.
+// are case-insensitive. A bad value is logged as a warning, once per
+// variable, naming the variable, the value and what is accepted, and the
+// default applies, as the specification asks (an unknown boolean such as
+// OTEL_SDK_DISABLED=yes is false): a telemetry setting never takes the
+// application down. Summary.EnvWarnings lists them. WithStrictEnv, or
+// OTELOBS_STRICT_ENV=true, makes every bad value an *EnvError from Setup
+// instead, all reported at once: use it in CI and development. Variables of
+// an exporter that is not selected are not checked, since nothing reads
+// them.
 //
 //	Variable                                 Values                                       Default
 //	OTEL_SDK_DISABLED                        true, false                                  false (true: no-op providers, /metrics serves only WithPrometheusGatherer's)
@@ -45,6 +49,7 @@
 //	OTEL_EXPORTER_PROMETHEUS_PORT            0 … 65535 (0: any free port)                 9464 (only used when a listener is asked for)
 //	OTEL_LOG_LEVEL                           debug, info, warn, error, none               info
 //	OTELOBS_CARDINALITY_LIMIT                series per instrument, 0 = no limit          2000 (the SDK's)
+//	OTELOBS_STRICT_ENV                       true, false                                  false (true: a bad value fails Setup)
 //	OTEL_CONFIG_FILE                         must be unset                                (declarative config is not supported)
 //
 // Setting OTEL_EXPORTER_PROMETHEUS_HOST or _PORT starts a stand-alone /metrics
@@ -52,8 +57,9 @@
 // mount MetricsHandler on the application's mux.
 //
 // These are validated by Setup (certificates must parse, a client
-// certificate needs its key, header names must be valid, compression is
-// lower case as the exporters require) and then read by the OTLP exporters
+// certificate needs its key at the same level, generic or per signal, since
+// the exporters ignore half a pair; header names must be valid, compression
+// is lower case as the exporters require) and then read by the OTLP exporters
 // and the SDK themselves (each also in the OTEL_EXPORTER_OTLP_TRACES_… and
 // OTEL_EXPORTER_OTLP_METRICS_… forms, which win over the generic one):
 //

@@ -1,14 +1,10 @@
 package otelobs
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +42,7 @@ const (
 	envPrometheusPort      = "OTEL_EXPORTER_PROMETHEUS_PORT"
 	envLogLevel            = "OTEL_LOG_LEVEL"
 	envCardinalityLimit    = "OTELOBS_CARDINALITY_LIMIT"
+	envStrictEnv           = "OTELOBS_STRICT_ENV"
 	envTemporality         = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
 	envHistogramAgg        = "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"
 )
@@ -124,6 +121,9 @@ type settings struct {
 
 	logLevel slog.Level
 	logOff   bool
+
+	// strict is OTELOBS_STRICT_ENV=true: a bad value fails Setup.
+	strict bool
 }
 
 // lookupFunc reads one environment variable, like os.LookupEnv.
@@ -149,6 +149,17 @@ func (r *envReader) get(name string) (string, bool) {
 
 func (r *envReader) fail(name, value, reason, accepted string) {
 	r.errs = append(r.errs, &EnvError{Var: name, Value: value, Reason: reason, Accepted: accepted})
+}
+
+// unused runs read and forgets its problems when skip is set: the
+// variables of an exporter that is not selected are read by nothing, so a
+// bad value there must not count.
+func (r *envReader) unused(skip bool, read func()) {
+	n := len(r.errs)
+	read()
+	if skip {
+		r.errs = r.errs[:n]
+	}
 }
 
 // bool reads a boolean variable ("true" or "false", any case).
@@ -267,7 +278,8 @@ var exporterHints = map[string]string{
 }
 
 // loadSettings reads and validates every variable Setup depends on. It returns
-// the joined EnvErrors of every bad value.
+// the joined EnvErrors of every bad value, and settings in which each of
+// them is replaced by its default.
 func loadSettings(lookup lookupFunc) (settings, error) {
 	r := &envReader{lookup: lookup}
 	var s settings
@@ -309,6 +321,9 @@ func loadSettings(lookup lookupFunc) (settings, error) {
 	}
 	s.tracesExporters = r.list(envTracesExporter, defTraces,
 		[]string{exporterOTLP, exporterConsole, exporterNone}, exporterHints)
+	otlpMetrics := contains(s.metricsExporters, exporterOTLP)
+	otlpTraces := contains(s.tracesExporters, exporterOTLP)
+	periodic := otlpMetrics || contains(s.metricsExporters, exporterConsole)
 
 	protocols := []string{protocolGRPC, protocolHTTPProtobuf}
 	protoHint := func(name, def string) string {
@@ -318,12 +333,15 @@ func loadSettings(lookup lookupFunc) (settings, error) {
 		}
 		return r.oneOf(name, def, protocols...)
 	}
-	generic := protoHint(envOTLPProtocol, protocolHTTPProtobuf)
-	s.metricsProtocol = protoHint(envOTLPMetricsProtocol, generic)
-	s.tracesProtocol = protoHint(envOTLPTracesProtocol, generic)
+	var generic string
+	r.unused(!otlpMetrics && !otlpTraces, func() { generic = protoHint(envOTLPProtocol, protocolHTTPProtobuf) })
+	r.unused(!otlpMetrics, func() { s.metricsProtocol = protoHint(envOTLPMetricsProtocol, generic) })
+	r.unused(!otlpTraces, func() { s.tracesProtocol = protoHint(envOTLPTracesProtocol, generic) })
 
-	s.exportInterval = r.millis(envExportInterval, defaultExportInterval, false)
-	s.exportTimeout = r.millis(envExportTimeout, defaultExportTimeout, false)
+	r.unused(!periodic, func() {
+		s.exportInterval = r.millis(envExportInterval, defaultExportInterval, false)
+		s.exportTimeout = r.millis(envExportTimeout, defaultExportTimeout, false)
+	})
 
 	s.exemplarFilterName = r.oneOf(envExemplarFilter, "trace_based", "trace_based", "always_on", "always_off")
 	switch s.exemplarFilterName {
@@ -357,7 +375,9 @@ func loadSettings(lookup lookupFunc) (settings, error) {
 
 	s.cardinalityLimit, s.cardinalityLimitSet = r.nonNegInt(envCardinalityLimit)
 
-	validatePassThrough(r)
+	s.strict = r.bool(envStrictEnv, false)
+
+	validatePassThrough(r, otlpMetrics, otlpTraces, len(s.tracesExporters) > 0)
 	return s, errors.Join(r.errs...)
 }
 
@@ -429,134 +449,4 @@ func readPropagators(r *envReader) (propagation.TextMapPropagator, []string) {
 		return def()
 	}
 	return prop, names
-}
-
-// validatePassThrough checks the variables that the OTLP exporters and the SDK
-// read themselves. Those would otherwise log a bad value at export time and
-// silently fall back to a default.
-func validatePassThrough(r *envReader) {
-	for _, sig := range []string{"", "TRACES_", "METRICS_"} {
-		prefix := "OTEL_EXPORTER_OTLP_" + sig
-		if v, ok := r.get(prefix + "ENDPOINT"); ok {
-			u, err := url.Parse(v)
-			switch {
-			case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-				r.fail(prefix+"ENDPOINT", redactURL(v), "not an http or https URL with a host",
-					"a URL such as http://localhost:4317 (grpc) or http://localhost:4318 (http/protobuf)")
-			case u.User != nil:
-				// The exporters keep only the host of the URL: the
-				// credentials would be dropped without a word.
-				r.fail(prefix+"ENDPOINT", redactURL(v), "the OTLP exporters do not send credentials in the URL",
-					"the URL without user:password@, and "+prefix+"HEADERS=Authorization=Basic%20<base64 of user:password>")
-			}
-		}
-		r.bool(prefix+"INSECURE", false)
-		r.millis(prefix+"TIMEOUT", 0, true)
-		// The exporters compare the compression case-sensitively.
-		if v, ok := r.get(prefix + "COMPRESSION"); ok && v != "gzip" && v != "none" {
-			r.fail(prefix+"COMPRESSION", v, "unknown value (lower case only)", "gzip, none")
-		}
-		if v, ok := r.get(prefix + "HEADERS"); ok {
-			for i, kv := range strings.Split(v, ",") {
-				k, val, found := strings.Cut(kv, "=")
-				k = strings.TrimSpace(k)
-				_, verr := url.PathUnescape(strings.TrimSpace(val))
-				if !found || !validHeaderKey(k) || verr != nil {
-					// The value may hold a secret: say where, never what.
-					r.errs = append(r.errs, &EnvError{Var: prefix + "HEADERS", Value: "<redacted>",
-						Reason:   fmt.Sprintf("element %d is not key=value with a valid header name", i+1),
-						Accepted: "comma-separated key=value pairs, values URL-encoded"})
-					break
-				}
-			}
-		}
-		if v, ok := r.get(prefix + "CERTIFICATE"); ok {
-			b, err := os.ReadFile(v)
-			if err == nil && !x509.NewCertPool().AppendCertsFromPEM(b) {
-				err = errors.New("no PEM certificate in it")
-			}
-			if err != nil {
-				r.fail(prefix+"CERTIFICATE", v, "cannot use the file: "+err.Error(), "the path of a PEM file of CA certificates")
-			}
-		}
-	}
-	// A client certificate needs its key, per signal, with the generic
-	// variables as the fallback the exporters use.
-	for _, sig := range []string{"TRACES_", "METRICS_"} {
-		certVar, keyVar := "OTEL_EXPORTER_OTLP_"+sig+"CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_"+sig+"CLIENT_KEY"
-		cert, certOK := r.get(certVar)
-		if !certOK {
-			certVar = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
-			cert, certOK = r.get(certVar)
-		}
-		key, keyOK := r.get(keyVar)
-		if !keyOK {
-			keyVar = "OTEL_EXPORTER_OTLP_CLIENT_KEY"
-			key, keyOK = r.get(keyVar)
-		}
-		switch {
-		case certOK && !keyOK:
-			r.fail(certVar, cert, "set without "+keyVar, "both a client certificate and its key, or neither")
-		case keyOK && !certOK:
-			r.fail(keyVar, key, "set without "+certVar, "both a client certificate and its key, or neither")
-		case certOK:
-			if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
-				r.fail(certVar, cert, "cannot use it with "+keyVar+": "+err.Error(),
-					"PEM files of a client certificate and its private key")
-			}
-		}
-	}
-	r.oneOf(envTemporality, "cumulative", "cumulative", "delta", "lowmemory")
-	r.oneOf(envHistogramAgg, "explicit_bucket_histogram", "explicit_bucket_histogram", "base2_exponential_bucket_histogram")
-	// The batch span processor's settings: a delay of 0 makes it spin, a
-	// queue of 0 drops nearly every span. A timeout of 0 is the SDK's "no
-	// timeout", a batch size of 0 exports spans one at a time.
-	for _, name := range []string{"OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_MAX_QUEUE_SIZE"} {
-		r.sdkInt(name, 1, "a positive integer (milliseconds for the delay)")
-	}
-	for _, name := range []string{"OTEL_BSP_EXPORT_TIMEOUT", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"} {
-		r.sdkInt(name, 0, "a non-negative integer (milliseconds for the timeout, 0: none)")
-	}
-	// Span limits: a negative value is the SDK's "no limit".
-	for _, name := range []string{
-		"OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
-		"OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
-		"OTEL_SPAN_EVENT_COUNT_LIMIT", "OTEL_SPAN_LINK_COUNT_LIMIT",
-		"OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
-	} {
-		r.sdkInt(name, math.MinInt, "an integer (0, 1, 2, …; -1 for no limit)")
-	}
-}
-
-// sdkInt checks a variable the SDK reads itself, as it reads it: the raw
-// value through strconv.Atoi, with no trimming (the SDK ignores " 512"
-// silently and uses its default), at least min.
-func (r *envReader) sdkInt(name string, min int, accepted string) {
-	v, ok := r.lookup(name)
-	if !ok || v == "" {
-		return
-	}
-	n, err := strconv.Atoi(v)
-	switch {
-	case err != nil && strings.TrimSpace(v) != v:
-		r.fail(name, v, "has spaces, which the SDK does not trim: it would ignore the value", accepted)
-	case err != nil:
-		r.fail(name, v, "not an integer", accepted)
-	case n < min:
-		r.fail(name, v, "out of range", accepted)
-	}
-}
-
-// validHeaderKey reports whether k is an HTTP header name (RFC 9110 token),
-// as the OTLP exporters require.
-func validHeaderKey(k string) bool {
-	if k == "" {
-		return false
-	}
-	for _, c := range []byte(k) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }

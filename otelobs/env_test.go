@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -280,7 +281,10 @@ func TestLoadSettingsBadValues(t *testing.T) {
 		{"traces headers", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_HEADERS": "=secret"}, "OTEL_EXPORTER_OTLP_TRACES_HEADERS", []string{"key=value"}},
 		{"certificate missing", map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": pem}, "OTEL_EXPORTER_OTLP_CERTIFICATE", []string{"PEM"}},
 		{"certificate not PEM", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE": notPEM}, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", []string{"no PEM certificate"}},
-		{"client key without certificate", map[string]string{"OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY": pem}, "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", []string{"set without OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"}},
+		{"client key without certificate", map[string]string{"OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY": pem}, "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", []string{"set without OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE"}},
+		{"signal certificate with generic key", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE": pem, "OTEL_EXPORTER_OTLP_CLIENT_KEY": pem},
+			"OTEL_EXPORTER_OTLP_CLIENT_KEY", []string{"ignore half a pair", "same level"}},
+		{"header bad escape", map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "api-key=50%off"}, "OTEL_EXPORTER_OTLP_HEADERS", []string{"element 1 (api-key)", "bad %-escape", "%25"}},
 		{"client certificate without key", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE": pem}, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", []string{"set without"}},
 		{"client pair unusable", map[string]string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": notPEM, "OTEL_EXPORTER_OTLP_CLIENT_KEY": notPEM}, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", []string{"PEM files"}},
 		{"temporality", map[string]string{"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "monotonic"}, "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", []string{"cumulative, delta, lowmemory"}},
@@ -296,7 +300,10 @@ func TestLoadSettingsBadValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := loadSettings(mapLookup(tt.env))
+			// With both signals on OTLP, every exporter variable is read.
+			env := map[string]string{"OTEL_METRICS_EXPORTER": "otlp", "OTEL_TRACES_EXPORTER": "otlp"}
+			maps.Copy(env, tt.env)
+			_, err := loadSettings(mapLookup(env))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -323,11 +330,11 @@ func TestLoadSettingsBadValues(t *testing.T) {
 func TestLoadSettingsReportsAllErrors(t *testing.T) {
 	t.Parallel()
 	_, err := loadSettings(mapLookup(map[string]string{
-		"OTEL_METRICS_EXPORTER":       "prom",
-		"OTEL_TRACES_SAMPLER":         "sometimes",
-		"OTEL_METRIC_EXPORT_INTERVAL": "fast",
+		"OTEL_METRICS_EXPORTER": "prom",
+		"OTEL_TRACES_SAMPLER":   "sometimes",
+		"OTEL_PROPAGATORS":      "w3c",
 	}))
-	for _, v := range []string{"OTEL_METRICS_EXPORTER", "OTEL_TRACES_SAMPLER", "OTEL_METRIC_EXPORT_INTERVAL"} {
+	for _, v := range []string{"OTEL_METRICS_EXPORTER", "OTEL_TRACES_SAMPLER", "OTEL_PROPAGATORS"} {
 		if err == nil || !strings.Contains(err.Error(), v) {
 			t.Errorf("error %v does not name %s", err, v)
 		}
@@ -365,14 +372,55 @@ func TestLoadSettingsCertificates(t *testing.T) {
 	})); err != nil {
 		t.Fatal(err)
 	}
-	// The signal's key with the generic certificate is a pair too.
+	// A pair per signal, beside a generic one.
 	if _, err := loadSettings(mapLookup(map[string]string{
+		"OTEL_METRICS_EXPORTER":                         "otlp",
 		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE":         certPath,
-		"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY":          keyPath,
+		"OTEL_EXPORTER_OTLP_CLIENT_KEY":                 keyPath,
 		"OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY":         keyPath,
 		"OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE": certPath,
 	})); err != nil {
 		t.Fatal(err)
+	}
+	// The signal's key with the generic certificate is no pair: the
+	// exporters would send no certificate (the mTLS e2e test shows it).
+	_, err = loadSettings(mapLookup(map[string]string{
+		"OTEL_TRACES_EXPORTER":                  "otlp",
+		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": certPath,
+		"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY":  keyPath,
+	}))
+	if err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY") {
+		t.Errorf("mixed levels = %v, want an error", err)
+	}
+}
+
+// TestLoadSettingsSkipsUnusedExporters: the variables of an exporter that is
+// not selected are read by nothing, and a bad value there is no problem.
+func TestLoadSettingsSkipsUnusedExporters(t *testing.T) {
+	t.Parallel()
+	bad := map[string]string{
+		"OTEL_EXPORTER_OTLP_HEADERS":                        "broken",
+		"OTEL_EXPORTER_OTLP_PROTOCOL":                       "udp",
+		"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "monotonic",
+		"OTEL_METRIC_EXPORT_INTERVAL":                       "fast",
+		"OTEL_BSP_MAX_QUEUE_SIZE":                           "0",
+	}
+	env := map[string]string{"OTEL_METRICS_EXPORTER": "prometheus", "OTEL_TRACES_EXPORTER": "none"}
+	maps.Copy(env, bad)
+	if _, err := loadSettings(mapLookup(env)); err != nil {
+		t.Errorf("no OTLP exporter: %v", err)
+	}
+	env["OTEL_TRACES_EXPORTER"] = "otlp"
+	_, err := loadSettings(mapLookup(env))
+	for _, v := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_BSP_MAX_QUEUE_SIZE"} {
+		if err == nil || !strings.Contains(err.Error(), v) {
+			t.Errorf("traces on OTLP: %v does not name %s", err, v)
+		}
+	}
+	for _, v := range []string{"TEMPORALITY", "OTEL_METRIC_EXPORT_INTERVAL"} {
+		if err != nil && strings.Contains(err.Error(), v) {
+			t.Errorf("traces on OTLP: %v names the metrics' %s", err, v)
+		}
 	}
 }
 

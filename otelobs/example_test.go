@@ -58,11 +58,13 @@ func ExampleSetup() {
 	// exemplar has trace_id: true
 }
 
-// A bad value is an error naming the variable and what it accepts.
+// Under WithStrictEnv a bad value is an error naming the variable and what
+// it accepts (without it, the same text is a warning and the default
+// applies).
 func ExampleEnvError() {
 	os.Setenv("OTEL_METRICS_EXPORTER", "prometheus,statsd")
 	defer os.Unsetenv("OTEL_METRICS_EXPORTER")
-	_, err := otelobs.Setup(context.Background(), otelobs.WithoutGlobals())
+	_, err := otelobs.Setup(context.Background(), otelobs.WithoutGlobals(), otelobs.WithStrictEnv())
 	fmt.Println(err)
 	// Output:
 	// otelobs: OTEL_METRICS_EXPORTER="prometheus,statsd": unknown exporter "statsd"; accepted: prometheus, otlp, console, none (or a comma-separated list of them)

@@ -13,16 +13,32 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 )
 
+// resourceAccepted is what OTEL_RESOURCE_ATTRIBUTES accepts.
+const resourceAccepted = "comma-separated key=value pairs, values URL-encoded"
+
 // buildResource describes the service. Later sources win: the SDK's defaults
 // (service.instance.id, telemetry.sdk.*), host and process facts, the
 // options, then OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME.
-func buildResource(ctx context.Context, cfg config, logger *slog.Logger) (*resource.Resource, error) {
-	// Parse the environment on its own first, so that a malformed value is an
-	// error naming the variable rather than a partial resource.
+//
+// A malformed OTEL_RESOURCE_ATTRIBUTES is discarded whole, as the
+// specification asks, and returned as a warning (an error with
+// cfg.strictEnv); OTEL_SERVICE_NAME still applies.
+func buildResource(ctx context.Context, cfg config, logger *slog.Logger) (*resource.Resource, *EnvError, error) {
+	// Parse the environment on its own first, so that a malformed value is
+	// named rather than a partial resource.
+	fromEnv := resource.WithFromEnv()
+	var warn *EnvError
 	if _, err := resource.New(ctx, resource.WithFromEnv()); err != nil {
 		v, _ := cfg.lookup(envResourceAttributes)
-		return nil, &EnvError{Var: envResourceAttributes, Value: v, Reason: err.Error(),
-			Accepted: "comma-separated key=value pairs, values URL-encoded"}
+		warn = &EnvError{Var: envResourceAttributes, Value: v, Reason: err.Error(),
+			Accepted: resourceAccepted}
+		if cfg.strictEnv {
+			return nil, nil, warn
+		}
+		fromEnv = resource.WithAttributes()
+		if name, ok := cfg.lookup(envServiceName); ok && name != "" {
+			fromEnv = resource.WithAttributes(attribute.String("service.name", name))
+		}
 	}
 
 	// The specification's default when nothing names the service:
@@ -58,15 +74,15 @@ func buildResource(ctx context.Context, cfg config, logger *slog.Logger) (*resou
 		resource.WithProcessRuntimeName(),
 		resource.WithProcessRuntimeVersion(),
 		resource.WithAttributes(attrs...),
-		resource.WithFromEnv(),
+		fromEnv,
 	)
 	if err != nil {
 		if res == nil || !errors.Is(err, resource.ErrPartialResource) {
-			return nil, fmt.Errorf("otelobs: build resource: %w", err)
+			return nil, nil, fmt.Errorf("otelobs: build resource: %w", err)
 		}
 		// A host or process fact that could not be read is not a reason to
 		// run without telemetry.
 		logger.Warn("otelobs: some resource attributes could not be detected", "error", err)
 	}
-	return res, nil
+	return res, warn, nil
 }

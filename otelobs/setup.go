@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 
@@ -53,6 +54,8 @@ type Telemetry struct {
 	listenerShutdown []func(context.Context) error
 	metricShutdown   []func(context.Context) error
 	spanShutdown     []func(context.Context) error
+
+	resourceWarnings []*EnvError // OTEL_RESOURCE_ATTRIBUTES ignored
 }
 
 // Summary describes the configuration Setup resolved, for start-up logs and
@@ -77,6 +80,10 @@ type Summary struct {
 	Sampler        string
 	ExemplarFilter string
 	Propagators    []string
+	// EnvWarnings are the environment values Setup ignored (and logged),
+	// using the default instead, each as the *EnvError text that
+	// WithStrictEnv would return.
+	EnvWarnings []string
 }
 
 // String renders the summary as one log-friendly line.
@@ -104,6 +111,9 @@ func (s Summary) String() string {
 	}
 	fmt.Fprintf(&b, " sampler=%s exemplar_filter=%s propagators=%s",
 		s.Sampler, s.ExemplarFilter, list(s.Propagators))
+	if len(s.EnvWarnings) > 0 {
+		fmt.Fprintf(&b, " env_warnings=%d", len(s.EnvWarnings))
+	}
 	return b.String()
 }
 
@@ -113,8 +123,11 @@ func (s Summary) String() string {
 // providers and the propagator as the globals unless WithoutGlobals is given,
 // and returns the Telemetry that owns them.
 //
-// A bad environment value is an error that names the variable, the value and
-// the accepted values (errors.As finds an *EnvError for each). Setup never
+// A bad environment value is logged as a warning that names the variable,
+// the value and the accepted values, and the default applies, as the
+// specification asks (Summary lists them); with WithStrictEnv or
+// OTELOBS_STRICT_ENV=true it is an error instead (errors.As finds an
+// *EnvError for each). Setup never
 // panics and does not wait for a Collector: exporters connect in the
 // background, so an unreachable endpoint costs no start-up time. When Setup
 // fails half way, it shuts down what it had already started.
@@ -123,14 +136,17 @@ func Setup(ctx context.Context, opts ...Option) (tel *Telemetry, err error) {
 	if cfg.spanBuffer < 1 {
 		return nil, fmt.Errorf("otelobs: WithSpanBuffer(%d): the buffer must hold at least 1 span", cfg.spanBuffer)
 	}
-	s, err := loadSettings(cfg.lookup)
-	if err != nil {
-		return nil, err
+	s, envErr := loadSettings(cfg.lookup)
+	strict := cfg.strictEnv || s.strict
+	if envErr != nil && strict {
+		return nil, envErr
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("otelobs: setup: %w", err)
 	}
 	logger := newLogger(cfg.logger, s)
+	cfg.strictEnv = strict
+	warnings := envWarnings(envErr)
 
 	t := &Telemetry{logger: logger, prop: s.propagator}
 	defer func() {
@@ -147,6 +163,11 @@ func Setup(ctx context.Context, opts ...Option) (tel *Telemetry, err error) {
 		return nil, err
 	}
 
+	warnings = append(warnings, t.resourceWarnings...)
+	for _, w := range warnings {
+		t.summary.EnvWarnings = append(t.summary.EnvWarnings, w.Error())
+		logger.Warn(w.Error() + "; ignored, the default applies (WithStrictEnv or " + envStrictEnv + "=true makes this an error)")
+	}
 	if !cfg.noGlobals {
 		otel.SetMeterProvider(t.mp)
 		otel.SetTracerProvider(t.tp)
@@ -188,9 +209,12 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 	for _, p := range cfg.processors {
 		t.spanShutdown = append(t.spanShutdown, p.Shutdown)
 	}
-	res, err := buildResource(ctx, cfg, t.logger)
+	res, warn, err := buildResource(ctx, cfg, t.logger)
 	if err != nil {
 		return err
+	}
+	if warn != nil {
+		t.resourceWarnings = append(t.resourceWarnings, warn)
 	}
 	t.res = res
 	serviceName, _ := res.Set().Value("service.name")
@@ -382,4 +406,42 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// envWarnings flattens loadSettings' joined error into its *EnvErrors, one
+// per variable.
+func envWarnings(err error) []*EnvError {
+	var out []*EnvError
+	seen := map[string]bool{}
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var e *EnvError
+		if errors.As(err, &e) && !seen[e.Var] {
+			seen[e.Var] = true
+			out = append(out, e)
+		}
+	}
+	if err != nil {
+		walk(err)
+	}
+	return out
+}
+
+// CheckEnv checks the process's environment as Setup reads it and returns
+// the joined *EnvErrors of the values Setup would ignore with a warning (or
+// refuse under WithStrictEnv), or nil. otelobs doctor runs it in the shell
+// that starts the application; a test or a CI step can too.
+func CheckEnv() error {
+	_, err := loadSettings(os.LookupEnv)
+	if _, rerr := resource.New(context.Background(), resource.WithFromEnv()); rerr != nil {
+		v, _ := os.LookupEnv(envResourceAttributes)
+		err = errors.Join(err, &EnvError{Var: envResourceAttributes, Value: v, Reason: rerr.Error(), Accepted: resourceAccepted})
+	}
+	return err
 }

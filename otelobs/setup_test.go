@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -399,19 +400,70 @@ func TestSetupFailureHalfWayShutsDownWhatStarted(t *testing.T) {
 	}
 }
 
-func TestSetupBadEnvIsAnErrorAndChangesNothing(t *testing.T) {
-	before := otel.GetMeterProvider()
-	tel, err := Setup(t.Context(), withLookupEnv(mapLookup(map[string]string{"OTEL_METRICS_EXPORTER": "prometheus,statsd"})),
-		WithLogger(quiet))
-	if err == nil || tel != nil {
-		t.Fatalf("Setup = %v, %v; want an error", tel, err)
+// TestSetupStrictEnv: with WithStrictEnv, or OTELOBS_STRICT_ENV=true, a bad
+// value is an *EnvError and Setup changes nothing.
+func TestSetupStrictEnv(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		opts []Option
+	}{
+		{"option", map[string]string{"OTEL_METRICS_EXPORTER": "prometheus,statsd"}, []Option{WithStrictEnv()}},
+		{"variable", map[string]string{"OTEL_METRICS_EXPORTER": "prometheus,statsd", "OTELOBS_STRICT_ENV": "TRUE"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := otel.GetMeterProvider()
+			tel, err := Setup(t.Context(), append([]Option{withLookupEnv(mapLookup(tc.env)), WithLogger(quiet)}, tc.opts...)...)
+			if err == nil || tel != nil {
+				t.Fatalf("Setup = %v, %v; want an error", tel, err)
+			}
+			var envErr *EnvError
+			if !errors.As(err, &envErr) || envErr.Var != "OTEL_METRICS_EXPORTER" || envErr.Value != "prometheus,statsd" {
+				t.Fatalf("error = %v", err)
+			}
+			if otel.GetMeterProvider() != before {
+				t.Error("a failed Setup replaced the global MeterProvider")
+			}
+		})
 	}
-	var envErr *EnvError
-	if !errors.As(err, &envErr) || envErr.Var != "OTEL_METRICS_EXPORTER" || envErr.Value != "prometheus,statsd" {
-		t.Fatalf("error = %v", err)
+}
+
+// TestSetupBadEnvWarns: by default, as the specification asks, a bad value
+// is a warning (once per variable, with the variable, the value and what is
+// accepted), the default applies, and Summary lists it; a bad
+// OTELOBS_STRICT_ENV is itself only a warning.
+func TestSetupBadEnvWarns(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	env := map[string]string{
+		"OTEL_METRICS_EXPORTER": "prometheus,statsd", // the default: prometheus
+		"OTEL_PROPAGATORS":      "xray-lambda",       // the default: tracecontext,baggage
+		"OTEL_LOG_LEVEL":        "warning",           // the default: info
+		"OTEL_SDK_DISABLED":     "yes",               // not true: false
+		"OTELOBS_STRICT_ENV":    "on",
 	}
-	if otel.GetMeterProvider() != before {
-		t.Error("a failed Setup replaced the global MeterProvider")
+	tel := setupEnv(t, env, WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	s := tel.Summary()
+	if s.Disabled || !slices.Equal(s.MetricsExporters, []string{"prometheus"}) || !slices.Equal(s.Propagators, []string{"tracecontext", "baggage"}) {
+		t.Errorf("summary %+v: want the defaults", s)
+	}
+	if len(s.EnvWarnings) != len(env) || !strings.Contains(s.String(), "env_warnings=5") {
+		t.Errorf("EnvWarnings = %q, want one per variable", s.EnvWarnings)
+	}
+	out := buf.String()
+	for v := range env {
+		if n := strings.Count(out, "otelobs: "+v+"="); n != 1 {
+			t.Errorf("%s warned %d times:\n%s", v, n, out)
+		}
+	}
+	for _, want := range []string{`\"statsd\"`, "accepted: prometheus, otlp", "the default applies", "OTELOBS_STRICT_ENV=true"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	body, _ := scrape(t, tel.MetricsHandler(), "")
+	if !strings.Contains(body, "target_info") {
+		t.Errorf("the default exporter does not serve:\n%s", body)
 	}
 }
 
@@ -516,13 +568,22 @@ func TestSetupResourceDefaultsToSpec(t *testing.T) {
 	}
 }
 
+// TestSetupBadResourceAttributes: a malformed OTEL_RESOURCE_ATTRIBUTES is
+// discarded whole with a warning (OTEL_SERVICE_NAME still applies), or is an
+// error under WithStrictEnv.
 func TestSetupBadResourceAttributes(t *testing.T) {
-	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "team")
-	_, err := Setup(t.Context(), withLookupEnv(mapLookup(map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "team"})),
-		WithoutGlobals(), WithLogger(quiet))
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "team,deployment.environment=prod")
+	t.Setenv("OTEL_SERVICE_NAME", "checkout")
+	env := map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "team,deployment.environment=prod", "OTEL_SERVICE_NAME": "checkout"}
+	_, err := Setup(t.Context(), withLookupEnv(mapLookup(env)), WithoutGlobals(), WithLogger(quiet), WithStrictEnv())
 	var envErr *EnvError
 	if !errors.As(err, &envErr) || envErr.Var != "OTEL_RESOURCE_ATTRIBUTES" {
-		t.Fatalf("error = %v, want an EnvError for OTEL_RESOURCE_ATTRIBUTES", err)
+		t.Fatalf("strict: error = %v, want an EnvError for OTEL_RESOURCE_ATTRIBUTES", err)
+	}
+	tel := setupEnv(t, env)
+	if _, ok := tel.Resource().Set().Value("deployment.environment"); ok || tel.Summary().ServiceName != "checkout" ||
+		len(tel.Summary().EnvWarnings) != 1 || !strings.Contains(tel.Summary().EnvWarnings[0], "OTEL_RESOURCE_ATTRIBUTES") {
+		t.Errorf("resource %v, summary %+v: want the variable discarded, the service named, one warning", tel.Resource(), tel.Summary())
 	}
 }
 

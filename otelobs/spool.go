@@ -294,7 +294,7 @@ func (s *spool) Shutdown(ctx context.Context) error {
 // the time one attempt may take; 0 is none, as for the SDK.
 func bspExportTimeout(lookup lookupFunc) time.Duration {
 	if v, ok := lookup("OTEL_BSP_EXPORT_TIMEOUT"); ok && v != "" {
-		if ms, err := strconv.Atoi(v); err == nil {
+		if ms, err := strconv.Atoi(v); err == nil && ms >= 0 {
 			return time.Duration(ms) * time.Millisecond
 		}
 	}

@@ -120,6 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	cfg.Mode, cfg.Job, cfg.Timeout = doctor.Mode(*mode), *job, *timeout
+	cfg.CheckEnv = true // the shell that starts the app
 
 	r := doctor.Run(ctx, cfg)
 	if *asJSON {

@@ -21,7 +21,7 @@ func SetupTelemetry(t *testing.T, env map[string]string) *otelobs.Telemetry {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	start := time.Now()
-	tel, err := otelobs.Setup(ctx)
+	tel, err := otelobs.Setup(ctx, otelobs.WithStrictEnv()) // a typo in a test fails it
 	if err != nil {
 		t.Fatalf("Setup: %v", err)
 	}

@@ -51,6 +51,10 @@ type Config struct {
 	Mode Mode
 	// Timeout bounds each HTTP request (5 s when zero).
 	Timeout time.Duration
+	// CheckEnv also checks the OTEL_* variables of this process's
+	// environment, the shell that starts the app, as otelobs.Setup reads
+	// them.
+	CheckEnv bool
 }
 
 // Status is the outcome of a check.
@@ -161,6 +165,9 @@ func Run(ctx context.Context, cfg Config) Report {
 		cfg.Mode = ModeAuto
 	}
 	d := &doctor{cfg: cfg, mode: cfg.Mode, client: &http.Client{Timeout: cfg.Timeout}}
+	if cfg.CheckEnv {
+		d.checkEnv()
+	}
 	d.checkApp(ctx)
 	d.checkPrometheus(ctx)
 	d.checkExemplars(ctx)
