@@ -203,6 +203,9 @@ func (m *Metrics) RecordCall(ctx context.Context, req Request, u Usage, d time.D
 
 func (m *Metrics) record(ctx context.Context, e *entry, op Operation, u Usage, d time.Duration, err error, rateLimited bool) Result {
 	res := Result{Provider: e.provider, Model: e.model, Priced: e.priced}
+	if e.providerFolded || e.modelFolded {
+		m.countFolded(ctx, e)
+	}
 	secs := d.Seconds()
 	outcome := 0
 	var et ErrorType
@@ -274,5 +277,21 @@ func (m *Metrics) recordGenAI(ctx context.Context, e *entry, op Operation, u Usa
 		if u.CachedInputTokens > 0 {
 			m.genAICacheRead.Add(ctx, u.CachedInputTokens, g.usage.Add...)
 		}
+	}
+}
+
+// countFolded counts a call whose provider or model label is _OTHER because
+// of a bound, and says so once.
+func (m *Metrics) countFolded(ctx context.Context, e *entry) {
+	if e.providerFolded {
+		m.folded.Add(ctx, 0)
+	}
+	if e.modelFolded {
+		m.folded.Add(ctx, 1)
+	}
+	if m.foldWarned.CompareAndSwap(false, true) {
+		m.logger.Warn(fmt.Sprintf("llmmetrics: more than %d provider/model label pairs (or %d extra providers): further ones are recorded as %s, "+
+			"counted in otelobs_label_folded_total; costs stay exact (WithMaxSeries raises the bound)", m.labels.maxSeries, maxExtraProviders, Other),
+			"provider", e.provider, "model", e.realModel)
 	}
 }

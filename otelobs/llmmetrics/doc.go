@@ -22,6 +22,12 @@
 //	llm.cost.dollars         counter    (none)     provider, model                 llm_cost_dollars_total
 //	llm.cost.unpriced        counter    {request}  provider, model                 llm_cost_unpriced_total
 //	llm.rate_limit.events    counter    {event}    provider, model                 llm_rate_limit_events_total
+//	otelobs.label.folded     counter    {measurement} package, label (provider, model)  otelobs_label_folded_total
+//
+// otelobs.label.folded counts the calls whose provider or model label is
+// _OTHER because of the series bound (WithMaxSeries, and 16 providers outside
+// the known list); their costs and tokens stay exact under _OTHER. Its series
+// exist at 0 from the start, and the first fold is logged once.
 //
 // GenAI semantic conventions (OTEL_SEMCONV_STABILITY_OPT_IN, or WithConventions):
 //

@@ -111,6 +111,9 @@ type entry struct {
 	price     Price
 	priced    bool
 	warned    atomic.Bool
+	// providerFolded and modelFolded say that a value passed in is
+	// recorded as _OTHER because of a bound.
+	providerFolded, modelFolded bool
 }
 
 // genAIOpts are the GenAI instruments' options and the span name of one
@@ -291,14 +294,15 @@ func (c *labelCache) slow(k rawKey) *entry {
 	if e := c.raw[k]; e != nil {
 		return e
 	}
+	providerFolded := false
 	if _, known := providerAliases[p]; !known && p != Other && !c.providers[p] {
 		if len(c.providers) < maxExtraProviders {
 			c.providers[p] = true
 		} else {
-			p = Other
+			p, providerFolded = Other, true
 		}
 	}
-	e := &entry{realModel: m}
+	e := &entry{realModel: m, providerFolded: providerFolded}
 	if m != Other {
 		e.price, e.priced = c.prices.Lookup(p, m)
 	}
@@ -307,6 +311,7 @@ func (c *labelCache) slow(k rawKey) *entry {
 		if len(c.labels) >= c.maxSeries {
 			lk.model = Other
 			e.labelSet = c.labels[lk]
+			e.modelFolded = m != Other
 		}
 		if e.labelSet == nil {
 			e.labelSet = newLabelSet(lk.provider, lk.model)

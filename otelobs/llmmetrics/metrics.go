@@ -2,6 +2,7 @@ package llmmetrics
 
 import (
 	"log/slog"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -72,6 +73,8 @@ type Metrics struct {
 	cost         metric.Float64Counter
 	unpriced     metric.Int64Counter
 	rateLimits   metric.Int64Counter
+	folded       *instr.Folded
+	foldWarned   atomic.Bool
 
 	genAITokens    metric.Int64Histogram
 	genAIDuration  metric.Float64Histogram
@@ -120,6 +123,7 @@ func New(opts ...Option) (*Metrics, error) {
 	}
 	counter(&m.unpriced, UnpricedName, "{request}", unpricedDesc)
 	counter(&m.rateLimits, RateLimitEventsName, "{event}", rateLimitDesc)
+	m.folded = instr.NewFolded(meter, errs, "llmmetrics", string(ProviderKey), string(ModelKey))
 
 	m.genAITokens, m.genAIInput, m.genAIOutput, m.genAICacheRead = noop.Int64Histogram{}, noop.Int64Counter{}, noop.Int64Counter{}, noop.Int64Counter{}
 	m.genAIDuration, m.genAIInference = noop.Float64Histogram{}, noop.Float64Histogram{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/agentorchestrator/observability/otelobs/internal/instr"
 	"log/slog"
 	"math"
 	"os"
@@ -294,6 +295,17 @@ func TestLabelsAreBounded(t *testing.T) {
 	}
 	if got["model=_OTHER,provider=openai"] < 990 {
 		t.Errorf("excess models not folded into _OTHER: %v", got)
+	}
+	// Every folded call is counted, by label, and said once: the models
+	// past the cap (990 of openai's, and "m" of all 40 vendors, the series
+	// being full), and the 24 vendors past the extra providers' bound.
+	folded := points(t, h.collect(t)[instr.FoldedName])
+	equal(t, instr.FoldedName, folded, map[string]float64{
+		"label=model,package=llmmetrics":    990 + 40,
+		"label=provider,package=llmmetrics": 40 - maxExtraProviders,
+	})
+	if n := strings.Count(h.log.String(), "otelobs_label_folded_total"); n != 1 {
+		t.Errorf("the fold was logged %d times:\n%s", n, h.log.String())
 	}
 
 	h2 := setup(t)
@@ -617,6 +629,7 @@ func TestInstrumentMetadata(t *testing.T) {
 		sum(GenAIInputTokensName, "{token}", genAIInputDesc, true),
 		sum(GenAIOutputTokensName, "{token}", genAIOutputDesc, true),
 		sum(GenAICacheReadTokensName, "{token}", genAICacheReadDesc, true),
+		sum(instr.FoldedName, "{measurement}", instr.FoldedDescription, true),
 	}
 	if len(got) != len(want) {
 		t.Errorf("%d instruments, want %d", len(got), len(want))

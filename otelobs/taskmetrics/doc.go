@@ -23,6 +23,7 @@
 //	task.execution.duration   histogram   s         worker_profile, status   task_execution_duration_seconds_bucket/_sum/_count
 //	task.completion           counter     {task}    status, worker_profile   task_completion_total
 //	task.retry.count          histogram   {retry}   worker_profile           task_retry_count_bucket/_sum/_count
+//	otelobs.label.folded      counter     {measurement} package, label       otelobs_label_folded_total (tasks and workers recorded as _OTHER)
 //
 // Attribute values are fixed sets: state is planned, ready, active, complete,
 // failed; worker_profile is planner, coder, tester, or _OTHER for any other

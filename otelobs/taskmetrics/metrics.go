@@ -1,6 +1,7 @@
 package taskmetrics
 
 import (
+	"context"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -68,6 +69,15 @@ func (p Profile) index() int {
 // Normalize returns p if it is a known profile, else ProfileOther.
 func (p Profile) Normalize() Profile { return profiles[p.index()] }
 
+// profileIndex is p's index, counting a value folded into ProfileOther.
+func (m *Metrics) profileIndex(ctx context.Context, p Profile) int {
+	i := p.index()
+	if i == len(profiles)-1 && p != ProfileOther {
+		m.folded.Add(ctx, 0)
+	}
+	return i
+}
+
 // State is a task state: the value of state.
 type State string
 
@@ -111,6 +121,7 @@ type Metrics struct {
 	duration      metric.Float64Histogram
 	completion    metric.Int64Counter
 	retries       metric.Int64Histogram
+	folded        *instr.Folded
 
 	stateOpts   [len(states)]instr.Opts
 	profileOpts [len(profiles)]instr.Opts
@@ -154,6 +165,7 @@ func New(opts ...Option) (*Metrics, error) {
 		metric.WithExplicitBucketBoundaries(RetryCountBuckets...)); errs.Failed(RetryCountName, err) {
 		m.retries = noop.Int64Histogram{}
 	}
+	m.folded = instr.NewFolded(meter, errs, "taskmetrics", string(ProfileKey))
 	for i, s := range states {
 		m.stateOpts[i] = instr.NewOpts(StateKey.String(string(s)))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/agentorchestrator/observability/otelobs/internal/instr"
 	"strings"
 	"sync"
 	"testing"
@@ -137,8 +138,27 @@ func TestInstruments(t *testing.T) {
 			}},
 		},
 	}, got[ExecutionDurationName], metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars(), metricdatatest.IgnoreValue())
-	if len(got) != len(want)+1 {
-		t.Errorf("%d instruments, want %d", len(got), len(want)+1)
+	if len(got) != len(want)+2 { // + the duration, + the folded counter
+		t.Errorf("%d instruments, want %d", len(got), len(want)+2)
+	}
+}
+
+// TestFoldedProfilesCounted: a worker profile outside the vocabulary is
+// recorded as _OTHER and counted, for tasks and workers alike; _OTHER passed
+// as such is no fold. The series is there at 0 before any fold.
+func TestFoldedProfilesCounted(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	if got := sums(t, h.collect(t)[instr.FoldedName], "label"); got["worker_profile"] != 0 || len(got) != 1 {
+		t.Errorf("before any fold: %v", got)
+	}
+	ctx := t.Context()
+	h.m.NewTask(ctx, TaskInfo{ID: "t1", Profile: "reviewer"})
+	h.m.StartWorker(ctx, "reviewer").End()
+	h.m.NewTask(ctx, TaskInfo{ID: "t2", Profile: ProfileOther})
+	h.m.NewTask(ctx, TaskInfo{ID: "t3", Profile: Coder})
+	if got := sums(t, h.collect(t)[instr.FoldedName], "label"); got["worker_profile"] != 2 {
+		t.Errorf("folded = %v, want 2", got)
 	}
 }
 

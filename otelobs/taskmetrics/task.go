@@ -58,7 +58,7 @@ type Task struct {
 
 // NewTask counts a new task in state planned.
 func (m *Metrics) NewTask(ctx context.Context, info TaskInfo) *Task {
-	t := &Task{m: m, info: info, profile: info.Profile.index()}
+	t := &Task{m: m, info: info, profile: m.profileIndex(ctx, info.Profile)}
 	t.info.Profile = profiles[t.profile]
 	m.states.Add(ctx, 1, m.stateOpts[0].Add...)
 	return t
@@ -240,7 +240,7 @@ type WorkerOp struct {
 // until End. A worker's life can span many tasks, so it has no span of its
 // own: each task.execute span names its worker (cicd.worker.id).
 func (m *Metrics) StartWorker(ctx context.Context, profile Profile) WorkerOp {
-	i := profile.index()
+	i := m.profileIndex(ctx, profile)
 	m.activeWorkers.Add(ctx, 1, m.profileOpts[i].Add...)
 	return WorkerOp{m: m, ctx: ctx, profile: i, done: new(atomic.Bool)}
 }
