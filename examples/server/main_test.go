@@ -190,13 +190,22 @@ func TestGuideRun(t *testing.T) {
 	}
 	// One trace: the run, its tasks, merges and LLM calls.
 	names := map[string]int{}
+	purposes := map[string]int{} // of the LLM calls, all chats
 	for _, sp := range s.spans.GetSpans() {
 		if sp.SpanContext.TraceID().String() == v.TraceID {
 			names[sp.Name]++
+			for _, a := range sp.Attributes {
+				if a.Key == orchestrator.PurposeKey {
+					purposes[a.Value.AsString()]++
+				}
+			}
 		}
 	}
 	if names["run"] != 1 || names["task.execute"] < 4 || names["git.merge"] < 4 || names["chat gpt-4"] < 5 {
 		t.Errorf("spans of the run's trace: %v", names)
+	}
+	if purposes["plan"] != 1 || purposes["code"] < 4 || purposes["plan"]+purposes["code"]+purposes["resolve"] != names["chat gpt-4"] {
+		t.Errorf("purposes of the LLM calls %v, want one plan, a code per task, one per chat span (%d)", purposes, names["chat gpt-4"])
 	}
 }
 

@@ -89,7 +89,10 @@ func (o *outage) collectorUp() {
 
 // collectorDown stops the Collector as an orchestrator would (SIGTERM):
 // what it accepted reaches Jaeger, the rest is the server's to keep.
-func (o *outage) collectorDown() { o.col.Stop() }
+func (o *outage) collectorDown() {
+	o.col.Stop()
+	o.ports.Hold(o.t) // refused, and not taken by another test meanwhile
+}
 
 // load starts a run every 300 ms until stop is called; stop waits for the
 // runs to end and returns how many ran.

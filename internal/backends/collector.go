@@ -25,9 +25,31 @@ type CollectorPorts struct {
 	GRPC, HTTP, Health, Metrics int
 }
 
-// NewCollectorPorts picks four free ports.
+// NewCollectorPorts picks four free ports and holds them until a Collector
+// starts on them: until then nothing else can take them (a test may point a
+// program at a Collector that is down for a while), and a connection to them
+// is refused, as to a Collector that is down.
 func NewCollectorPorts(t testing.TB) CollectorPorts {
-	return CollectorPorts{GRPC: FreePort(t), HTTP: FreePort(t), Health: FreePort(t), Metrics: FreePort(t)}
+	return CollectorPorts{GRPC: reservePort(t), HTTP: reservePort(t), Health: reservePort(t), Metrics: reservePort(t)}
+}
+
+// Hold reserves the ports again, once the Collector on them has stopped,
+// until the next StartCollector on them. A port its connections still hold
+// (TIME_WAIT) cannot be bound without SO_REUSEADDR, which would let others
+// in too: that one stays unheld, and is unlikely to be taken.
+func (p CollectorPorts) Hold(t testing.TB) {
+	t.Helper()
+	for _, port := range []int{p.GRPC, p.HTTP, p.Health, p.Metrics} {
+		if err := holdPort(t, port); err != nil {
+			t.Logf("port %d stays unheld: %v", port, err)
+		}
+	}
+}
+
+func (p CollectorPorts) release() {
+	for _, port := range []int{p.GRPC, p.HTTP, p.Health, p.Metrics} {
+		releasePort(port)
+	}
 }
 
 // StartCollector runs the Collector with the configuration file at
@@ -49,6 +71,7 @@ func StartCollector(t testing.TB, configPath string, ports CollectorPorts, env .
 
 func startCollector(t testing.TB, configPath string, ports CollectorPorts, env ...string) (*Collector, *Process) {
 	dir := t.TempDir()
+	ports.release()
 	env = append(env,
 		fmt.Sprintf("OTELCOL_OTLP_GRPC_ENDPOINT=127.0.0.1:%d", ports.GRPC),
 		fmt.Sprintf("OTELCOL_OTLP_HTTP_ENDPOINT=127.0.0.1:%d", ports.HTTP),

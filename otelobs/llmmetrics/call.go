@@ -16,20 +16,27 @@ import (
 // Operation is the kind of GenAI call (gen_ai.operation.name).
 type Operation string
 
-// The operations. Any other value is recorded as _OTHER on metrics.
+// The operations the GenAI semantic conventions define (the values of
+// semconv's GenAIOperationName*, which a test compares them with). Any other
+// value is recorded as _OTHER on metrics. What a call is for in the
+// application (planning, coding) is not an operation: put it in an
+// attribute of the application's own on the call's span.
 const (
 	OperationChat            Operation = "chat"
 	OperationTextCompletion  Operation = "text_completion"
 	OperationGenerateContent Operation = "generate_content"
 	OperationEmbeddings      Operation = "embeddings"
+	OperationRetrieval       Operation = "retrieval"
+	OperationCreateAgent     Operation = "create_agent"
 	OperationInvokeAgent     Operation = "invoke_agent"
 	OperationExecuteTool     Operation = "execute_tool"
-	OperationPlan            Operation = "plan"
+	OperationInvokeWorkflow  Operation = "invoke_workflow"
 )
 
 // operations are the known operations, and _OTHER last.
 var operations = [...]Operation{OperationChat, OperationTextCompletion, OperationGenerateContent,
-	OperationEmbeddings, OperationInvokeAgent, OperationExecuteTool, OperationPlan, Operation(Other)}
+	OperationEmbeddings, OperationRetrieval, OperationCreateAgent, OperationInvokeAgent, OperationExecuteTool,
+	OperationInvokeWorkflow, Operation(Other)}
 
 func (o Operation) index() int {
 	for i, x := range operations[:len(operations)-1] {
@@ -50,7 +57,10 @@ func (o Operation) normalize() Operation {
 // Request describes an LLM call. Provider and Model become metric labels
 // after normalisation (lower case, at most 64 characters, provider aliases
 // such as gemini → google, and caps on distinct values: see the package
-// documentation); the other fields go on the span only.
+// documentation); the other fields go on the span only. gen_ai.provider.name
+// comes from Provider as passed in, so that vertex_ai (gcp.vertex_ai) and
+// gemini (gcp.gemini) stay apart on spans and GenAI metrics while both are
+// priced and labelled as google.
 type Request struct {
 	// Provider is the LLM provider, e.g. "openai", "anthropic".
 	Provider string

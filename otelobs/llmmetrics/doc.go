@@ -63,7 +63,10 @@
 // provider and model are lower-cased, stripped to letters, digits and
 // . _ : / -, and cut to 64 characters. Provider aliases fold to one value
 // (gemini, vertex_ai, gcp.gemini → google; azure_openai → azure;
-// mistral_ai → mistral; x_ai → xai; aws.bedrock → bedrock). Providers outside
+// mistral_ai → mistral; x_ai → xai; aws.bedrock → bedrock), while spans and
+// the GenAI instruments keep the conventions' gen_ai.provider.name for the
+// provider as passed in (vertex_ai → gcp.vertex_ai, gemini → gcp.gemini,
+// azure → azure.ai.openai, bedrock → aws.bedrock). Providers outside
 // the known list are admitted up to 16, then fold to _OTHER; provider and
 // model pairs are capped at WithMaxSeries (DefaultMaxSeries, 200), after
 // which a provider's new models fold to model _OTHER (their cost is still

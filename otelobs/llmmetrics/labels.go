@@ -59,20 +59,46 @@ func isNormal(s string) bool {
 
 // providerAliases maps what callers write to the provider label value.
 var providerAliases = map[string]string{
-	"openai": "openai", "azure": "azure", "azure_openai": "azure", "azure.ai.openai": "azure",
+	"openai": "openai", "azure": "azure", "azure_openai": "azure", "azure.ai.openai": "azure", "azure.ai.inference": "azure",
 	"anthropic": "anthropic", "google": "google", "gemini": "google", "gcp.gemini": "google",
 	"vertex": "google", "vertex_ai": "google", "gcp.vertex_ai": "google", "gcp.gen_ai": "google",
 	"mistral": "mistral", "mistral_ai": "mistral", "mistralai": "mistral", "groq": "groq",
 	"deepseek": "deepseek", "cohere": "cohere", "xai": "xai", "x_ai": "xai", "meta": "meta",
 	"bedrock": "bedrock", "aws.bedrock": "bedrock", "ollama": "ollama", "openrouter": "openrouter",
 	"together": "together", "fireworks": "fireworks", "perplexity": "perplexity", "simulated": "simulated",
+	"watsonx": "watsonx", "ibm.watsonx.ai": "watsonx",
 }
 
-// genAIProviders maps a provider label to gen_ai.provider.name (semantic
-// conventions v1.37+); unlisted providers use their label.
+// genAIProviders maps a provider as passed in (normalised, before the
+// aliases fold it) to gen_ai.provider.name, with the conventions' own values;
+// a provider the conventions do not name uses its label, as they ask.
 var genAIProviders = map[string]string{
-	"azure": "azure.ai.openai", "google": "gcp.gemini", "mistral": "mistral_ai",
-	"xai": "x_ai", "bedrock": "aws.bedrock",
+	"openai":             semconv.GenAIProviderNameOpenAI.Value.AsString(),
+	"azure":              semconv.GenAIProviderNameAzureAIOpenAI.Value.AsString(),
+	"azure_openai":       semconv.GenAIProviderNameAzureAIOpenAI.Value.AsString(),
+	"azure.ai.openai":    semconv.GenAIProviderNameAzureAIOpenAI.Value.AsString(),
+	"azure.ai.inference": semconv.GenAIProviderNameAzureAIInference.Value.AsString(),
+	"anthropic":          semconv.GenAIProviderNameAnthropic.Value.AsString(),
+	"google":             semconv.GenAIProviderNameGCPGemini.Value.AsString(),
+	"gemini":             semconv.GenAIProviderNameGCPGemini.Value.AsString(),
+	"gcp.gemini":         semconv.GenAIProviderNameGCPGemini.Value.AsString(),
+	"vertex":             semconv.GenAIProviderNameGCPVertexAI.Value.AsString(),
+	"vertex_ai":          semconv.GenAIProviderNameGCPVertexAI.Value.AsString(),
+	"gcp.vertex_ai":      semconv.GenAIProviderNameGCPVertexAI.Value.AsString(),
+	"gcp.gen_ai":         semconv.GenAIProviderNameGCPGenAI.Value.AsString(),
+	"mistral":            semconv.GenAIProviderNameMistralAI.Value.AsString(),
+	"mistral_ai":         semconv.GenAIProviderNameMistralAI.Value.AsString(),
+	"mistralai":          semconv.GenAIProviderNameMistralAI.Value.AsString(),
+	"groq":               semconv.GenAIProviderNameGroq.Value.AsString(),
+	"deepseek":           semconv.GenAIProviderNameDeepseek.Value.AsString(),
+	"cohere":             semconv.GenAIProviderNameCohere.Value.AsString(),
+	"xai":                semconv.GenAIProviderNameXAI.Value.AsString(),
+	"x_ai":               semconv.GenAIProviderNameXAI.Value.AsString(),
+	"bedrock":            semconv.GenAIProviderNameAWSBedrock.Value.AsString(),
+	"aws.bedrock":        semconv.GenAIProviderNameAWSBedrock.Value.AsString(),
+	"perplexity":         semconv.GenAIProviderNamePerplexity.Value.AsString(),
+	"watsonx":            semconv.GenAIProviderNameIBMWatsonxAI.Value.AsString(),
+	"ibm.watsonx.ai":     semconv.GenAIProviderNameIBMWatsonxAI.Value.AsString(),
 }
 
 // Metric attribute keys.
@@ -197,6 +223,10 @@ func (e *labelSet) attrs(k lazyKey) []attribute.KeyValue {
 
 type rawKey struct{ provider, model string }
 
+// labelKey names a label set: the label values, and the gen_ai.provider.name
+// the spans and GenAI metrics carry (google's label stands for two).
+type labelKey struct{ provider, model, genAI string }
+
 // normalizeProvider normalises a provider name and folds its aliases.
 func normalizeProvider(p string) string {
 	p = normalizeName(p)
@@ -219,7 +249,7 @@ type labelCache struct {
 
 	mu        sync.RWMutex
 	raw       map[rawKey]*entry    // as passed in; bounded by 4×maxSeries
-	labels    map[rawKey]*labelSet // by label values
+	labels    map[labelKey]*labelSet // by label values
 	providers map[string]bool      // extra providers admitted
 
 	warnMu     sync.Mutex
@@ -266,7 +296,7 @@ func (c *labelCache) unpricedWarning(provider, model string) warnVerdict {
 func newLabelCache(maxSeries int, prices *Prices) *labelCache {
 	return &labelCache{
 		maxSeries: maxSeries, prices: prices,
-		raw: map[rawKey]*entry{}, labels: map[rawKey]*labelSet{}, providers: map[string]bool{}, warned: map[rawKey]bool{},
+		raw: map[rawKey]*entry{}, labels: map[labelKey]*labelSet{}, providers: map[string]bool{}, warned: map[rawKey]bool{},
 	}
 }
 
@@ -282,6 +312,7 @@ func (c *labelCache) get(provider, model string) *entry {
 }
 
 func (c *labelCache) slow(k rawKey) *entry {
+	raw := normalizeName(k.provider)
 	p, m := normalizeProvider(k.provider), normalizeName(k.model)
 	if p == "" {
 		p = Other
@@ -306,7 +337,11 @@ func (c *labelCache) slow(k rawKey) *entry {
 	if m != Other {
 		e.price, e.priced = c.prices.Lookup(p, m)
 	}
-	lk := rawKey{p, m}
+	g := genAIProviders[raw]
+	if g == "" || p == Other {
+		g = p
+	}
+	lk := labelKey{p, m, g}
 	if e.labelSet = c.labels[lk]; e.labelSet == nil {
 		if len(c.labels) >= c.maxSeries {
 			lk.model = Other
@@ -314,7 +349,7 @@ func (c *labelCache) slow(k rawKey) *entry {
 			e.modelFolded = m != Other
 		}
 		if e.labelSet == nil {
-			e.labelSet = newLabelSet(lk.provider, lk.model)
+			e.labelSet = newLabelSet(lk)
 			c.labels[lk] = e.labelSet
 		}
 	}
@@ -324,13 +359,9 @@ func (c *labelCache) slow(k rawKey) *entry {
 	return e
 }
 
-func newLabelSet(provider, model string) *labelSet {
-	l := &labelSet{provider: provider, model: model, lazy: map[lazyKey]instr.Opts{}}
-	l.genAIProvider = provider
-	if g, ok := genAIProviders[provider]; ok {
-		l.genAIProvider = g
-	}
-	pk, mk := ProviderKey.String(provider), ModelKey.String(model)
+func newLabelSet(k labelKey) *labelSet {
+	l := &labelSet{provider: k.provider, model: k.model, genAIProvider: k.genAI, lazy: map[lazyKey]instr.Opts{}}
+	pk, mk := ProviderKey.String(k.provider), ModelKey.String(k.model)
 	l.base = instr.NewOpts(pk, mk)
 	for i, tt := range tokenTypes {
 		l.byType[i] = instr.NewOpts(pk, mk, TokenTypeKey.String(tt))

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"github.com/agentorchestrator/observability/otelobs/internal/instr"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -748,5 +750,69 @@ func TestUnpricedWarningsBounded(t *testing.T) {
 	}
 	if total != models*3/2 {
 		t.Errorf("llm.cost.unpriced = %d, want %d: every call counted", total, models*3/2)
+	}
+}
+
+// TestGenAIProviderNames: gen_ai.provider.name takes the conventions' value
+// for the provider as passed in (Vertex AI and the Gemini API stay apart),
+// while the provider label and the price are the family's.
+func TestGenAIProviderNames(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	for _, tc := range []struct{ provider, genAI, label string }{
+		{"vertex_ai", semconv.GenAIProviderNameGCPVertexAI.Value.AsString(), "google"},
+		{"gcp.vertex_ai", semconv.GenAIProviderNameGCPVertexAI.Value.AsString(), "google"},
+		{"gemini", semconv.GenAIProviderNameGCPGemini.Value.AsString(), "google"},
+		{"google", semconv.GenAIProviderNameGCPGemini.Value.AsString(), "google"},
+		{"bedrock", semconv.GenAIProviderNameAWSBedrock.Value.AsString(), "bedrock"},
+		{"azure", semconv.GenAIProviderNameAzureAIOpenAI.Value.AsString(), "azure"},
+		{"azure.ai.inference", semconv.GenAIProviderNameAzureAIInference.Value.AsString(), "azure"},
+		{"mistral", semconv.GenAIProviderNameMistralAI.Value.AsString(), "mistral"},
+		{"ollama", "ollama", "ollama"}, // not named by the conventions: the label
+	} {
+		h.spans.Reset()
+		_, call := h.m.StartCall(t.Context(), Request{Provider: tc.provider, Model: "gemini-2.5-pro"})
+		res := call.End(nil)
+		spans := h.spans.GetSpans()
+		if len(spans) != 1 {
+			t.Fatalf("%d spans", len(spans))
+		}
+		var got string
+		for _, a := range spans[0].Attributes {
+			if a.Key == semconv.GenAIProviderNameKey {
+				got = a.Value.AsString()
+			}
+		}
+		if got != tc.genAI || res.Provider != tc.label {
+			t.Errorf("%s: gen_ai.provider.name %q, label %q; want %q, %q", tc.provider, got, res.Provider, tc.genAI, tc.label)
+		}
+		if tc.label == "google" && !res.Priced {
+			t.Errorf("%s: gemini-2.5-pro unpriced", tc.provider)
+		}
+	}
+}
+
+// TestOperationsAreTheConventions: the operations are exactly the values
+// the conventions define; anything else, such as an application's "plan",
+// is _OTHER on metrics.
+func TestOperationsAreTheConventions(t *testing.T) {
+	t.Parallel()
+	want := map[string]bool{}
+	for _, kv := range []attribute.KeyValue{
+		semconv.GenAIOperationNameChat, semconv.GenAIOperationNameTextCompletion, semconv.GenAIOperationNameGenerateContent,
+		semconv.GenAIOperationNameEmbeddings, semconv.GenAIOperationNameRetrieval, semconv.GenAIOperationNameCreateAgent,
+		semconv.GenAIOperationNameInvokeAgent, semconv.GenAIOperationNameExecuteTool, semconv.GenAIOperationNameInvokeWorkflow,
+	} {
+		want[kv.Value.AsString()] = true
+	}
+	got := map[string]bool{}
+	for _, op := range operations[:len(operations)-1] {
+		got[string(op)] = true
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("operations %v, want the conventions' %v", got, want)
+	}
+	if op := Operation("plan").normalize(); op != Operation(Other) {
+		t.Errorf("plan → %q, want _OTHER", op)
 	}
 }

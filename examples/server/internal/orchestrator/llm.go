@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/agentorchestrator/observability/examples/server/internal/provider"
 	"github.com/agentorchestrator/observability/otelobs/llmmetrics"
 )
@@ -50,9 +53,17 @@ func (o *Orchestrator) llm(ctx context.Context, r *Run, p provider.Provider, ref
 	return provider.Response{}, fmt.Errorf("LLM call failed after %d attempts: %w", o.cfg.LLMAttempts, last)
 }
 
+// PurposeKey is the span attribute that says what an LLM call is for: plan,
+// code or resolve.
+const PurposeKey = attribute.Key("agent_orchestrator.llm.purpose")
+
 // callOnce is one measured provider call.
 func (o *Orchestrator) callOnce(ctx context.Context, r *Run, p provider.Provider, req provider.Request) (resp provider.Response, err error) {
+	// Every call is a chat to the conventions; what it is for here
+	// (planning, writing a file, resolving a conflict) is the app's own
+	// attribute.
 	ctx, call := o.in.LLM.StartCall(ctx, llmmetrics.Request{Provider: p.Name(), Model: req.Model})
+	trace.SpanFromContext(ctx).SetAttributes(PurposeKey.String(string(req.Purpose)))
 	defer func() {
 		res := call.End(err)
 		r.mu.Lock()
