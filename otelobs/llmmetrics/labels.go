@@ -248,9 +248,9 @@ type labelCache struct {
 	prices    *Prices
 
 	mu        sync.RWMutex
-	raw       map[rawKey]*entry    // as passed in; bounded by 4×maxSeries
+	raw       map[rawKey]*entry      // as passed in; bounded by 4×maxSeries
 	labels    map[labelKey]*labelSet // by label values
-	providers map[string]bool      // extra providers admitted
+	providers map[string]bool        // extra providers admitted
 
 	warnMu     sync.Mutex
 	warned     map[rawKey]bool // unpriced models warned about, by provider and normalised model
