@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,17 +36,44 @@ func newPrometheusHandler(reg prometheus.Gatherer, extra []prometheus.Gatherer, 
 		EnableOpenMetrics: true,
 		// A collection error for one metric family must not hide the others.
 		ErrorHandling: promhttp.ContinueOnError,
-		ErrorLog:      slogPromLogger{logger},
+		ErrorLog:      &slogPromLogger{l: logger, seen: map[string]bool{}},
 	})
 }
 
-// slogPromLogger adapts slog to promhttp's Println logger.
-type slogPromLogger struct{ l *slog.Logger }
+// slogPromLogger adapts slog to promhttp's Println logger. A gathering
+// problem recurs on every scrape (two scopes emitting one series under
+// WithoutScopeInfo, say), so each distinct message is logged once, and past
+// maxErrorKeys of them one line says the rest are not.
+type slogPromLogger struct {
+	l          *slog.Logger
+	mu         sync.Mutex
+	seen       map[string]bool
+	suppressed bool
+}
 
-func (p slogPromLogger) Println(v ...any) {
-	if p.l != nil {
-		p.l.Warn("otelobs: serving /metrics: " + fmt.Sprint(v...))
+func (p *slogPromLogger) Println(v ...any) {
+	if p.l == nil {
+		return
 	}
+	msg := fmt.Sprint(v...)
+	key := msg[:min(len(msg), 200)]
+	p.mu.Lock()
+	switch {
+	case p.seen[key]:
+		p.mu.Unlock()
+		return
+	case len(p.seen) >= maxErrorKeys:
+		first := !p.suppressed
+		p.suppressed = true
+		p.mu.Unlock()
+		if first {
+			p.l.Warn(fmt.Sprintf("otelobs: serving /metrics: %d distinct problems logged; further ones are not", maxErrorKeys))
+		}
+		return
+	}
+	p.seen[key] = true
+	p.mu.Unlock()
+	p.l.Warn("otelobs: serving /metrics (logged once): " + msg)
 }
 
 // listen starts the stand-alone /metrics listener that

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -822,6 +824,64 @@ func TestCounterExemplarReservoirAndUserViews(t *testing.T) {
 	}
 }
 
+// TestUserViewsKeepReservoirs: a view of the application's that does not
+// choose a reservoir (here one that renames, one that changes buckets)
+// keeps Setup's (the latest exemplar, where the SDK's default keeps
+// GOMAXPROCS random ones); a view that chooses its own keeps that; up-down
+// counters keep no exemplar, which Prometheus would not show.
+func TestUserViewsKeepReservoirs(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	tel := setupEnv(t, map[string]string{"OTEL_METRICS_EXPORTER": "none", "OTEL_METRICS_EXEMPLAR_FILTER": "always_on"},
+		WithMetricReader(reader),
+		WithView(
+			sdkmetric.NewView(sdkmetric.Instrument{Name: "renamed"}, sdkmetric.Stream{Name: "user.renamed"}),
+			sdkmetric.NewView(sdkmetric.Instrument{Name: "rebucketed"}, sdkmetric.Stream{
+				Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: []float64{1, 2}}}),
+			sdkmetric.NewView(sdkmetric.Instrument{Name: "own"}, sdkmetric.Stream{
+				ExemplarReservoirProviderSelector: func(sdkmetric.Aggregation) exemplar.ReservoirProvider {
+					return exemplar.FixedSizeReservoirProvider(3)
+				}}),
+		))
+	m := tel.MeterProvider().Meter("t")
+	renamed, _ := m.Int64Counter("renamed")
+	rebucketed, _ := m.Float64Histogram("rebucketed")
+	own, _ := m.Int64Counter("own")
+	gauge, _ := m.Int64UpDownCounter("updown")
+	var last trace.SpanContext
+	for i := range 20 {
+		ctx, span := tel.TracerProvider().Tracer("t").Start(t.Context(), "s")
+		renamed.Add(ctx, 1)
+		rebucketed.Record(ctx, float64(i%3)) // 0 and 1 in (-Inf, 1], 2 in (1, 2]: two buckets hit
+		own.Add(ctx, 1)
+		gauge.Add(ctx, 1)
+		last = span.SpanContext()
+		span.End()
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	lastID := last.TraceID()
+	for _, mt := range rm.ScopeMetrics[0].Metrics {
+		switch d := mt.Data.(type) {
+		case metricdata.Sum[int64]:
+			ex := d.DataPoints[0].Exemplars
+			counts[mt.Name] = len(ex)
+			if mt.Name == "user.renamed" && (len(ex) != 1 || string(ex[0].TraceID) != string(lastID[:])) {
+				t.Errorf("renamed counter exemplars %+v: want the latest measurement's alone", ex)
+			}
+		case metricdata.Histogram[float64]:
+			counts[mt.Name] = len(d.DataPoints[0].Exemplars)
+		}
+	}
+	want := map[string]int{"user.renamed": 1, "rebucketed": 2, "own": 3, "updown": 0}
+	if !maps.Equal(counts, want) {
+		t.Errorf("exemplars per instrument %v, want %v", counts, want)
+	}
+}
+
 func TestHistogramKeepsLatestExemplarPerBucket(t *testing.T) {
 	t.Parallel()
 	reader := sdkmetric.NewManualReader()
@@ -1087,5 +1147,28 @@ func TestReservoirsConcurrent(t *testing.T) {
 	}
 	if exemplars != 1+4 { // the counter's latest, and one per bucket hit (4 of 4)
 		t.Errorf("%d exemplars, want 5", exemplars)
+	}
+}
+
+// TestScrapeProblemLoggedOnce: two scopes emitting the same series (which
+// the pull path cannot tell apart without scope labels) make every scrape
+// report a problem; it is logged once, not per scrape.
+func TestScrapeProblemLoggedOnce(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	tel := setupEnv(t, nil, WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	for _, scope := range []string{"a", "b"} {
+		c, err := tel.MeterProvider().Meter(scope).Int64Counter("dup.count")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Add(t.Context(), 1)
+	}
+	for range 5 {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		tel.MetricsHandler().ServeHTTP(httptest.NewRecorder(), req)
+	}
+	if n := strings.Count(buf.String(), "serving /metrics"); n != 1 {
+		t.Errorf("%d log lines for 5 scrapes with one problem:\n%s", n, buf.String())
 	}
 }

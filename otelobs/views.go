@@ -16,15 +16,19 @@ import (
 // series: GOMAXPROCS slots per counter, and one slot (with its own lock and
 // sampler) per bucket of every histogram series. That makes an OTel series
 // cost more memory than a client_golang one, although Prometheus keeps at
-// most one exemplar per counter sample and per bucket. reservoirView sizes
+// most one exemplar per counter sample and per bucket. The views below size
 // them to what is used:
-//   - counters and up-down counters keep their latest exemplar;
+//   - counters keep their latest exemplar;
 //   - explicit-bucket histograms keep the latest exemplar of each bucket that
 //     has had a measurement, allocating a slot when a bucket is first hit
-//     (client_golang's behaviour), instead of one per bucket up front.
+//     (client_golang's behaviour), instead of one per bucket up front;
+//   - up-down counters keep none: Prometheus shows no exemplar on a gauge,
+//     on either path, so a sampled measurement would pay for nothing.
 //
-// Instruments that one of the application's own views (WithView) matches are
-// left to that view.
+// An application's own view (WithView) that matches an instrument makes its
+// only stream; it keeps these reservoirs unless it sets its own selector
+// (withReservoirs), so that a view that only changes buckets does not lose
+// them.
 //
 // The reservoirs take no lock of their own: the SDK serialises Offer and
 // Collect on each reservoir (its filtered reservoir holds a mutex for any
@@ -33,13 +37,8 @@ import (
 // measurement lock twice.
 func reservoirView(user []sdkmetric.View) sdkmetric.View {
 	return func(inst sdkmetric.Instrument) (sdkmetric.Stream, bool) {
-		var sel sdkmetric.ExemplarReservoirProviderSelector
-		switch inst.Kind {
-		case sdkmetric.InstrumentKindCounter, sdkmetric.InstrumentKindUpDownCounter:
-			sel = oneExemplar
-		case sdkmetric.InstrumentKindHistogram:
-			sel = sparseHistogramSelector
-		default:
+		sel := reservoirsFor(inst.Kind)
+		if sel == nil {
 			return sdkmetric.Stream{}, false
 		}
 		for _, v := range user {
@@ -55,6 +54,47 @@ func reservoirView(user []sdkmetric.View) sdkmetric.View {
 		}, true
 	}
 }
+
+// withReservoirs gives the streams of the application's views the
+// reservoirs above, unless a view chose its own.
+func withReservoirs(user []sdkmetric.View) []sdkmetric.View {
+	out := make([]sdkmetric.View, len(user))
+	for i, v := range user {
+		out[i] = func(inst sdkmetric.Instrument) (sdkmetric.Stream, bool) {
+			s, ok := v(inst)
+			if ok && s.ExemplarReservoirProviderSelector == nil {
+				s.ExemplarReservoirProviderSelector = reservoirsFor(inst.Kind)
+			}
+			return s, ok
+		}
+	}
+	return out
+}
+
+// reservoirsFor is the reservoir selector for an instrument kind, nil for
+// the SDK's default.
+func reservoirsFor(k sdkmetric.InstrumentKind) sdkmetric.ExemplarReservoirProviderSelector {
+	switch k {
+	case sdkmetric.InstrumentKindCounter:
+		return oneExemplar
+	case sdkmetric.InstrumentKindUpDownCounter:
+		return noExemplar
+	case sdkmetric.InstrumentKindHistogram:
+		return sparseHistogramSelector
+	}
+	return nil
+}
+
+// noExemplar keeps no exemplar. (The SDK's own drop reservoir is internal;
+// this one costs the filter's check and an empty call.)
+func noExemplar(sdkmetric.Aggregation) exemplar.ReservoirProvider {
+	return func(attribute.Set) exemplar.Reservoir { return dropReservoir{} }
+}
+
+type dropReservoir struct{}
+
+func (dropReservoir) Offer(context.Context, time.Time, exemplar.Value, []attribute.KeyValue) {}
+func (dropReservoir) Collect(dest *[]exemplar.Exemplar)                                      { *dest = (*dest)[:0] }
 
 // oneExemplar keeps the latest exemplar per series. The latest, rather than
 // the SDK's random pick among a collection interval's measurements, so that
