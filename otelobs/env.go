@@ -80,6 +80,16 @@ type EnvError struct {
 	Reason string
 	// Accepted describes the values that would be accepted.
 	Accepted string
+
+	readBy string // "": Setup; else who reads the variable itself
+}
+
+// ignored says what becomes of the value when Setup only warns.
+func (e *EnvError) ignored() string {
+	if e.readBy == "" {
+		return "ignored, the default applies"
+	}
+	return "read by " + e.readBy + " itself, which ignores what it cannot use"
 }
 
 // Error implements error.
@@ -124,6 +134,9 @@ type settings struct {
 
 	// strict is OTELOBS_STRICT_ENV=true: a bad value fails Setup.
 	strict bool
+	// bspDefaults undo bad OTEL_BSP_* values, which the SDK would read
+	// itself (a delay of 0 spins): the default applies, as the warning says.
+	bspDefaults []sdktrace.BatchSpanProcessorOption
 }
 
 // lookupFunc reads one environment variable, like os.LookupEnv.
@@ -134,6 +147,9 @@ type lookupFunc func(string) (string, bool)
 type envReader struct {
 	lookup lookupFunc
 	errs   []error
+	// readBy names who reads the variables being checked, when not Setup
+	// (the exporters, the SDK).
+	readBy string
 }
 
 // get returns the trimmed value of name; an empty value counts as unset, as
@@ -148,7 +164,7 @@ func (r *envReader) get(name string) (string, bool) {
 }
 
 func (r *envReader) fail(name, value, reason, accepted string) {
-	r.errs = append(r.errs, &EnvError{Var: name, Value: value, Reason: reason, Accepted: accepted})
+	r.errs = append(r.errs, &EnvError{Var: name, Value: value, Reason: reason, Accepted: accepted, readBy: r.readBy})
 }
 
 // unused runs read and forgets its problems when skip is set: the
@@ -378,6 +394,7 @@ func loadSettings(lookup lookupFunc) (settings, error) {
 	s.strict = r.bool(envStrictEnv, false)
 
 	validatePassThrough(r, otlpMetrics, otlpTraces, len(s.tracesExporters) > 0)
+	s.bspDefaults = bspDefaults(r.errs)
 	return s, errors.Join(r.errs...)
 }
 

@@ -1,10 +1,13 @@
 package otelobs
 
 import (
+	"time"
+
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"math"
 	"net/url"
 	"os"
@@ -16,6 +19,8 @@ import (
 // read themselves, for the exporters in use. Those would otherwise log a bad
 // value at export time and silently fall back to a default.
 func validatePassThrough(r *envReader, otlpMetrics, otlpTraces, traces bool) {
+	r.readBy = "the OTLP exporter"
+	defer func() { r.readBy = "" }()
 	for _, sig := range []struct {
 		prefix string
 		used   bool
@@ -29,6 +34,8 @@ func validatePassThrough(r *envReader, otlpMetrics, otlpTraces, traces bool) {
 	// The batch span processor's settings: a delay of 0 makes it spin, a
 	// queue of 0 drops nearly every span. A timeout of 0 is the SDK's "no
 	// timeout", a batch size of 0 exports spans one at a time.
+	// Setup undoes a bad one (bspDefaults): the SDK would use 0.
+	r.readBy = ""
 	r.unused(!traces, func() {
 		for _, name := range []string{"OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_MAX_QUEUE_SIZE"} {
 			r.sdkInt(name, 1, "a positive integer (milliseconds for the delay)")
@@ -38,7 +45,8 @@ func validatePassThrough(r *envReader, otlpMetrics, otlpTraces, traces bool) {
 		}
 	})
 	// Span limits (spans are made with or without an exporter): a negative
-	// value is the SDK's "no limit".
+	// value is the SDK's "no limit"; it ignores what it cannot parse.
+	r.readBy = "the SDK"
 	for _, name := range []string{
 		"OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
 		"OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
@@ -164,4 +172,27 @@ func validHeaderKey(k string) bool {
 		}
 	}
 	return true
+}
+
+// bspDefaults returns the batch span processor options that put back the
+// SDK's default for each OTEL_BSP_* variable found bad.
+func bspDefaults(errs []error) []sdktrace.BatchSpanProcessorOption {
+	var out []sdktrace.BatchSpanProcessorOption
+	for _, err := range errs {
+		var e *EnvError
+		if !errors.As(err, &e) {
+			continue
+		}
+		switch e.Var {
+		case "OTEL_BSP_SCHEDULE_DELAY":
+			out = append(out, sdktrace.WithBatchTimeout(sdktrace.DefaultScheduleDelay*time.Millisecond))
+		case "OTEL_BSP_EXPORT_TIMEOUT":
+			out = append(out, sdktrace.WithExportTimeout(sdktrace.DefaultExportTimeout*time.Millisecond))
+		case "OTEL_BSP_MAX_QUEUE_SIZE":
+			out = append(out, sdktrace.WithMaxQueueSize(sdktrace.DefaultMaxQueueSize))
+		case "OTEL_BSP_MAX_EXPORT_BATCH_SIZE":
+			out = append(out, sdktrace.WithMaxExportBatchSize(sdktrace.DefaultMaxExportBatchSize))
+		}
+	}
+	return out
 }

@@ -166,7 +166,7 @@ func Setup(ctx context.Context, opts ...Option) (tel *Telemetry, err error) {
 	warnings = append(warnings, t.resourceWarnings...)
 	for _, w := range warnings {
 		t.summary.EnvWarnings = append(t.summary.EnvWarnings, w.Error())
-		logger.Warn(w.Error() + "; ignored, the default applies (WithStrictEnv or " + envStrictEnv + "=true makes this an error)")
+		logger.Warn(w.Error() + "; " + w.ignored() + " (WithStrictEnv or " + envStrictEnv + "=true makes this an error)")
 	}
 	if !cfg.noGlobals {
 		otel.SetMeterProvider(t.mp)
@@ -246,7 +246,7 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 		sp := newSpool(e, cfg.spanBuffer, bspExportTimeout(cfg.lookup), t.logger, dropped)
 		spools = append(spools, sp)
 		dropped.used[signalTraces] = true
-		tpOpts = append(tpOpts, sdktrace.WithBatcher(sp))
+		tpOpts = append(tpOpts, sdktrace.WithBatcher(sp, s.bspDefaults...))
 	}
 	for _, p := range cfg.processors {
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))

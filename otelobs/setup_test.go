@@ -1172,3 +1172,26 @@ func TestScrapeProblemLoggedOnce(t *testing.T) {
 		t.Errorf("%d log lines for 5 scrapes with one problem:\n%s", n, buf.String())
 	}
 }
+
+// TestBadBSPValueGetsTheDefault: without WithStrictEnv, a bad
+// OTEL_BSP_SCHEDULE_DELAY is warned about and the SDK's default (5 s)
+// really applies: the SDK, which reads the variable itself, would otherwise
+// use 0 and spin, exporting each span at once.
+func TestBadBSPValueGetsTheDefault(t *testing.T) {
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "0")
+	var out, log syncBuffer
+	tel := setupEnv(t, map[string]string{"OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none", "OTEL_BSP_SCHEDULE_DELAY": "0"},
+		WithConsoleWriter(&out), WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	_, span := tel.TracerProvider().Tracer("t").Start(t.Context(), "s")
+	span.End()
+	time.Sleep(500 * time.Millisecond)
+	if out.String() != "" {
+		t.Errorf("the span was exported within 500 ms: the delay of 0 applied")
+	}
+	if !strings.Contains(log.String(), "OTEL_BSP_SCHEDULE_DELAY") || !strings.Contains(log.String(), "the default applies") {
+		t.Errorf("no warning:\n%s", log.String())
+	}
+	if err := tel.ForceFlush(t.Context()); err != nil || !strings.Contains(out.String(), `"Name":"s"`) {
+		t.Errorf("ForceFlush = %v; exported %q", err, out.String())
+	}
+}

@@ -212,6 +212,11 @@ func (o *outage) wantComplete(runs int) {
 		if len(bad) > 0 {
 			return fmt.Errorf("%d of %d runs incomplete: %s", len(bad), len(ended), strings.Join(bad, "; "))
 		}
+		n := 0
+		for _, want := range ended {
+			n += len(want)
+		}
+		o.t.Logf("%d runs: all %d of their spans in Jaeger, each once", len(ended), n)
 		return nil
 	})
 	o.wantDropped(func(n float64) error {
@@ -309,6 +314,7 @@ func TestE2ECollectorOutageOverflow(t *testing.T) {
 				if int(n) != total-stored {
 					return fmt.Errorf("%v spans counted as dropped; Jaeger lacks %d of %d", n, total-stored, total)
 				}
+				t.Logf("%d spans ended, %d in Jaeger, %v counted as dropped", total, stored, n)
 				return nil
 			})
 		})
