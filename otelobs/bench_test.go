@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -201,4 +202,64 @@ func BenchmarkSampledRecord(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkSampledUpDown is one sampled up-down counter measurement through
+// Setup's views (which keep no exemplar for it: Prometheus shows none on a
+// gauge).
+func BenchmarkSampledUpDown(b *testing.B) {
+	tel, err := Setup(context.Background(), withLookupEnv(mapLookup(nil)), WithoutGlobals(), WithLogger(quiet))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	g, _ := tel.MeterProvider().Meter("bench").Int64UpDownCounter("bench.active")
+	ctx, span := tel.TracerProvider().Tracer("bench").Start(context.Background(), "run")
+	defer span.End()
+	add := []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("worker_profile", "coder")))}
+	b.ReportAllocs()
+	for b.Loop() {
+		g.Add(ctx, 1, add...)
+	}
+}
+
+// discardSpans is a span exporter that keeps nothing.
+type discardSpans struct{}
+
+func (discardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardSpans) Shutdown(context.Context) error                             { return nil }
+
+// BenchmarkSpanExport is one span ended and exported by a batch span
+// processor, straight into the exporter ("direct", the SDK alone) or
+// through the outage spool Setup puts in front of each exporter.
+func BenchmarkSpanExport(b *testing.B) {
+	for _, mode := range []string{"direct", "spool"} {
+		b.Run(mode, func(b *testing.B) {
+			var exp sdktrace.SpanExporter = discardSpans{}
+			var sp *spool
+			if mode == "spool" {
+				sp = newSpool(exp, DefaultSpanBuffer, time.Second, quiet, &dropCounts{})
+				exp = sp
+			}
+			// A queue large enough that the processor drops nothing.
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(1<<20)))
+			tr := tp.Tracer("bench")
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				_, span := tr.Start(ctx, "s")
+				span.End()
+			}
+			if err := tp.ForceFlush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			if sp != nil {
+				if err := sp.ForceFlush(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			_ = tp.Shutdown(ctx)
+		})
+	}
 }
