@@ -147,10 +147,12 @@ func withLookupEnv(f lookupFunc) Option {
 }
 
 // WithSpanBuffer sets how many spans each span exporter holds while its
-// endpoint does not answer (DefaultSpanBuffer without it). The held spans are
-// delivered in order once the endpoint answers; past the bound the oldest
-// are dropped and counted in otelobs_telemetry_dropped_total (see
-// DroppedMetricName). The bound must be at least 1: Setup fails otherwise.
+// endpoint does not answer (DefaultSpanBuffer without it), the batch being
+// sent included. The held spans are delivered in order once the endpoint
+// answers; past the bound the oldest are dropped and counted in
+// otelobs_telemetry_dropped_total (see DroppedMetricName). The bound must
+// hold two of the batch span processor's batches (2 × 512 spans by default,
+// OTEL_BSP_MAX_EXPORT_BATCH_SIZE): Setup fails otherwise.
 func WithSpanBuffer(spans int) Option {
 	return optionFunc(func(c *config) { c.spanBuffer = spans })
 }

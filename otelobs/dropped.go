@@ -3,11 +3,14 @@ package otelobs
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -116,7 +119,7 @@ const (
 // partialSuccess matches the OTLP exporters' partial-success error (their
 // type is internal, so its text is what can be read): the request was
 // accepted, but the receiver rejected some of its items.
-var partialSuccess = regexp.MustCompile(`OTLP partial success: .*\((\d+) (?:spans|metric data points) rejected\)`)
+var partialSuccess = regexp.MustCompile(`(?s)OTLP partial success: .*\((\d+) (?:spans|metric data points) rejected\)`)
 
 // classifyExport says what became of an export of n items that returned err,
 // and how many of them were refused for good.
@@ -142,9 +145,13 @@ func retryable(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return true
 	}
-	var ne net.Error // *url.Error is one: refused, reset, DNS, TLS
+	var ue *url.Error // what the HTTP exporters return for a failed request
+	if errors.As(err, &ue) {
+		return transient(ue.Err)
+	}
+	var ne net.Error
 	if errors.As(err, &ne) {
-		return true
+		return transient(err)
 	}
 	if st, ok := status.FromError(err); ok {
 		switch st.Code() {
@@ -157,6 +164,26 @@ func retryable(err error) bool {
 	// The HTTP exporters' answer to 429 and 502-504 once their own retries
 	// are spent; the type is internal to them, the text is stable.
 	return strings.Contains(err.Error(), "retry-able request failure")
+}
+
+// transient reports whether a request's transport error may pass on a
+// later attempt: the endpoint is not listening, went away, is not in DNS
+// yet, or did not answer in time. A TLS verification failure, a wrong
+// scheme or an HTTP answer to an HTTPS request will not.
+func transient(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	for _, e := range []error{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE,
+		syscall.EHOSTUNREACH, syscall.ENETUNREACH, io.EOF, io.ErrUnexpectedEOF} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var dns *net.DNSError
+	var op *net.OpError
+	return errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial"
 }
 
 // countingMetricExporter counts the data points of the exports that fail.

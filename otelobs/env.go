@@ -137,6 +137,8 @@ type settings struct {
 	// bspDefaults undo bad OTEL_BSP_* values, which the SDK would read
 	// itself (a delay of 0 spins): the default applies, as the warning says.
 	bspDefaults []sdktrace.BatchSpanProcessorOption
+	// bspBatch is the largest batch the batch span processor exports.
+	bspBatch int
 }
 
 // lookupFunc reads one environment variable, like os.LookupEnv.
@@ -395,6 +397,7 @@ func loadSettings(lookup lookupFunc) (settings, error) {
 
 	validatePassThrough(r, otlpMetrics, otlpTraces, len(s.tracesExporters) > 0)
 	s.bspDefaults = bspDefaults(r.errs)
+	s.bspBatch = bspBatchSize(lookup, r.errs)
 	return s, errors.Join(r.errs...)
 }
 

@@ -196,3 +196,24 @@ func bspDefaults(errs []error) []sdktrace.BatchSpanProcessorOption {
 	}
 	return out
 }
+
+// bspBatchSize is the largest batch the batch span processor hands over:
+// OTEL_BSP_MAX_EXPORT_BATCH_SIZE, at most the queue size, as the SDK reads
+// them (their defaults when unset or bad, as bspDefaults puts back).
+func bspBatchSize(lookup lookupFunc, errs []error) int {
+	read := func(name string, def int) int {
+		for _, err := range errs {
+			if e, ok := err.(*EnvError); ok && e.Var == name {
+				return def
+			}
+		}
+		if v, ok := lookup(name); ok && v != "" {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				return n
+			}
+		}
+		return def
+	}
+	return min(read("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", sdktrace.DefaultMaxExportBatchSize),
+		read("OTEL_BSP_MAX_QUEUE_SIZE", sdktrace.DefaultMaxQueueSize))
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,7 +48,7 @@ type Telemetry struct {
 
 	mu   sync.Mutex
 	done bool
-	// What Shutdown stops, side by side: the listener, what owns the
+	// What Shutdown stops: the listener, what owns the
 	// metric readers, what owns the span processors. Before the providers
 	// exist, the owners are the readers and processors themselves. (A
 	// scrape in progress at Shutdown may get an empty page.)
@@ -56,6 +57,7 @@ type Telemetry struct {
 	spanShutdown     []func(context.Context) error
 
 	resourceWarnings []*EnvError // OTEL_RESOURCE_ATTRIBUTES ignored
+	spools           []*spool    // one per span exporter
 }
 
 // Summary describes the configuration Setup resolved, for start-up logs and
@@ -133,10 +135,13 @@ func (s Summary) String() string {
 // fails half way, it shuts down what it had already started.
 func Setup(ctx context.Context, opts ...Option) (tel *Telemetry, err error) {
 	cfg := newConfig(opts)
-	if cfg.spanBuffer < 1 {
-		return nil, fmt.Errorf("otelobs: WithSpanBuffer(%d): the buffer must hold at least 1 span", cfg.spanBuffer)
-	}
 	s, envErr := loadSettings(cfg.lookup)
+	if cfg.spanBuffer < 2*s.bspBatch {
+		// The bound counts the batch in flight: a smaller one would drop
+		// spans with the Collector up.
+		return nil, fmt.Errorf("otelobs: WithSpanBuffer(%d): the buffer must hold at least two batches of the batch span processor (2 × %d spans, OTEL_BSP_MAX_EXPORT_BATCH_SIZE)",
+			cfg.spanBuffer, s.bspBatch)
+	}
 	strict := cfg.strictEnv || s.strict
 	if envErr != nil && strict {
 		return nil, envErr
@@ -241,10 +246,9 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 	}
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(s.sampler)}
 	dropped := &dropCounts{}
-	var spools []*spool
 	for _, e := range spanExporters {
 		sp := newSpool(e, cfg.spanBuffer, bspExportTimeout(cfg.lookup), t.logger, dropped)
-		spools = append(spools, sp)
+		t.spools = append(t.spools, sp)
 		dropped.used[signalTraces] = true
 		tpOpts = append(tpOpts, sdktrace.WithBatcher(sp, s.bspDefaults...))
 	}
@@ -256,7 +260,7 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 	t.spanShutdown = []func(context.Context) error{tp.Shutdown}
 	t.tp = tp
 	t.flushers = append(t.flushers, tp.ForceFlush)
-	for _, sp := range spools {
+	for _, sp := range t.spools {
 		// The processors' ForceFlush hands their spans to the spools,
 		// which deliver them.
 		t.flushers = append(t.flushers, sp.ForceFlush)
@@ -360,8 +364,11 @@ func (t *Telemetry) ForceFlush(ctx context.Context) error {
 }
 
 // Shutdown flushes and stops every exporter and the stand-alone listener,
-// traces and metrics side by side, waiting at most until ctx is done, and
-// returns their errors joined, each named by its signal. Pass a
+// traces first with half of what is left of ctx's deadline (so that what
+// their last attempt lost is in the metrics' final export), then metrics,
+// waiting at most until ctx is done, and returns their errors joined, each
+// named by its signal. Held spans get one attempt more, not a wait for the
+// Collector: what is left is counted, logged and reported. Pass a
 // context with a deadline: an unreachable Collector otherwise holds the final
 // export until the exporter's own timeout. Calling Shutdown again does nothing
 // and returns nil. The global providers are left in place; after Shutdown
@@ -373,27 +380,41 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	t.done = true
-	// The signals shut down side by side: a metric export hanging until
-	// the deadline must not leave the span processors unflushed (the SDK's
-	// TracerProvider.Shutdown does nothing once its context is done), and
-	// the reverse.
-	parts := []struct {
-		name string
-		fns  []func(context.Context) error
-	}{{"metrics listener", t.listenerShutdown}, {"metrics", t.metricShutdown}, {"traces", t.spanShutdown}}
-	errs := make([]error, len(parts))
-	var wg sync.WaitGroup
-	for i, p := range parts {
-		wg.Go(func() {
-			for _, f := range p.fns {
-				if err := f(ctx); err != nil {
-					errs[i] = errors.Join(errs[i], fmt.Errorf("%s: %w", p.name, err))
-				}
+	run := func(name string, ctx context.Context, fns []func(context.Context) error) error {
+		var errs []error
+		for _, f := range fns {
+			if err := f(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			}
-		})
+		}
+		return errors.Join(errs...)
 	}
+	var listenerErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { listenerErr = run("metrics listener", ctx, t.listenerShutdown) })
+
+	// Traces first, with half of what is left of the deadline, then
+	// metrics: the spans' last attempt and what it lost reach the metrics'
+	// final export, and a metric export hanging until the deadline cannot
+	// leave the span processors unflushed (the SDK's
+	// TracerProvider.Shutdown does nothing once its context is done).
+	tctx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		tctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(deadline)/2))
+		defer cancel()
+	}
+	tracesErr := run("traces", tctx, t.spanShutdown)
+	for _, sp := range t.spools {
+		// The batch span processor drops its exporter's error when its
+		// own context ends at the same moment.
+		if err := sp.shutdownErr(time.Second); err != nil && (tracesErr == nil || !strings.Contains(tracesErr.Error(), err.Error())) {
+			tracesErr = errors.Join(tracesErr, fmt.Errorf("traces: %w", err))
+		}
+	}
+	metricsErr := run("metrics", ctx, t.metricShutdown)
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(listenerErr, metricsErr, tracesErr); err != nil {
 		return fmt.Errorf("otelobs: shutdown: %w", err)
 	}
 	return nil

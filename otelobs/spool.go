@@ -55,27 +55,34 @@ type spool struct {
 	logger   *slog.Logger
 	dropped  *dropCounts
 
-	stopCtx context.Context    // done when Shutdown gives up
-	stop    context.CancelFunc // ends the attempt in flight
-	done    chan struct{}      // closed when run returns
-	kick    chan struct{}      // ends a wait between attempts
+	stopCtx  context.Context    // done when Shutdown gives up
+	stop     context.CancelFunc // ends the attempt in flight
+	done     chan struct{}      // closed when run returns
+	kick     chan struct{}      // ends a wait between attempts
+	closed   chan struct{}      // closed when Shutdown returns finalErr
+	finalErr error
 
-	mu       sync.Mutex
-	changed  *sync.Cond // the queue or an attempt's outcome changed
-	queue    [][]sdktrace.ReadOnlySpan
-	held     int   // spans queued and in flight
-	closing  bool  // Shutdown began: a failed attempt is the last
-	failures int   // failed attempts so far
-	lastErr  error // of the latest failed attempt, nil once one succeeds
-	since    time.Time
-	lost     int // spans dropped in the current outage
+	mu      sync.Mutex
+	changed *sync.Cond // the queue or an attempt's outcome changed
+	queue   [][]sdktrace.ReadOnlySpan
+	held    int  // spans queued and in flight
+	closing bool // Shutdown began: a failed attempt is the last
+	final   bool // Shutdown counted what was left: run must not touch the counts
+	// Running totals, for ForceFlush to wait for what was handed over
+	// before it: spans taken, spans settled (delivered or lost), spans
+	// lost, failed attempts.
+	taken, settled, lost, failures int
+	lastErr                        error // of the latest failed attempt, nil once one succeeds
+	lossErr                        error // why the latest spans were lost
+	since                          time.Time
+	lostNow                        int // spans dropped since the buffer last drained, for the logs
 }
 
 func newSpool(exp sdktrace.SpanExporter, capacity int, timeout time.Duration, logger *slog.Logger, dropped *dropCounts) *spool {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &spool{
 		exp: exp, capacity: max(capacity, 1), timeout: timeout, logger: logger, dropped: dropped,
-		stopCtx: ctx, stop: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1),
+		stopCtx: ctx, stop: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1), closed: make(chan struct{}),
 	}
 	s.changed = sync.NewCond(&s.mu)
 	go s.run()
@@ -90,9 +97,11 @@ func (s *spool) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) er
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.taken += len(spans)
 	if s.stopCtx.Err() != nil {
-		s.dropped.add(signalTraces, reasonShutdown, len(spans))
-		return fmt.Errorf("%d spans ended after Shutdown were dropped", len(spans))
+		err := fmt.Errorf("%d spans ended after Shutdown were dropped", len(spans))
+		s.lose(reasonShutdown, len(spans), err)
+		return err
 	}
 	batch := append([]sdktrace.ReadOnlySpan(nil), spans...)
 	if over := s.held + len(batch) - s.capacity; over > 0 {
@@ -101,24 +110,33 @@ func (s *spool) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) er
 	if len(batch) > 0 {
 		s.queue = append(s.queue, batch)
 		s.held += len(batch)
-		s.changed.Broadcast()
 	}
+	s.changed.Broadcast()
 	return nil
+}
+
+// lose counts n spans as settled and lost, for reason; s.mu is held.
+func (s *spool) lose(r dropReason, n int, why error) {
+	s.dropped.add(signalTraces, r, n)
+	s.settled += n
+	s.lost += n
+	s.lossErr = why
 }
 
 // dropOldest drops n spans, the oldest first: whole queued batches and the
 // front of the next (never the batch in flight, which may yet be
 // delivered), then the front of the new batch.
 func (s *spool) dropOldest(n int, batch []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
-	s.dropped.add(signalTraces, reasonBufferFull, n)
-	if s.lost == 0 {
-		args := []any{"capacity", s.capacity}
-		if s.lastErr != nil {
-			args = append(args, "last_error", instr.ScrubError(s.lastErr))
-		}
-		s.logger.Warn("otelobs: traces: the span buffer is full; the oldest spans are dropped until the endpoint answers (otelobs_telemetry_dropped_total counts them)", args...)
+	why := s.lastErr
+	if why == nil {
+		why = errors.New("the endpoint takes spans more slowly than they end")
 	}
-	s.lost += n
+	if s.lostNow == 0 {
+		s.logger.Warn("otelobs: traces: the span buffer is full; the oldest spans are dropped (otelobs_telemetry_dropped_total counts them)",
+			"capacity", s.capacity, "cause", instr.ScrubError(why))
+	}
+	s.lostNow += n
+	s.lose(reasonBufferFull, n, fmt.Errorf("the span buffer (%d) is full: %w", s.capacity, why))
 	for n > 0 && len(s.queue) > 0 {
 		front := s.queue[0]
 		k := min(n, len(front))
@@ -162,6 +180,10 @@ func (s *spool) run() {
 		out, rejected := classifyExport(err, len(batch))
 
 		s.mu.Lock()
+		if s.final { // Shutdown gave up on this attempt and counted it
+			s.mu.Unlock()
+			return
+		}
 		if out == exportRetry {
 			// Back to the front: the order holds, and Shutdown counts it
 			// if this was the last attempt.
@@ -185,15 +207,19 @@ func (s *spool) run() {
 			continue
 		}
 		s.held -= len(batch)
+		s.settled += len(batch) - rejected
 		if rejected > 0 {
-			s.dropped.add(signalTraces, reasonRejected, rejected)
-			s.logger.Error("otelobs: traces: the endpoint refused spans; they are dropped",
+			s.lose(reasonRejected, rejected, err)
+			s.logger.Error("otelobs: traces: the endpoint refused spans for good; they are dropped",
 				"spans", rejected, "error", instr.ScrubError(err))
 		}
 		if s.lastErr != nil {
 			s.logger.Info("otelobs: traces: the endpoint answers again; the held spans follow in order",
-				"outage", time.Since(s.since).Round(time.Millisecond).String(), "held", s.held, "dropped", s.lost)
-			s.lastErr, s.lost = nil, 0
+				"outage", time.Since(s.since).Round(time.Millisecond).String(), "held", s.held, "dropped", s.lostNow)
+			s.lastErr = nil
+		}
+		if s.held == 0 {
+			s.lostNow = 0
 		}
 		backoff = minBackoff
 		s.changed.Broadcast()
@@ -203,6 +229,10 @@ func (s *spool) run() {
 
 // sleep waits d, or less when flushed or stopped.
 func (s *spool) sleep(d time.Duration) {
+	select { // a wake-up from before the attempt is spent
+	case <-s.kick:
+	default:
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -220,9 +250,9 @@ func (s *spool) wake() {
 	}
 }
 
-// waitFor waits until nothing is held, or stop returns true, or ctx is
-// done; s.mu is held when stop is called.
-func (s *spool) waitFor(ctx context.Context, stop func() bool) {
+// waitFor waits until done returns true or ctx is done; s.mu is held when
+// done is called.
+func (s *spool) waitFor(ctx context.Context, done func() bool) {
 	unhook := context.AfterFunc(ctx, func() {
 		s.mu.Lock()
 		s.changed.Broadcast()
@@ -231,30 +261,43 @@ func (s *spool) waitFor(ctx context.Context, stop func() bool) {
 	defer unhook()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.held > 0 && ctx.Err() == nil && !stop() {
+	for ctx.Err() == nil && !done() {
 		s.changed.Wait()
 	}
 }
 
-// ForceFlush waits until every held span is delivered, trying at once
-// rather than after the current wait, or until ctx is done.
+// ForceFlush tries at once to deliver the spans handed over before it, and
+// waits until they are delivered, or an attempt failed (the endpoint is
+// down: the spans stay held), or ctx is done. Its error says how many are
+// not delivered, and why.
 func (s *spool) ForceFlush(ctx context.Context) error {
+	s.mu.Lock()
+	target, lost0, failures0 := s.taken, s.lost, s.failures
+	s.mu.Unlock()
 	s.wake()
-	s.waitFor(ctx, func() bool { return s.stopCtx.Err() != nil })
+	s.waitFor(ctx, func() bool {
+		return s.settled >= target || s.failures > failures0 || s.stopCtx.Err() != nil
+	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.held == 0 {
-		return nil
+	switch {
+	case s.settled < target && s.lastErr != nil:
+		return fmt.Errorf("%d spans are not exported yet: %s", target-s.settled, instr.ScrubError(s.lastErr))
+	case s.settled < target:
+		cause := "the span exporter is shut down"
+		if ctx.Err() != nil {
+			cause = ctx.Err().Error()
+		}
+		return fmt.Errorf("%d spans are not exported yet: %s", target-s.settled, cause)
+	case s.lost > lost0:
+		return fmt.Errorf("%d spans were dropped: %s", s.lost-lost0, instr.ScrubError(s.lossErr))
 	}
-	if s.lastErr != nil {
-		return fmt.Errorf("%d spans are not exported yet: %s", s.held, instr.ScrubError(s.lastErr))
-	}
-	return fmt.Errorf("%d spans are not exported yet: %w", s.held, ctx.Err())
+	return nil
 }
 
 // Shutdown delivers what is held with one attempt more (no waiting out an
 // outage: a program that exits with its Collector down must still exit),
-// counts and reports what is left, and shuts the exporter down.
+// counts, logs and reports what is left, and shuts the exporter down.
 func (s *spool) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closing {
@@ -265,20 +308,14 @@ func (s *spool) Shutdown(ctx context.Context) error {
 	failures := s.failures
 	s.mu.Unlock()
 	s.wake()
-	s.waitFor(ctx, func() bool { return s.failures > failures })
+	s.waitFor(ctx, func() bool { return s.held == 0 || s.failures > failures })
 	s.stop()
 	s.mu.Lock()
 	s.changed.Broadcast() // run may be waiting for a batch
-	s.mu.Unlock()
-	<-s.done
-
-	s.mu.Lock()
 	left, lastErr := s.held, s.lastErr
-	s.queue, s.held = nil, 0
-	s.mu.Unlock()
+	s.queue, s.held, s.final = nil, 0, true
 	var err error
 	if left > 0 {
-		s.dropped.add(signalTraces, reasonShutdown, left)
 		cause := "the endpoint did not answer before the deadline"
 		if lastErr != nil {
 			cause = instr.ScrubError(lastErr)
@@ -286,8 +323,33 @@ func (s *spool) Shutdown(ctx context.Context) error {
 			cause = ctx.Err().Error()
 		}
 		err = fmt.Errorf("the last %d spans were not exported: %s", left, cause)
+		s.lose(reasonShutdown, left, err)
+		// The batch span processor drops this error when its own context
+		// ends at the same time: the log says it in any case.
+		s.logger.Error("otelobs: traces: "+err.Error(), "spans", left)
 	}
-	return errors.Join(err, s.exp.Shutdown(ctx))
+	s.mu.Unlock()
+	select { // an exporter that ignores its context must not hold Shutdown
+	case <-s.done:
+	case <-ctx.Done():
+	}
+	s.finalErr = errors.Join(err, s.exp.Shutdown(ctx))
+	close(s.closed)
+	return s.finalErr
+}
+
+// shutdownErr is what Shutdown reported, once it has returned (waiting at
+// most grace for it), for Telemetry.Shutdown: the batch span processor
+// drops it when its own context ends at the same time.
+func (s *spool) shutdownErr(grace time.Duration) error {
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-s.closed:
+	case <-t.C:
+		return nil
+	}
+	return s.finalErr
 }
 
 // bspExportTimeout is OTEL_BSP_EXPORT_TIMEOUT (validated by loadSettings),

@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,7 +38,7 @@ func (e *endpoint) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan)
 	defer e.mu.Unlock()
 	e.attempts++
 	if e.down {
-		return &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
+		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 	}
 	if e.fail != nil {
 		return e.fail
@@ -172,8 +174,8 @@ func TestSpoolRejected(t *testing.T) {
 	if err := s.ExportSpans(t.Context(), spans("bad", 3)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ForceFlush(t.Context()); err != nil {
-		t.Fatal(err)
+	if err := s.ForceFlush(t.Context()); err == nil || !strings.Contains(err.Error(), "3 spans were dropped: failed to send") {
+		t.Errorf("ForceFlush = %v, want the 3 refused spans named", err)
 	}
 	e.mu.Lock()
 	e.fail = nil
@@ -261,6 +263,8 @@ func TestClassifyRealExporters(t *testing.T) {
 		return srv.URL + "/v1/traces"
 	}
 	closed := "http://" + closedAddr(t)
+	tlsAnswer := httptest.NewTLSServer(http.NotFoundHandler()) // a certificate nobody trusts
+	t.Cleanup(tlsAnswer.Close)
 	tests := []struct {
 		name     string
 		http     bool
@@ -274,6 +278,8 @@ func TestClassifyRealExporters(t *testing.T) {
 		{"http 400", true, answer(400, []byte("bad")), exportRejected, 3},
 		{"http partial success", true, answer(200, partial), exportDelivered, 2},
 		{"http ok", true, answer(200, nil), exportDelivered, 0},
+		{"https to plain http", true, strings.Replace(answer(200, nil), "http://", "https://", 1), exportRejected, 3},
+		{"untrusted certificate", true, tlsAnswer.URL + "/v1/traces", exportRejected, 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -327,6 +333,8 @@ func TestSetupCountsDroppedSpans(t *testing.T) {
 		"OTEL_METRICS_EXPORTER": "prometheus", "OTEL_TRACES_EXPORTER": "otlp",
 		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://" + addr + "/v1/traces",
 	}
+	t.Setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2") // the SDK reads it itself
+	env["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"] = "2"
 	tel := setupEnv(t, env, WithSpanBuffer(4))
 	body, _ := scrape(t, tel.MetricsHandler(), "")
 	for _, r := range []string{"buffer_full", "rejected", "shutdown"} {
@@ -350,10 +358,24 @@ func TestSetupCountsDroppedSpans(t *testing.T) {
 	}
 }
 
-func TestSetupRejectsEmptySpanBuffer(t *testing.T) {
+// TestSetupRejectsSmallSpanBuffer: a bound below two batches would drop
+// spans with the endpoint up.
+func TestSetupRejectsSmallSpanBuffer(t *testing.T) {
 	t.Parallel()
-	_, err := Setup(t.Context(), withLookupEnv(mapLookup(nil)), WithoutGlobals(), WithLogger(quiet), WithSpanBuffer(0))
-	if err == nil || !strings.Contains(err.Error(), "WithSpanBuffer(0)") {
-		t.Errorf("Setup = %v", err)
+	for _, tc := range []struct {
+		env  map[string]string
+		n    int
+		want string
+	}{
+		{nil, 0, "WithSpanBuffer(0)"},
+		{nil, 1000, "WithSpanBuffer(1000): the buffer must hold at least two batches of the batch span processor (2 × 512 spans"},
+		{map[string]string{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "50"}, 99, "2 × 50 spans"},
+		{map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "10"}, 19, "2 × 10 spans"},
+	} {
+		_, err := Setup(t.Context(), withLookupEnv(mapLookup(tc.env)), WithoutGlobals(), WithLogger(quiet), WithSpanBuffer(tc.n))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v, WithSpanBuffer(%d): Setup = %v, want %q", tc.env, tc.n, err, tc.want)
+		}
 	}
+	setupEnv(t, map[string]string{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "50"}, WithSpanBuffer(100)) // two batches fit
 }

@@ -59,6 +59,9 @@ func startOutage(t *testing.T, protocol string, opts ...otelobs.Option) *outage 
 		"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
 		"OTEL_METRIC_EXPORT_INTERVAL": "500",
 		"OTEL_BSP_SCHEDULE_DELAY":     "200",
+		// Batches of 50, so that the overflow test's buffer of 100 holds
+		// two, as Setup requires.
+		"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "50",
 	})
 	c, err := loadConfig(nil, testEnv(t, map[string]string{"ORCH_SIM_LATENCY_SCALE": "0.02", "ORCH_SIM_CONFLICT_RATE": "0.5"}), func() uint64 { return 1 })
 	if err != nil {
@@ -178,14 +181,13 @@ func (o *outage) ended() (runs map[string][]string, total int) {
 }
 
 // flush hands every ended span to the exporters and waits until they are
-// delivered.
+// delivered (ForceFlush returns at the first failed attempt, which the
+// Collector's first seconds may see).
 func (o *outage) flush() {
 	o.t.Helper()
-	ctx, cancel := context.WithTimeout(o.t.Context(), 60*time.Second)
-	defer cancel()
-	if err := o.app.tel.ForceFlush(ctx); err != nil {
-		o.t.Fatalf("ForceFlush after the outage: %v", err)
-	}
+	backends.Eventually(o.t, 60*time.Second, "ForceFlush after the outage", func(ctx context.Context) error {
+		return o.app.tel.ForceFlush(ctx)
+	})
 }
 
 // wantComplete waits until Jaeger holds every run's trace whole, each span
