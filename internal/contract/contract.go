@@ -53,7 +53,7 @@ func Run(ctx context.Context, in Instruments, tracer trace.Tracer, run int) stri
 		llmmetrics.NewError(llmmetrics.ErrorRateLimited, errors.New("429 Too Many Requests")))
 	llmCall(ctx, in.LLM, "openai", "gpt-experimental", 100, 10, nil)
 
-	workers := map[taskmetrics.Profile]taskmetrics.WorkerOp{}
+	workers := map[taskmetrics.Profile]*taskmetrics.WorkerOp{}
 	for _, p := range []taskmetrics.Profile{taskmetrics.Planner, taskmetrics.Coder, taskmetrics.Tester} {
 		workers[p] = in.Task.StartWorker(ctx, p)
 	}
@@ -81,13 +81,15 @@ func Run(ctx context.Context, in Instruments, tracer trace.Tracer, run int) stri
 	exec.Retry(merge(cctx, in.Git, "coder-1", gitmetrics.ErrConflict))
 	cctx, exec, _ = code.Start(ctx, "coder-1")
 	llmCall(cctx, in.LLM, "openai", "gpt-4", 1300, 650, nil)
-	exec.End(merge(cctx, in.Git, "coder-1", nil))
+	err := merge(cctx, in.Git, "coder-1", nil)
+	exec.End(&err)
 
 	// Tester: fails for good on a merge error.
 	test := newTask("test", taskmetrics.Tester)
 	_ = test.Ready(ctx)
 	tctx, exec, _ := test.Start(ctx, "tester-1")
-	exec.End(merge(tctx, in.Git, "tester-1", errors.New("git merge: exit status 128")))
+	err = merge(tctx, in.Git, "tester-1", errors.New("git merge: exit status 128"))
+	exec.End(&err)
 
 	// A cancelled task, and tasks left planned, ready and active.
 	_ = newTask("cancelled", taskmetrics.Coder).Cancel(ctx)
@@ -102,7 +104,7 @@ func Run(ctx context.Context, in Instruments, tracer trace.Tracer, run int) stri
 func llmCall(ctx context.Context, m *llmmetrics.Metrics, provider, model string, in, out int64, err error) {
 	_, call := m.StartCall(ctx, llmmetrics.Request{Provider: provider, Model: model})
 	call.SetUsage(llmmetrics.Usage{InputTokens: in, OutputTokens: out})
-	call.End(err)
+	call.End(&err)
 }
 
 // merge waits for the lock and merges, ending with err.
@@ -110,6 +112,6 @@ func merge(ctx context.Context, m *gitmetrics.Metrics, branch string, err error)
 	m.StartLockWait(ctx).End()
 	_, op := m.StartMerge(ctx, gitmetrics.MergeInfo{Repository: "workspace", Base: "main", Head: branch})
 	time.Sleep(time.Millisecond)
-	op.End(err)
+	op.End(&err)
 	return err
 }

@@ -10,7 +10,7 @@
 //	defer mu.Unlock()
 //
 //	ctx, op := m.StartMerge(ctx, gitmetrics.MergeInfo{Repository: "ws", Base: "main", Head: branch})
-//	defer func() { op.End(err) }() // err: the named result; wrap ErrConflict for conflicts
+//	defer op.End(&err) // err: the named result, read when End runs; wrap ErrConflict for conflicts
 //
 // # Instruments
 //

@@ -20,7 +20,7 @@ func mergeBranch(ctx context.Context, m *gitmetrics.Metrics, mu *sync.Mutex, bra
 	defer mu.Unlock()
 
 	ctx, op := m.StartMerge(ctx, gitmetrics.MergeInfo{Repository: "workspace", Base: "main", Head: branch})
-	defer func() { op.End(err) }()
+	defer op.End(&err) // err is the named result: End reads its final value
 
 	_ = ctx // run git with ctx here
 	if conflict {

@@ -3,6 +3,7 @@ package gitmetrics
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -35,29 +36,30 @@ const (
 	conflictSpanKey = attribute.Key("git.merge.conflict")
 )
 
-// MergeOp is one merge in progress, returned by StartMerge. It is a value:
-// keep it in a variable and end it exactly once, with the closure form so
-// that the final error is the one recorded:
+// MergeOp is one merge in progress, returned by StartMerge. End it with a
+// pointer to the error the merge ends with, so that a deferred End records
+// the final value:
 //
 //	ctx, op := m.StartMerge(ctx, info)
-//	defer func() { op.End(err) }() // err is the named result
+//	defer op.End(&err) // err is the named result
 //
-// (defer op.End(err) would record the value err had when the defer line ran,
-// which is nil.) End records every time it is called, so call it once; and
-// call MarkConflict on the variable itself, not on a copy.
+// End records once: a second End does nothing. A MergeOp must not be copied
+// (go vet says so); share the pointer.
 type MergeOp struct {
+	_        noCopy
 	m        *Metrics
 	ctx      context.Context
 	span     trace.Span
 	start    time.Time
-	conflict bool
+	conflict atomic.Bool
+	done     atomic.Bool
 }
 
 // StartMerge starts a merge: it counts it as active and starts a git.merge
 // span, which the returned context carries (run the git commands with it).
 // Call it once the merge lock is held (see StartLockWait), so that
 // git_active_merges above 1 really means concurrent merges.
-func (m *Metrics) StartMerge(ctx context.Context, info MergeInfo) (context.Context, MergeOp) {
+func (m *Metrics) StartMerge(ctx context.Context, info MergeInfo) (context.Context, *MergeOp) {
 	ctx, span := m.tracer.Start(ctx, MergeSpanName)
 	if span.IsRecording() {
 		span.SetAttributes(
@@ -67,23 +69,30 @@ func (m *Metrics) StartMerge(ctx context.Context, info MergeInfo) (context.Conte
 		)
 	}
 	m.active.Add(ctx, 1)
-	return ctx, MergeOp{m: m, ctx: ctx, span: span, start: time.Now()}
+	return ctx, &MergeOp{m: m, ctx: ctx, span: span, start: time.Now()}
 }
 
 // MarkConflict records that the merge hit a conflict, even if it is then
-// resolved (for example by an LLM step) and End gets a nil error: the merge
-// is counted with result conflict.
+// resolved (for example by an LLM step) and the merge ends without an
+// error: it is counted with result conflict.
 func (op *MergeOp) MarkConflict() {
-	op.conflict = true
+	if op != nil {
+		op.conflict.Store(true)
+	}
 }
 
-// End finishes the merge: it records the duration and the result, and ends
-// the span. The result is conflict when err wraps ErrConflict or
-// MarkConflict was called and err is nil, error for any other non-nil err,
-// and success otherwise. Ending a zero MergeOp does nothing.
-func (op MergeOp) End(err error) {
-	if op.m == nil {
+// End finishes the merge with the error *errp (errp may be nil: no error):
+// it records the duration and the result, and ends the span. The result is
+// conflict when the error wraps ErrConflict, or MarkConflict was called and
+// there is no error; error for any other error; success otherwise. Only the
+// first End records; End on a nil *MergeOp does nothing.
+func (op *MergeOp) End(errp *error) {
+	if op == nil || op.m == nil || op.done.Swap(true) {
 		return
+	}
+	var err error
+	if errp != nil {
+		err = *errp
 	}
 	r := ResultSuccess
 	switch {
@@ -91,7 +100,7 @@ func (op MergeOp) End(err error) {
 		r = ResultConflict
 	case err != nil:
 		r = ResultError
-	case op.conflict:
+	case op.conflict.Load():
 		r = ResultConflict
 	}
 	o := &op.m.opts[r.index()]
@@ -107,6 +116,12 @@ func (op MergeOp) End(err error) {
 	}
 	op.span.End()
 }
+
+// noCopy makes go vet's copylocks check report a copied op.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
 
 // RecordMerge records a finished merge that was timed elsewhere, without a
 // span of its own: the duration and result, with ctx's span (if any) as the

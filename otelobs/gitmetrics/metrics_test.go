@@ -149,7 +149,7 @@ func TestMergeResults(t *testing.T) {
 			if tt.conflict {
 				op.MarkConflict()
 			}
-			op.End(tt.err)
+			op.End(errp(tt.err))
 
 			got := h.collect(t)
 			merges := got[MergeCountName].Data.(metricdata.Sum[int64]).DataPoints
@@ -237,9 +237,9 @@ func TestLockWaitAndRecordHelpers(t *testing.T) {
 
 func TestZeroOpsDoNothing(t *testing.T) {
 	t.Parallel()
-	var op MergeOp
+	var op *MergeOp // a nil op, as a failed start would leave
 	op.MarkConflict()
-	op.End(errors.New("x"))
+	op.End(errp(errors.New("x")))
 	if (LockWaitOp{}).End() != 0 {
 		t.Error("zero LockWaitOp measured something")
 	}
@@ -280,9 +280,9 @@ func TestConcurrentMergesConcurrentSafe(t *testing.T) {
 				case 0:
 					op.End(nil)
 				case 1:
-					op.End(ErrConflict)
+					op.End(errp(ErrConflict))
 				default:
-					op.End(errors.New("x"))
+					op.End(errp(errors.New("x")))
 				}
 			}
 		})
@@ -322,7 +322,7 @@ func TestNoCredentialInSpans(t *testing.T) {
 		t.Fatalf("the error does not carry the key, so this test proves nothing: %v", err)
 	}
 	_, op := h.m.StartMerge(t.Context(), MergeInfo{Repository: "ws", Base: "main", Head: "b"})
-	op.End(err)
+	op.End(errp(err))
 	spans := h.spans.GetSpans()
 	if leaks := instrtest.Leaks(spans); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
 		t.Errorf("leaks %v in %+v", leaks, spans)
@@ -334,7 +334,7 @@ func TestNoCredentialInSpans(t *testing.T) {
 func TestErrorTypeIsAClass(t *testing.T) {
 	h := setup(t)
 	_, op := h.m.StartMerge(t.Context(), MergeInfo{Repository: "ws", Base: "main", Head: "b"})
-	op.End(fmt.Errorf("merging: %w", context.DeadlineExceeded))
+	op.End(errp(fmt.Errorf("merging: %w", context.DeadlineExceeded)))
 	spans := h.spans.GetSpans()
 	if len(spans) != 1 {
 		t.Fatalf("%d spans", len(spans))
@@ -342,5 +342,40 @@ func TestErrorTypeIsAClass(t *testing.T) {
 	attrs := attribute.NewSet(spans[0].Attributes...)
 	if got, _ := attrs.Value("error.type"); got.AsString() != "timeout" {
 		t.Errorf("error.type = %q, want timeout", got.AsString())
+	}
+}
+
+// errp is a pointer to e, for End.
+func errp(e error) *error { return &e }
+
+// TestMergeOpRecordsTheFinalResultOnce: the misuses the value API let
+// through record the right data now. A deferred End reads the error the
+// function returns (a conflict, not success); a second End records nothing
+// (the active gauge stays at 0); MarkConflict through a copy of the pointer
+// is the op's own.
+func TestMergeOpRecordsTheFinalResultOnce(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	merge := func(ctx context.Context) (err error) {
+		_, op := h.m.StartMerge(ctx, MergeInfo{Repository: "w", Base: "main", Head: "b"})
+		defer op.End(&err)
+		return fmt.Errorf("merge: %w", ErrConflict) // set after the defer line
+	}
+	_ = merge(t.Context())
+	_, op := h.m.StartMerge(t.Context(), MergeInfo{})
+	alias := op
+	alias.MarkConflict()
+	op.End(nil)
+	op.End(errp(errors.New("again"))) // ignored
+	got := h.collect(t)
+	counts := map[attribute.Set]int64{}
+	for _, dp := range got[MergeCountName].Data.(metricdata.Sum[int64]).DataPoints {
+		counts[dp.Attributes] = dp.Value
+	}
+	if counts[resultSet(ResultConflict)] != 2 || len(counts) != 1 {
+		t.Errorf("merges = %v, want 2 conflicts and nothing else", counts)
+	}
+	if v := got[ActiveMergesName].Data.(metricdata.Sum[int64]).DataPoints[0].Value; v != 0 {
+		t.Errorf("active merges = %d after every merge ended, want 0", v)
 	}
 }

@@ -3,6 +3,7 @@ package llmmetrics
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -108,34 +109,39 @@ const (
 	cachedInputSpanKey = attribute.Key("gen_ai.usage.cache_read.input_tokens")
 )
 
-// CallOp is one LLM call in progress, returned by StartCall. Keep it in a
-// variable, set the usage when the response arrives, and end it once:
+// CallOp is one LLM call in progress, returned by StartCall. Set the usage
+// when the response arrives, and end it with a pointer to the error the
+// call ends with, so that a deferred End records the final values:
 //
 //	ctx, call := m.StartCall(ctx, llmmetrics.Request{Provider: "openai", Model: "gpt-4o"})
-//	defer func() { call.End(err) }()
+//	defer call.End(&err) // err is the named result
 //	…
 //	call.SetUsage(llmmetrics.Usage{InputTokens: resp.Usage.PromptTokens, OutputTokens: resp.Usage.CompletionTokens})
 //
-// No prompt, completion or credential is ever recorded. End records every
-// time it is called, so call it once; call SetUsage on the variable itself,
-// not on a copy (the setters have pointer receivers).
+// No prompt, completion or credential is ever recorded. End records once: a
+// second End returns the first one's Result and records nothing. A CallOp
+// is safe for concurrent use and must not be copied (go vet says so).
 type CallOp struct {
-	m             *Metrics
-	e             *entry
-	ctx           context.Context
-	span          trace.Span
-	start         time.Time
-	op            Operation
+	m     *Metrics
+	e     *entry
+	ctx   context.Context
+	span  trace.Span
+	start time.Time
+	op    Operation
+
+	mu            sync.Mutex
 	usage         Usage
 	rateLimited   bool
 	responseModel string
+	done          bool
+	res           Result
 }
 
 var clientKind = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
 
 // StartCall starts an LLM call: a span named "{operation} {model}" with the
 // gen_ai.* request attributes, which the returned context carries.
-func (m *Metrics) StartCall(ctx context.Context, req Request) (context.Context, CallOp) {
+func (m *Metrics) StartCall(ctx context.Context, req Request) (context.Context, *CallOp) {
 	e := m.labels.get(req.Provider, req.Model)
 	op := req.Operation.normalize()
 	ctx, span := m.tracer.Start(ctx, e.genAIFor(op).spanName, clientKind...)
@@ -149,22 +155,42 @@ func (m *Metrics) StartCall(ctx context.Context, req Request) (context.Context, 
 			span.SetAttributes(semconv.ServerAddress(req.ServerAddress))
 		}
 	}
-	return ctx, CallOp{m: m, e: e, ctx: ctx, span: span, start: time.Now(), op: op}
+	return ctx, &CallOp{m: m, e: e, ctx: ctx, span: span, start: time.Now(), op: op}
 }
 
-// SetUsage records the token usage the provider reported. Negative counts
-// are taken as 0, and cached tokens are capped at the input tokens.
-func (c *CallOp) SetUsage(u Usage) { c.usage = u.clamp() }
+// SetUsage records the token usage the provider reported (the last call
+// before End wins). Negative counts are taken as 0, and cached tokens are
+// capped at the input tokens.
+func (c *CallOp) SetUsage(u Usage) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.usage = u.clamp()
+	c.mu.Unlock()
+}
 
 // SetResponseModel records the model that actually answered (on the span).
-func (c *CallOp) SetResponseModel(model string) { c.responseModel = model }
+func (c *CallOp) SetResponseModel(model string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.responseModel = model
+	c.mu.Unlock()
+}
 
 // RateLimited counts a rate-limit response (HTTP 429) now, for example one
 // that the client then retried within this call. A call that ends with an
 // error of type rate_limited without RateLimited having been called is
-// counted once by End.
+// counted once by End. After End it does nothing.
 func (c *CallOp) RateLimited() {
-	if c.m == nil {
+	if c == nil || c.m == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
 		return
 	}
 	c.rateLimited = true
@@ -172,15 +198,28 @@ func (c *CallOp) RateLimited() {
 	c.span.AddEvent("rate_limited")
 }
 
-// End finishes the call: it counts the request, its tokens and its cost (or
-// the unpriced request), records the duration and, on error, the error type,
-// and ends the span. The measurements are recorded with the call span's
-// context, so their exemplars lead to it. Ending a zero CallOp does nothing.
-func (c CallOp) End(err error) Result {
-	if c.m == nil {
+// End finishes the call with the error *errp (errp may be nil: no error):
+// it counts the request, its tokens and its cost (or the unpriced request),
+// records the duration and, on error, the error type, and ends the span.
+// The measurements are recorded with the call span's context, so their
+// exemplars lead to it. Only the first End records; End on a nil *CallOp
+// does nothing.
+func (c *CallOp) End(errp *error) Result {
+	if c == nil || c.m == nil {
 		return Result{}
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return c.res
+	}
+	c.done = true
+	var err error
+	if errp != nil {
+		err = *errp
+	}
 	res := c.m.record(c.ctx, c.e, c.op, c.usage, time.Since(c.start), err, c.rateLimited)
+	c.res = res
 	if c.span.IsRecording() {
 		attrs := []attribute.KeyValue{
 			semconv.GenAIUsageInputTokens(int(c.usage.InputTokens)),

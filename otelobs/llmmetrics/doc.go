@@ -6,7 +6,7 @@
 //	m, err := llmmetrics.New() // after otelobs.Setup; uses the global providers
 //
 //	ctx, call := m.StartCall(ctx, llmmetrics.Request{Provider: "openai", Model: "gpt-4o"})
-//	defer func() { call.End(err) }() // err: the named result
+//	defer call.End(&err) // err: the named result, read when End runs
 //	resp, err := client.Do(ctx, …)
 //	if err != nil { return err }
 //	call.SetUsage(llmmetrics.Usage{InputTokens: resp.PromptTokens, OutputTokens: resp.CompletionTokens})

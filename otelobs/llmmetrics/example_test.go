@@ -14,7 +14,7 @@ import (
 // complete stands for an LLM client call.
 func complete(ctx context.Context, m *llmmetrics.Metrics, model string, fail bool) (err error) {
 	ctx, call := m.StartCall(ctx, llmmetrics.Request{Provider: "openai", Model: model})
-	defer func() { call.End(err) }() // not defer call.End(err): that would record nil
+	defer call.End(&err) // err is the named result: End reads its final value
 
 	_ = ctx // send the request with ctx
 	if fail {

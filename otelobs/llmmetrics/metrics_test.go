@@ -251,7 +251,7 @@ func TestFailedCalls(t *testing.T) {
 			if tt.markLimited {
 				call.RateLimited()
 			}
-			call.End(tt.err)
+			call.End(errp(tt.err))
 			pm := "model=claude-sonnet-4-5,provider=anthropic"
 			got := h.collect(t)
 			equal(t, RequestsName, points(t, got[RequestsName]), map[string]float64{pm: 1})
@@ -408,12 +408,48 @@ func TestRecordCallUsesContextSpan(t *testing.T) {
 
 func TestZeroCallOp(t *testing.T) {
 	t.Parallel()
-	var c CallOp
+	var c *CallOp // a nil op
 	c.SetUsage(Usage{InputTokens: 1})
 	c.RateLimited()
+	c.SetResponseModel("m")
 	if (c.End(nil) != Result{}) {
-		t.Error("zero CallOp recorded")
+		t.Error("nil CallOp recorded")
 	}
+}
+
+// TestCallOpRecordsTheFinalValuesOnce: the misuses the value API let
+// through record the right data now. A deferred End sees the usage set
+// after the defer line and the error returned (tokens and cost counted);
+// SetUsage and RateLimited through another copy of the pointer are the
+// op's own, and a 429 retried within the call then ending rate-limited
+// counts one rate-limit event; a second End records nothing and returns the
+// first Result.
+func TestCallOpRecordsTheFinalValuesOnce(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	call := func(ctx context.Context) (res Result, err error) {
+		_, c := h.m.StartCall(ctx, Request{Provider: "openai", Model: "gpt-4o"})
+		defer func() { res = c.End(&err) }()
+		alias := c
+		alias.RateLimited() // a 429, retried
+		alias.SetUsage(Usage{InputTokens: 1000, OutputTokens: 100})
+		return Result{}, NewError(ErrorRateLimited, errors.New("429 again"))
+	}
+	res, _ := call(t.Context())
+	if !res.Priced || res.CostUSD <= 0 {
+		t.Errorf("result %+v: the usage set after the defer line was lost", res)
+	}
+	_, c := h.m.StartCall(t.Context(), Request{Provider: "openai", Model: "gpt-4o"})
+	c.SetUsage(Usage{InputTokens: 10, OutputTokens: 1})
+	first := c.End(nil)
+	if again := c.End(errp(errors.New("late"))); again != first {
+		t.Errorf("second End = %+v, want the first's %+v", again, first)
+	}
+	c.RateLimited() // after End: nothing
+	got := h.collect(t)
+	equal(t, RequestsName, points(t, got[RequestsName]), map[string]float64{"model=gpt-4o,provider=openai": 2})
+	equal(t, RateLimitEventsName, points(t, got[RateLimitEventsName]), map[string]float64{"model=gpt-4o,provider=openai": 1})
+	equal(t, TokensName, points(t, got[TokensName]), map[string]float64{"model=gpt-4o,provider=openai": 1111})
 }
 
 // TestConcurrentCallsConcurrentSafe: many goroutines and models at once give
@@ -434,7 +470,7 @@ func TestConcurrentCallsConcurrentSafe(t *testing.T) {
 				if i%10 == 0 {
 					err = NewError(ErrorRateLimited, errors.New("429"))
 				}
-				call.End(err)
+				call.End(errp(err))
 			}
 		})
 	}
@@ -585,7 +621,7 @@ func TestNewJoinsErrorsAndStaysUsable(t *testing.T) {
 	}
 	_, call := m.StartCall(t.Context(), Request{Provider: "openai", Model: "gpt-4o"})
 	call.SetUsage(Usage{InputTokens: 1})
-	call.End(errors.New("x"))
+	call.End(errp(errors.New("x")))
 }
 
 // TestInstrumentMetadata pins each instrument's name, unit, description,
@@ -596,7 +632,7 @@ func TestInstrumentMetadata(t *testing.T) {
 	_, call := h.m.StartCall(t.Context(), Request{Provider: "openai", Model: "gpt-4o"})
 	call.SetUsage(Usage{InputTokens: 3, OutputTokens: 2, CachedInputTokens: 1})
 	call.RateLimited()
-	call.End(NewError(ErrorRateLimited, errors.New("429")))
+	call.End(errp(NewError(ErrorRateLimited, errors.New("429"))))
 	_, call = h.m.StartCall(t.Context(), Request{Provider: "openai", Model: "gpt-4o"})
 	call.SetUsage(Usage{InputTokens: 3, OutputTokens: 2, CachedInputTokens: 1})
 	call.End(nil)
@@ -715,7 +751,7 @@ func TestNoCredentialInSpans(t *testing.T) {
 		t.Fatalf("the error does not carry the key, so this test proves nothing: %v", err)
 	}
 	_, call := h.m.StartCall(t.Context(), Request{Provider: "google", Model: "gemini-2.0-flash"})
-	call.End(err)
+	call.End(errp(err))
 	spans := h.spans.GetSpans()
 	if leaks := instrtest.Leaks(spans); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
 		t.Errorf("leaks %v in %+v", leaks, spans)
@@ -816,3 +852,6 @@ func TestOperationsAreTheConventions(t *testing.T) {
 		t.Errorf("plan → %q, want _OTHER", op)
 	}
 }
+
+// errp is a pointer to e, for End.
+func errp(e error) *error { return &e }

@@ -12,7 +12,7 @@
 //	ctx, exec, err := task.Start(ctx, workerID)                                                 // active
 //	…
 //	exec.Retry(err) // attempt failed, run it again: back to ready
-//	exec.End(err)   // for good: complete (nil) or failed
+//	exec.End(&err)  // for good: complete (nil) or failed; only the first End or Retry records
 //
 // # Instruments
 //

@@ -23,7 +23,7 @@ func runTask(ctx context.Context, task *taskmetrics.Task, maxRetries int, work f
 			exec.Retry(err)
 			continue
 		}
-		exec.End(err)
+		exec.End(&err)
 		return err
 	}
 }

@@ -193,7 +193,7 @@ func TestStateFlow(t *testing.T) {
 		t.Errorf("active_tasks = %v", got)
 	}
 	ea.End(nil)
-	eb.End(errors.New("tests fail"))
+	eb.End(errp(errors.New("tests fail")))
 	if err := c.Cancel(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestInvalidTransitionsRecordNothing(t *testing.T) {
 		t.Fatalf("a stale ExecOp ended the current attempt: %s", task.State())
 	}
 	exec2.End(nil)
-	exec2.End(errors.New("again")) // second End: ignored
+	exec2.End(errp(errors.New("again"))) // second End: ignored
 	var zero ExecOp
 	zero.End(nil)
 	zero.Retry(nil)
@@ -332,7 +332,7 @@ func TestWorkers(t *testing.T) {
 		t.Errorf("active_workers = %v", got)
 	}
 	w2.End()
-	WorkerOp{}.End()
+	(*WorkerOp)(nil).End()
 }
 
 func TestExemplarsAndSpan(t *testing.T) {
@@ -341,7 +341,7 @@ func TestExemplarsAndSpan(t *testing.T) {
 	task := h.m.NewTask(t.Context(), TaskInfo{ID: "t9", Name: "tests", RunID: "run-1", Profile: Tester})
 	ctx, exec, _ := task.Start(t.Context(), "tester-2")
 	sc := trace.SpanContextFromContext(ctx)
-	exec.End(errors.New("3 tests failed"))
+	exec.End(errp(errors.New("3 tests failed")))
 
 	tid := sc.TraceID()
 	got := h.collect(t)
@@ -437,8 +437,8 @@ func TestConcurrentTasksConcurrentSafe(t *testing.T) {
 				if i%5 == 0 {
 					err2 = errors.New("failed")
 				}
-				rivals.Go(func() { exec.End(err2) })
-				exec.End(err2)
+				rivals.Go(func() { exec.End(errp(err2)) })
+				exec.End(errp(err2))
 				rivals.Wait()
 			}
 		})
@@ -509,7 +509,7 @@ func TestNoCredentialInSpans(t *testing.T) {
 	if serr != nil {
 		t.Fatal(serr)
 	}
-	exec.End(err)
+	exec.End(errp(err))
 	spans := h.spans.GetSpans()
 	if leaks := instrtest.Leaks(spans); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
 		t.Errorf("leaks %v in %+v", leaks, spans)
@@ -528,7 +528,7 @@ func TestErrorTypeIsAClass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec.End(fmt.Errorf("task: %w", context.Canceled))
+	exec.End(errp(fmt.Errorf("task: %w", context.Canceled)))
 	spans := h.spans.GetSpans()
 	if len(spans) != 1 {
 		t.Fatalf("%d spans", len(spans))
@@ -538,3 +538,6 @@ func TestErrorTypeIsAClass(t *testing.T) {
 		t.Errorf("error.type = %q, want canceled", got.AsString())
 	}
 }
+
+// errp is a pointer to e, for End.
+func errp(e error) *error { return &e }

@@ -133,11 +133,11 @@ func (t *Task) Cancel(ctx context.Context) error {
 //
 //	ctx, exec, err := task.Start(ctx, workerID)
 //	if err != nil { … }
-//	defer func() { exec.End(err) }()
-func (t *Task) Start(ctx context.Context, workerID string) (context.Context, ExecOp, error) {
+//	defer exec.End(&err) // err is the named result
+func (t *Task) Start(ctx context.Context, workerID string) (context.Context, *ExecOp, error) {
 	attempt, err := t.move(ctx, Active, 1, anyAttempt, Ready, Planned)
 	if err != nil {
-		return ctx, ExecOp{}, err
+		return ctx, nil, err
 	}
 	ctx, span := t.m.tracer.Start(ctx, TaskSpanName)
 	if span.IsRecording() {
@@ -153,12 +153,14 @@ func (t *Task) Start(ctx context.Context, workerID string) (context.Context, Exe
 		}
 	}
 	t.m.activeTasks.Add(ctx, 1, t.m.profileOpts[t.profile].Add...)
-	return ctx, ExecOp{t: t, ctx: ctx, span: span, start: time.Now(), attempt: attempt}, nil
+	return ctx, &ExecOp{t: t, ctx: ctx, span: span, start: time.Now(), attempt: attempt}, nil
 }
 
-// ExecOp is one execution attempt of a task, returned by Task.Start. It is a
-// value: end it exactly once, with End or Retry.
+// ExecOp is one execution attempt of a task, returned by Task.Start. End it
+// with End or Retry: only the first of them records (the task's state
+// machine refuses the rest). An ExecOp must not be copied (go vet says so).
 type ExecOp struct {
+	_       noCopy
 	t       *Task
 	ctx     context.Context
 	span    trace.Span
@@ -166,12 +168,17 @@ type ExecOp struct {
 	attempt int64
 }
 
-// End finishes the task for good: complete when err is nil, failed
-// otherwise. It records the execution's duration and completion by status,
-// the task's retry count, and ends the span.
-func (op ExecOp) End(err error) {
-	if op.t == nil {
+// End finishes the task for good with the error *errp (errp may be nil: no
+// error): complete without an error, failed otherwise. It records the
+// execution's duration and completion by status, the task's retry count,
+// and ends the span. End on a nil *ExecOp does nothing.
+func (op *ExecOp) End(errp *error) {
+	if op == nil || op.t == nil {
 		return
+	}
+	var err error
+	if errp != nil {
+		err = *errp
 	}
 	to := Complete
 	if err != nil {
@@ -185,8 +192,8 @@ func (op ExecOp) End(err error) {
 // Retry finishes a failed attempt that will run again: the task goes back to
 // ready, the attempt is recorded with status failure, and the retry count
 // grows. A nil err is recorded as a failure all the same.
-func (op ExecOp) Retry(err error) {
-	if op.t == nil {
+func (op *ExecOp) Retry(err error) {
+	if op == nil || op.t == nil {
 		return
 	}
 	if err == nil {
@@ -202,7 +209,7 @@ func (op ExecOp) Retry(err error) {
 
 // finish records the attempt; it reports false (and records nothing) when
 // the op was already ended or belongs to an earlier attempt.
-func (op ExecOp) finish(err error, to State) bool {
+func (op *ExecOp) finish(err error, to State) bool {
 	t := op.t
 	if _, err := t.move(op.ctx, to, 0, op.attempt, Active); err != nil {
 		return false
@@ -228,27 +235,36 @@ func (op ExecOp) finish(err error, to State) bool {
 	return true
 }
 
-// WorkerOp is a running worker, returned by StartWorker.
+// WorkerOp is a running worker, returned by StartWorker. Only its first End
+// records. A WorkerOp must not be copied (go vet says so).
 type WorkerOp struct {
+	_       noCopy
 	m       *Metrics
 	ctx     context.Context
 	profile int
-	done    *atomic.Bool
+	done    atomic.Bool
 }
 
 // StartWorker counts a worker of the profile as running in active_workers
 // until End. A worker's life can span many tasks, so it has no span of its
 // own: each task.execute span names its worker (cicd.worker.id).
-func (m *Metrics) StartWorker(ctx context.Context, profile Profile) WorkerOp {
+func (m *Metrics) StartWorker(ctx context.Context, profile Profile) *WorkerOp {
 	i := m.profileIndex(ctx, profile)
 	m.activeWorkers.Add(ctx, 1, m.profileOpts[i].Add...)
-	return WorkerOp{m: m, ctx: ctx, profile: i, done: new(atomic.Bool)}
+	return &WorkerOp{m: m, ctx: ctx, profile: i}
 }
 
-// End stops counting the worker; calling it again does nothing.
-func (op WorkerOp) End() {
-	if op.m == nil || op.done.Swap(true) {
+// End stops counting the worker; calling it again, or on a nil *WorkerOp,
+// does nothing.
+func (op *WorkerOp) End() {
+	if op == nil || op.m == nil || op.done.Swap(true) {
 		return
 	}
 	op.m.activeWorkers.Add(op.ctx, -1, op.m.profileOpts[op.profile].Add...)
 }
+
+// noCopy makes go vet's copylocks check report a copied op.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}

@@ -65,7 +65,7 @@ func (o *Orchestrator) callOnce(ctx context.Context, r *Run, p provider.Provider
 	ctx, call := o.in.LLM.StartCall(ctx, llmmetrics.Request{Provider: p.Name(), Model: req.Model})
 	trace.SpanFromContext(ctx).SetAttributes(PurposeKey.String(string(req.Purpose)))
 	defer func() {
-		res := call.End(err)
+		res := call.End(&err)
 		r.mu.Lock()
 		r.llmCalls++
 		if err != nil {

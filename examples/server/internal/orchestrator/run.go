@@ -355,7 +355,7 @@ func stateFor(ctx context.Context, err error) State {
 }
 
 // work is one worker of a pool.
-func (o *Orchestrator) work(q chan *job, w taskmetrics.WorkerOp, id string) {
+func (o *Orchestrator) work(q chan *job, w *taskmetrics.WorkerOp, id string) {
 	defer o.workers.Done()
 	defer w.End()
 	for j := range q {
@@ -381,7 +381,7 @@ func (o *Orchestrator) runTask(j *job, workerID string) error {
 			exec.End(nil)
 			return nil
 		case errors.Is(err, ErrBudgetExceeded) || j.ctx.Err() != nil || t.Retries() >= int64(o.cfg.MaxRetries):
-			exec.End(err)
+			exec.End(&err)
 			return err
 		}
 		o.log.Info("task attempt failed; retrying", "run", r.ID, "task", j.entry.plan.ID, "error", err)

@@ -267,7 +267,7 @@ func (r *Repo) Merge(ctx context.Context, branch string, resolve Resolver) (resu
 	ctx, op := r.git.StartMerge(ctx, gitmetrics.MergeInfo{Repository: filepath.Base(r.dir), Base: r.base, Head: branch})
 	conflict := false
 	defer func() {
-		op.End(err)
+		op.End(&err)
 		switch {
 		case errors.Is(err, gitmetrics.ErrConflict) || err == nil && conflict:
 			result = gitmetrics.ResultConflict
