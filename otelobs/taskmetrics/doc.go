@@ -25,11 +25,14 @@
 //	task.retry.count          histogram   {retry}   worker_profile           task_retry_count_bucket/_sum/_count
 //	otelobs.label.folded      counter     {measurement} package, label       otelobs_label_folded_total (tasks and workers recorded as _OTHER)
 //
-// Attribute values are fixed sets: state is planned, ready, active, complete,
-// failed; worker_profile is planner, coder, tester, or _OTHER for any other
-// value passed in (so no caller can create unbounded series); status is
-// success or failure. Task ids, names, run ids and worker ids go on spans
-// only.
+// worker_profile is a vocabulary: planner, coder and tester are built in,
+// WithProfiles adds an agent system's own roles (up to MaxProfiles), and
+// any other value is recorded as _OTHER and counted in
+// otelobs_label_folded_total, so no caller can create unbounded series. The
+// other labels are semantics, not vocabulary, and stay fixed: state is
+// planned, ready, active, complete, failed (the state machine's states);
+// status is success or failure. Task ids, names, run ids and worker ids go
+// on spans only.
 //
 // Each execution attempt is measured: task.execution.duration and
 // task.completion count attempts, so a task retried twice and then completed

@@ -2,6 +2,9 @@ package taskmetrics
 
 import (
 	"context"
+	"fmt"
+	"regexp"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -42,8 +45,9 @@ const (
 // Profile is a worker profile: the value of worker_profile.
 type Profile string
 
-// The worker profiles. Any other value is recorded as ProfileOther, so that a
-// caller cannot create unbounded series.
+// The built-in worker profiles, the Agent Orchestrator's. WithProfiles adds
+// others. Any value outside the vocabulary is recorded as ProfileOther, so
+// that a caller cannot create unbounded series.
 const (
 	Planner      Profile = "planner"
 	Coder        Profile = "coder"
@@ -51,31 +55,82 @@ const (
 	ProfileOther Profile = "_OTHER"
 )
 
-var profiles = [...]Profile{Planner, Coder, Tester, ProfileOther}
+// MaxProfiles bounds the profiles WithProfiles may add.
+const MaxProfiles = 32
 
-func (p Profile) index() int {
-	switch p {
-	case Planner:
-		return 0
-	case Coder:
-		return 1
-	case Tester:
-		return 2
-	default:
-		return 3
+var builtinProfiles = [...]Profile{Planner, Coder, Tester}
+
+// validProfile is what a profile added with WithProfiles may look like.
+var validProfile = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,31}$`)
+
+// Normalize returns p if it is a built-in profile, else ProfileOther. A
+// Metrics with profiles of its own normalises with Metrics.Profile.
+func (p Profile) Normalize() Profile {
+	for _, b := range builtinProfiles {
+		if p == b {
+			return p
+		}
 	}
+	return ProfileOther
 }
 
-// Normalize returns p if it is a known profile, else ProfileOther.
-func (p Profile) Normalize() Profile { return profiles[p.index()] }
+// Profile returns p if it is in the Metrics' vocabulary (the built-in
+// profiles and those added with WithProfiles), else ProfileOther.
+func (m *Metrics) Profile(p Profile) Profile {
+	if i, ok := m.profileIndexOf[p]; ok {
+		return m.profiles[i]
+	}
+	return ProfileOther
+}
 
 // profileIndex is p's index, counting a value folded into ProfileOther.
 func (m *Metrics) profileIndex(ctx context.Context, p Profile) int {
-	i := p.index()
-	if i == len(profiles)-1 && p != ProfileOther {
+	if i, ok := m.profileIndexOf[p]; ok {
+		return i
+	}
+	if p != ProfileOther {
 		m.folded.Add(ctx, 0)
 	}
-	return i
+	return len(m.profiles) - 1
+}
+
+// setProfiles builds the vocabulary: the built-in profiles, the valid
+// extra ones, and ProfileOther last.
+func (m *Metrics) setProfiles(extra []Profile, errs *instr.Errors) {
+	m.profiles = append([]Profile(nil), builtinProfiles[:]...)
+	m.profileIndexOf = map[Profile]int{}
+	for i, p := range m.profiles {
+		m.profileIndexOf[p] = i
+	}
+	added := 0
+	for _, p := range extra {
+		if _, dup := m.profileIndexOf[p]; dup {
+			continue
+		}
+		var err error
+		switch {
+		case !validProfile.MatchString(string(p)):
+			err = fmt.Errorf("profile %q: want lower-case letters, digits and . _ -, starting with a letter, at most 32 characters", p)
+		case added == MaxProfiles:
+			err = fmt.Errorf("profile %q: more than MaxProfiles (%d) profiles added", p, MaxProfiles)
+		}
+		if errs.Failed("WithProfiles", err) {
+			continue
+		}
+		m.profileIndexOf[p] = len(m.profiles)
+		m.profiles = append(m.profiles, p)
+		added++
+	}
+	m.profileIndexOf[ProfileOther] = len(m.profiles)
+	m.profiles = append(m.profiles, ProfileOther)
+	m.profileOpts = make([]instr.Opts, len(m.profiles))
+	m.statusOpts = make([][2]instr.Opts, len(m.profiles))
+	for i, pr := range m.profiles {
+		m.profileOpts[i] = instr.NewOpts(ProfileKey.String(string(pr)))
+		for j, st := range [...]Status{StatusSuccess, StatusFailure} {
+			m.statusOpts[i][j] = instr.NewOpts(ProfileKey.String(string(pr)), StatusKey.String(string(st)))
+		}
+	}
 }
 
 // State is a task state: the value of state.
@@ -123,10 +178,14 @@ type Metrics struct {
 	retries       metric.Int64Histogram
 	folded        *instr.Folded
 
-	stateOpts   [len(states)]instr.Opts
-	profileOpts [len(profiles)]instr.Opts
-	// statusOpts[profile][status]: status 0 success, 1 failure.
-	statusOpts [len(profiles)][2]instr.Opts
+	stateOpts [len(states)]instr.Opts
+	// The worker_profile vocabulary, ProfileOther last, and its options
+	// by profile index; statusOpts[profile][status]: status 0 success, 1
+	// failure.
+	profiles       []Profile
+	profileIndexOf map[Profile]int
+	profileOpts    []instr.Opts
+	statusOpts     [][2]instr.Opts
 }
 
 // New creates the instruments from the configured providers (by default the
@@ -134,7 +193,8 @@ type Metrics struct {
 // created, New returns the joined errors together with a usable *Metrics in
 // which that instrument is a no-op.
 func New(opts ...Option) (*Metrics, error) {
-	p := newProviders(opts)
+	cfg := newConfig(opts)
+	p := cfg.Providers
 	meter := p.Meter(ScopeName)
 	m := &Metrics{tracer: p.Tracer(ScopeName)}
 	errs := instr.NewErrors("taskmetrics")
@@ -169,11 +229,6 @@ func New(opts ...Option) (*Metrics, error) {
 	for i, s := range states {
 		m.stateOpts[i] = instr.NewOpts(StateKey.String(string(s)))
 	}
-	for i, pr := range profiles {
-		m.profileOpts[i] = instr.NewOpts(ProfileKey.String(string(pr)))
-		for j, st := range [...]Status{StatusSuccess, StatusFailure} {
-			m.statusOpts[i][j] = instr.NewOpts(ProfileKey.String(string(pr)), StatusKey.String(string(st)))
-		}
-	}
+	m.setProfiles(cfg.profiles, errs)
 	return m, errs.Err()
 }

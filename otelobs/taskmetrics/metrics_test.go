@@ -413,7 +413,7 @@ func TestConcurrentTasksConcurrentSafe(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range goroutines {
 		wg.Go(func() {
-			profile := profiles[g%3]
+			profile := builtinProfiles[g%3]
 			w := h.m.StartWorker(ctx, profile)
 			defer w.End()
 			for i := range each {
@@ -541,3 +541,64 @@ func TestErrorTypeIsAClass(t *testing.T) {
 
 // errp is a pointer to e, for End.
 func errp(e error) *error { return &e }
+
+// TestWithProfiles: added profiles are recorded as themselves, on every
+// instrument and span; values outside the vocabulary still fold into
+// _OTHER (and are counted); bad or excess profiles are reported and left
+// out, and the rest is used.
+func TestWithProfiles(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	spans := tracetest.NewInMemoryExporter()
+	extra := []Profile{"reviewer", "researcher", "Bad Name", ProfileOther, Coder}
+	for i := range MaxProfiles {
+		extra = append(extra, Profile(fmt.Sprintf("role%d", i)))
+	}
+	m, err := New(WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))),
+		WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))), WithProfiles(extra...))
+	for _, want := range []string{`"Bad Name"`, `"_OTHER"`, `"role30": more than MaxProfiles`, `"role31"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New error %v does not name %s", err, want)
+		}
+	}
+	if m.Profile("reviewer") != "reviewer" || m.Profile("role29") != "role29" || m.Profile("role30") != ProfileOther || m.Profile("auditor") != ProfileOther {
+		t.Errorf("vocabulary: reviewer→%s role29→%s role30→%s auditor→%s", m.Profile("reviewer"), m.Profile("role29"), m.Profile("role30"), m.Profile("auditor"))
+	}
+	ctx := t.Context()
+	w := m.StartWorker(ctx, "reviewer")
+	task := m.NewTask(ctx, TaskInfo{ID: "t1", Profile: "reviewer"})
+	_ = task.Ready(ctx)
+	_, exec, err := task.Start(ctx, "reviewer-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec.End(nil)
+	w.End()
+	m.NewTask(ctx, TaskInfo{ID: "t2", Profile: "auditor"})
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]metricdata.Metrics{}
+	for _, mt := range rm.ScopeMetrics[0].Metrics {
+		got[mt.Name] = mt
+	}
+	if c := sums(t, got[CompletionName], ProfileKey); c["reviewer"] != 1 || len(c) != 1 {
+		t.Errorf("completions by profile %v, want one reviewer", c)
+	}
+	if f := sums(t, got[instr.FoldedName], "label"); f["worker_profile"] != 1 {
+		t.Errorf("folded %v, want the auditor task", f)
+	}
+	if task.Info().Profile != "reviewer" {
+		t.Errorf("Info().Profile = %q", task.Info().Profile)
+	}
+	var onSpan string
+	for _, a := range spans.GetSpans()[0].Attributes {
+		if a.Key == profileSpanKey {
+			onSpan = a.Value.AsString()
+		}
+	}
+	if onSpan != "reviewer" {
+		t.Errorf("span worker profile %q", onSpan)
+	}
+}

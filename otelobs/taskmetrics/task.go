@@ -59,7 +59,7 @@ type Task struct {
 // NewTask counts a new task in state planned.
 func (m *Metrics) NewTask(ctx context.Context, info TaskInfo) *Task {
 	t := &Task{m: m, info: info, profile: m.profileIndex(ctx, info.Profile)}
-	t.info.Profile = profiles[t.profile]
+	t.info.Profile = m.profiles[t.profile]
 	m.states.Add(ctx, 1, m.stateOpts[0].Add...)
 	return t
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // Option sets the providers of a domain package whose only options are
-// its providers (gitmetrics, taskmetrics: their Option is this type).
+// its providers (gitmetrics: its Option is this type).
 type Option interface {
 	apply(*Providers)
 }
@@ -17,20 +17,26 @@ func (f optionFunc) apply(p *Providers) { f(p) }
 
 // WithMeterProvider sets the MeterProvider; a nil provider is ignored.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	return optionFunc(func(p *Providers) {
-		if mp != nil {
-			p.MeterProvider = mp
-		}
-	})
+	return optionFunc(func(p *Providers) { p.SetMeterProvider(mp) })
 }
 
 // WithTracerProvider sets the TracerProvider; a nil provider is ignored.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return optionFunc(func(p *Providers) {
-		if tp != nil {
-			p.TracerProvider = tp
-		}
-	})
+	return optionFunc(func(p *Providers) { p.SetTracerProvider(tp) })
+}
+
+// SetMeterProvider sets the MeterProvider unless mp is nil.
+func (p *Providers) SetMeterProvider(mp metric.MeterProvider) {
+	if mp != nil {
+		p.MeterProvider = mp
+	}
+}
+
+// SetTracerProvider sets the TracerProvider unless tp is nil.
+func (p *Providers) SetTracerProvider(tp trace.TracerProvider) {
+	if tp != nil {
+		p.TracerProvider = tp
+	}
 }
 
 // NewProviders applies opts (nil ones skipped) and fills what is unset with
