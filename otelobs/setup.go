@@ -88,6 +88,39 @@ type Summary struct {
 	EnvWarnings []string
 }
 
+// LogValue gives the summary to slog as a group of attributes (service,
+// metrics, metrics_endpoint, prometheus_listener, traces, traces_endpoint,
+// sampler, exemplar_filter, propagators, env_warnings; the empty ones
+// left out), so that a JSON log has them as fields.
+func (s Summary) LogValue() slog.Value {
+	if s.Disabled {
+		return slog.GroupValue(slog.Bool("disabled", true))
+	}
+	list := func(v []string) string {
+		if len(v) == 0 {
+			return "none"
+		}
+		return strings.Join(v, ",")
+	}
+	attrs := []slog.Attr{slog.String("service", s.ServiceName), slog.String("metrics", list(s.MetricsExporters))}
+	if s.MetricsEndpoint != "" {
+		attrs = append(attrs, slog.String("metrics_endpoint", s.MetricsEndpoint))
+	}
+	if s.PrometheusListener != "" {
+		attrs = append(attrs, slog.String("prometheus_listener", "http://"+s.PrometheusListener+"/metrics"))
+	}
+	attrs = append(attrs, slog.String("traces", list(s.TracesExporters)))
+	if s.TracesEndpoint != "" {
+		attrs = append(attrs, slog.String("traces_endpoint", s.TracesEndpoint))
+	}
+	attrs = append(attrs, slog.String("sampler", s.Sampler), slog.String("exemplar_filter", s.ExemplarFilter),
+		slog.String("propagators", list(s.Propagators)))
+	if len(s.EnvWarnings) > 0 {
+		attrs = append(attrs, slog.Int("env_warnings", len(s.EnvWarnings)))
+	}
+	return slog.GroupValue(attrs...)
+}
+
 // String renders the summary as one log-friendly line.
 func (s Summary) String() string {
 	if s.Disabled {
@@ -180,7 +213,7 @@ func Setup(ctx context.Context, opts ...Option) (tel *Telemetry, err error) {
 		otel.SetErrorHandler(newErrorHandler(logger))
 		otel.SetLogger(logr.New(sdkLogSink{l: logger}))
 	}
-	logger.Info("otelobs: telemetry configured", "config", t.summary.String())
+	logger.Info("otelobs: telemetry configured", "config", t.summary)
 	if s.otlpEndpointOnly && t.summary.TracesEndpoint != "" && contains(s.metricsExporters, exporterPrometheus) && !contains(s.metricsExporters, exporterOTLP) {
 		logger.Info("otelobs: OTEL_EXPORTER_OTLP_ENDPOINT sends traces to " + t.summary.TracesEndpoint + "; metrics stay on pull " +
 			"(/metrics, the default): set OTEL_METRICS_EXPORTER=otlp, or prometheus,otlp, to push them there too")

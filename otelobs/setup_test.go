@@ -3,6 +3,7 @@ package otelobs
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
@@ -689,8 +690,33 @@ func TestLogLevelFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tel2.Shutdown(context.Background())
-	if !strings.Contains(buf.String(), "telemetry configured") || !strings.Contains(buf.String(), "metrics=prometheus") {
+	if !strings.Contains(buf.String(), "telemetry configured") || !strings.Contains(buf.String(), "config.metrics=prometheus") {
 		t.Errorf("start-up line missing:\n%s", buf.String())
+	}
+}
+
+// TestStartupLogIsStructured: the start-up line's configuration is slog
+// attributes, which a JSON handler writes as fields.
+func TestStartupLogIsStructured(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	setupEnv(t, map[string]string{"OTEL_PROPAGATORS": "b3"}, WithServiceName("svc"),
+		WithLogger(slog.New(slog.NewJSONHandler(&buf, nil))))
+	var line struct {
+		Msg    string
+		Config map[string]any
+	}
+	for l := range strings.SplitSeq(buf.String(), "\n") {
+		if strings.Contains(l, "telemetry configured") {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := map[string]any{"service": "svc", "metrics": "prometheus", "traces": "none", "sampler": "parentbased_always_on",
+		"exemplar_filter": "trace_based", "propagators": "b3"}
+	if !maps.Equal(line.Config, want) {
+		t.Errorf("config fields %v, want %v", line.Config, want)
 	}
 }
 
