@@ -324,7 +324,7 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 	for _, r := range append(readers, cfg.readers...) {
 		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
 	}
-	mpOpts = append(mpOpts, sdkmetric.WithView(append(withReservoirs(cfg.views), reservoirView(cfg.views))...))
+	mpOpts = append(mpOpts, sdkmetric.WithView(ReservoirViews(cfg.views...)...))
 	mp := sdkmetric.NewMeterProvider(mpOpts...)
 	t.metricShutdown = []func(context.Context) error{mp.Shutdown}
 	t.mp = mp

@@ -35,6 +35,19 @@ import (
 // reservoir that does not embed reservoir.ConcurrentSafe, an interface
 // internal to the SDK), so a second lock only made every sampled
 // measurement lock twice.
+// ReservoirViews returns the views that give a MeterProvider Setup's
+// exemplar reservoirs, for an SDK set up by hand (pass them to
+// sdkmetric.WithView, after none of your own): own are the application's
+// views, which keep these reservoirs unless they choose their own, and the
+// last view gives them to every other counter, up-down counter and
+// histogram.
+//
+//	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r),
+//		sdkmetric.WithView(otelobs.ReservoirViews(myViews...)...))
+func ReservoirViews(own ...sdkmetric.View) []sdkmetric.View {
+	return append(withReservoirs(own), reservoirView(own))
+}
+
 func reservoirView(user []sdkmetric.View) sdkmetric.View {
 	return func(inst sdkmetric.Instrument) (sdkmetric.Stream, bool) {
 		sel := reservoirsFor(inst.Kind)
