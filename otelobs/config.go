@@ -27,6 +27,7 @@ type config struct {
 	lookup         lookupFunc
 	spanBuffer     int
 	strictEnv      bool
+	noRuntime      bool
 }
 
 // Option configures Setup.
@@ -164,4 +165,12 @@ func WithSpanBuffer(spans int) Option {
 // rather than quietly run on defaults.
 func WithStrictEnv() Option {
 	return optionFunc(func(c *config) { c.strictEnv = true })
+}
+
+// WithoutRuntimeMetrics leaves out the Go runtime's metrics, which Setup
+// otherwise records through go.opentelemetry.io/contrib/instrumentation/runtime
+// on both export paths (go_memory_used_bytes, go_goroutine_count,
+// go_memory_allocated_bytes_total, go_memory_gc_goal_bytes, go_config_gogc_percent, …).
+func WithoutRuntimeMetrics() Option {
+	return optionFunc(func(c *config) { c.noRuntime = true })
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
+	otelruntime "go.opentelemetry.io/contrib/instrumentation/runtime"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -331,6 +332,14 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 	t.flushers = append(t.flushers, mp.ForceFlush)
 	if err := dropped.register(mp.Meter(scopeName)); err != nil {
 		return fmt.Errorf("otelobs: register %s: %w", DroppedMetricName, err)
+	}
+	if !cfg.noRuntime {
+		// The Go runtime's metrics (go.memory.used, go.goroutine.count, …)
+		// as OTel instruments, so that both paths carry the same go_*
+		// series.
+		if err := otelruntime.Start(otelruntime.WithMeterProvider(mp)); err != nil {
+			return fmt.Errorf("otelobs: runtime metrics: %w", err)
+		}
 	}
 	if contains(s.metricsExporters, exporterOTLP) {
 		t.summary.MetricsEndpoint = otlpEndpoint(cfg.lookup, "METRICS", s.metricsProtocol)

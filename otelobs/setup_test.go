@@ -232,7 +232,7 @@ func TestSetupCardinalityLimit(t *testing.T) {
 	if err := reader.Collect(t.Context(), &rm); err != nil {
 		t.Fatal(err)
 	}
-	sum := rm.ScopeMetrics[0].Metrics[0].Data.(metricdata.Sum[int64])
+	sum := appScope(rm).Metrics[0].Data.(metricdata.Sum[int64])
 	if len(sum.DataPoints) != 3 {
 		t.Fatalf("series = %d, want 3 (2 + overflow)", len(sum.DataPoints))
 	}
@@ -819,7 +819,7 @@ func TestCounterExemplarReservoirAndUserViews(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]metricdata.Metrics{}
-	for _, m := range rm.ScopeMetrics[0].Metrics {
+	for _, m := range appScope(rm).Metrics {
 		got[m.Name] = m
 	}
 	plain := got["plain.counter"]
@@ -836,7 +836,7 @@ func TestCounterExemplarReservoirAndUserViews(t *testing.T) {
 	if err := reader.Collect(t.Context(), &rm); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range rm.ScopeMetrics[0].Metrics {
+	for _, m := range appScope(rm).Metrics {
 		if m.Name == "plain.counter" {
 			ex := m.Data.(metricdata.Sum[int64]).DataPoints[0].Exemplars
 			tid := span.SpanContext().TraceID()
@@ -890,7 +890,7 @@ func TestUserViewsKeepReservoirs(t *testing.T) {
 	}
 	counts := map[string]int{}
 	lastID := last.TraceID()
-	for _, mt := range rm.ScopeMetrics[0].Metrics {
+	for _, mt := range appScope(rm).Metrics {
 		switch d := mt.Data.(type) {
 		case metricdata.Sum[int64]:
 			ex := d.DataPoints[0].Exemplars
@@ -928,7 +928,7 @@ func TestHistogramKeepsLatestExemplarPerBucket(t *testing.T) {
 	if err := reader.Collect(t.Context(), &rm); err != nil {
 		t.Fatal(err)
 	}
-	dp := rm.ScopeMetrics[0].Metrics[0].Data.(metricdata.Histogram[float64]).DataPoints[0]
+	dp := appScope(rm).Metrics[0].Data.(metricdata.Histogram[float64]).DataPoints[0]
 	if dp.Count != 6 || len(dp.Exemplars) != 3 {
 		t.Fatalf("count %d, %d exemplars; want 6 and 3 (one per bucket hit in a span)", dp.Count, len(dp.Exemplars))
 	}
@@ -948,7 +948,7 @@ func TestHistogramKeepsLatestExemplarPerBucket(t *testing.T) {
 	// Collecting again keeps them.
 	var again metricdata.ResourceMetrics
 	_ = reader.Collect(t.Context(), &again)
-	if n := len(again.ScopeMetrics[0].Metrics[0].Data.(metricdata.Histogram[float64]).DataPoints[0].Exemplars); n != 3 {
+	if n := len(appScope(again).Metrics[0].Data.(metricdata.Histogram[float64]).DataPoints[0].Exemplars); n != 3 {
 		t.Errorf("second collection: %d exemplars", n)
 	}
 }
@@ -1220,4 +1220,15 @@ func TestBadBSPValueGetsTheDefault(t *testing.T) {
 	if err := tel.ForceFlush(t.Context()); err != nil || !strings.Contains(out.String(), `"Name":"s"`) {
 		t.Errorf("ForceFlush = %v; exported %q", err, out.String())
 	}
+}
+
+// appScope is the first scope of rm that is not Setup's own (runtime
+// metrics, dropped telemetry): the test's instruments.
+func appScope(rm metricdata.ResourceMetrics) metricdata.ScopeMetrics {
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name != scopeName && !strings.Contains(sm.Scope.Name, "instrumentation/runtime") {
+			return sm
+		}
+	}
+	return metricdata.ScopeMetrics{}
 }
