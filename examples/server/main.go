@@ -30,8 +30,6 @@ import (
 	"syscall"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-
 	"github.com/agentorchestrator/observability/examples/server/internal/api"
 	"github.com/agentorchestrator/observability/examples/server/internal/orchestrator"
 	"github.com/agentorchestrator/observability/examples/server/internal/provider"
@@ -94,11 +92,9 @@ func newApp(ctx context.Context, c config, opts ...otelobs.Option) (a *app, err 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", tel.MetricsHandler())
 	api.New(orch, ws, api.Defaults{Workspace: c.defaultWorkspace, Model: c.defaultModel}, nil).Register(mux)
-	h := otelhttp.NewHandler(mux, "agent-orchestrator",
-		otelhttp.WithMeterProvider(mp), otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(tel.Propagator()),
-		// Scrapes would otherwise dominate the request metrics and traces.
-		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }),
-	)
+	// Route-named server spans and http.server.* metrics; /metrics and
+	// /healthz untraced.
+	h := tel.HTTPHandler(mux)
 	for name := range provider.Known {
 		if p, _ := providers.Get(name); p != nil && !p.Simulated() {
 			slog.Info("server: LLM provider called for real", "provider", name)
