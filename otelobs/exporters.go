@@ -88,20 +88,9 @@ func newMetricReaders(ctx context.Context, cfg config, s settings, dropped *drop
 	for _, name := range s.metricsExporters {
 		switch name {
 		case exporterPrometheus:
-			reg := prometheus.NewRegistry()
-			exp, err := otelprom.New(
-				otelprom.WithRegisterer(reg),
-				// The same names on every path: this is the exporter's default
-				// today, and pinning it keeps a library upgrade from renaming
-				// series under the dashboards and alert rules.
-				otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes),
-				// otel_scope_name/_version labels on every series: the OTLP
-				// path into Prometheus does not add them, and they double the
-				// scrape's size. Instrument names are unique across scopes here.
-				otelprom.WithoutScopeInfo(),
-			)
+			exp, reg, err := PrometheusReader()
 			if err != nil {
-				return readers, nil, fmt.Errorf("otelobs: create prometheus exporter: %w", err)
+				return readers, nil, err
 			}
 			readers = append(readers, exp)
 			promGatherer = reg
@@ -187,4 +176,26 @@ func rawOTLPEndpoint(lookup lookupFunc, signal, protocol string) string {
 		base = "http://localhost:4318"
 	}
 	return strings.TrimSuffix(base, "/") + "/v1/" + strings.ToLower(signal)
+}
+
+// PrometheusReader returns a metric reader that exports to Prometheus as
+// Setup's pull path does, for an SDK set up by hand, and the gatherer to
+// serve with PrometheusHandler. Series names are pinned to the
+// UnderscoreEscapingWithSuffixes translation (the same names as through
+// the Collector and Prometheus's OTLP receiver), and the otel_scope_*
+// labels are left out (the OTLP path does not add them either, and they
+// double a scrape's size).
+func PrometheusReader() (sdkmetric.Reader, prometheus.Gatherer, error) {
+	reg := prometheus.NewRegistry()
+	exp, err := otelprom.New(
+		otelprom.WithRegisterer(reg),
+		// The exporter's default today; pinning it keeps a library upgrade
+		// from renaming series under the dashboards and alert rules.
+		otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes),
+		otelprom.WithoutScopeInfo(),
+	)
+	if err != nil {
+		return nil, nil, fmt.Errorf("otelobs: create prometheus exporter: %w", err)
+	}
+	return exp, reg, nil
 }

@@ -15,6 +15,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// PrometheusHandler serves the gatherers (PrometheusReader's, and any of
+// client_golang) as MetricsHandler does: OpenMetrics with exemplars to a
+// scraper that asks for it, as Prometheus does, the text format otherwise,
+// gzip when asked; a family that fails to gather does not hide the others,
+// and each distinct problem is logged once through slog's default logger.
+func PrometheusHandler(gatherers ...prometheus.Gatherer) http.Handler {
+	if len(gatherers) == 0 {
+		gatherers = []prometheus.Gatherer{prometheus.NewRegistry()}
+	}
+	return newPrometheusHandler(gatherers[0], gatherers[1:], slog.Default())
+}
+
 // newPrometheusHandler serves reg (nil when the prometheus exporter is off)
 // and the extra gatherers. OpenMetrics is enabled: it is the only text format
 // that carries exemplars, and Prometheus asks for it first.

@@ -14,21 +14,30 @@ import (
 var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
 
 // TestInstrumentationDocCompiles builds every complete Go file shown
-// in docs/metrics-instrumentation-example.md (fences "```go"; fragments are
-// fenced "```go fragment"), as packages laid over the module with -overlay,
-// so the doc cannot drift from the API.
+// in docs/metrics-instrumentation-example.md and docs/own-sdk.md (fences
+// "```go"; fragments are fenced "```go fragment"), as packages laid over the
+// module with -overlay, so the docs cannot drift from the API.
 func TestInstrumentationDocCompiles(t *testing.T) {
+	for _, d := range []struct {
+		file string
+		min  int
+	}{{"metrics-instrumentation-example.md", 4}, {"own-sdk.md", 1}} {
+		t.Run(d.file, func(t *testing.T) { buildDoc(t, d.file, d.min) })
+	}
+}
+
+func buildDoc(t *testing.T, file string, minBlocks int) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join(root, "docs", "metrics-instrumentation-example.md"))
+	raw, err := os.ReadFile(filepath.Join(root, "docs", file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	blocks := goBlock.FindAllStringSubmatch(string(raw), -1)
-	if len(blocks) < 4 {
-		t.Fatalf("found %d Go files in the doc, want at least 4", len(blocks))
+	if len(blocks) < minBlocks {
+		t.Fatalf("found %d Go files in the doc, want at least %d", len(blocks), minBlocks)
 	}
 	tmp := t.TempDir()
 	replace := map[string]string{}
@@ -42,7 +51,7 @@ func TestInstrumentationDocCompiles(t *testing.T) {
 		if err := os.WriteFile(src, []byte(b[1]), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		dir := fmt.Sprintf("internal/docsnippets/s%d", i)
+		dir := fmt.Sprintf("internal/docsnippets/%s/s%d", strings.TrimSuffix(file, ".md"), i)
 		replace[filepath.Join(root, dir, "snippet.go")] = src
 		pkgs = append(pkgs, "./"+dir)
 	}
@@ -51,7 +60,7 @@ func TestInstrumentationDocCompiles(t *testing.T) {
 	if err := os.WriteFile(overlayPath, overlay, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", append([]string{"build", "-overlay", overlayPath}, pkgs...)...)
+	cmd := exec.Command("go", append([]string{"build", "-overlay", overlayPath, "-o", os.DevNull}, pkgs...)...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("the doc's Go files do not build:\n%s", out)
