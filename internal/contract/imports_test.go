@@ -26,3 +26,26 @@ func TestDomainPackagesImportOnlyTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnServiceUsesThePublicAPI: the example of a user's own service, and
+// its test, reach the module through its public packages only.
+func TestOwnServiceUsesThePublicAPI(t *testing.T) {
+	const module = "github.com/agentorchestrator/observability/"
+	out, err := exec.Command("go", "list", "-test", "-f", `{{join .Imports "\n"}}`, module+"examples/ownservice").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	n := 0
+	for imp := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+		if !strings.HasPrefix(imp, module) {
+			continue
+		}
+		n++
+		if strings.Contains(imp, "/internal/") || strings.HasPrefix(imp, module+"internal") {
+			t.Errorf("examples/ownservice imports %s", imp)
+		}
+	}
+	if n < 4 {
+		t.Errorf("found %d imports of the module, want the domain packages and otelobstest", n)
+	}
+}
