@@ -11,42 +11,32 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentorchestrator/observability/otelobs/internal/instrtest"
+	"github.com/agentorchestrator/observability/otelobs/otelobstest"
 )
 
 type harness struct {
-	m      *Metrics
-	reader *sdkmetric.ManualReader
-	spans  *tracetest.InMemoryExporter
-	tp     *sdktrace.TracerProvider
+	m   *Metrics
+	tel *otelobstest.Telemetry
 }
 
 func setup(t *testing.T) *harness {
 	t.Helper()
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	spans := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
-	m, err := New(WithMeterProvider(mp), WithTracerProvider(tp))
+	tel := otelobstest.New(t)
+	m, err := New(WithMeterProvider(tel.MeterProvider()), WithTracerProvider(tel.TracerProvider()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{m: m, reader: reader, spans: spans, tp: tp}
+	return &harness{m: m, tel: tel}
 }
 
 func (h *harness) collect(t *testing.T) map[string]metricdata.Metrics {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := h.reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
+	rm := h.tel.Collect()
 	out := map[string]metricdata.Metrics{}
 	for _, sm := range rm.ScopeMetrics {
 		if sm.Scope.Name != ScopeName {
@@ -176,7 +166,7 @@ func TestMergeResults(t *testing.T) {
 				t.Errorf("exemplars: duration %d, count %d; want 1 each", len(dur[0].Exemplars), len(merges[0].Exemplars))
 			}
 
-			spans := h.spans.GetSpans()
+			spans := h.tel.Ended()
 			if len(spans) != 1 || spans[0].Name != MergeSpanName {
 				t.Fatalf("spans = %v", spans)
 			}
@@ -206,7 +196,7 @@ func TestMergeResults(t *testing.T) {
 func TestLockWaitAndRecordHelpers(t *testing.T) {
 	t.Parallel()
 	h := setup(t)
-	ctx, span := h.tp.Tracer("test").Start(t.Context(), "worker")
+	ctx, span := h.tel.TracerProvider().Tracer("test").Start(t.Context(), "worker")
 	w := h.m.StartLockWait(ctx)
 	time.Sleep(2 * time.Millisecond)
 	if d := w.End(); d < 2*time.Millisecond {
@@ -299,7 +289,7 @@ func TestConcurrentMergesConcurrentSafe(t *testing.T) {
 	if v := got[ActiveMergesName].Data.(metricdata.Sum[int64]).DataPoints[0].Value; v != 0 {
 		t.Errorf("active = %d after all merges ended", v)
 	}
-	if n := len(h.spans.GetSpans()); n != workers*each {
+	if n := len(h.tel.Ended()); n != workers*each {
 		t.Errorf("spans = %d", n)
 	}
 }
@@ -323,7 +313,7 @@ func TestNoCredentialInSpans(t *testing.T) {
 	}
 	_, op := h.m.StartMerge(t.Context(), MergeInfo{Repository: "ws", Base: "main", Head: "b"})
 	op.End(errp(err))
-	spans := h.spans.GetSpans()
+	spans := h.tel.Ended()
 	if leaks := instrtest.Leaks(spans); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
 		t.Errorf("leaks %v in %+v", leaks, spans)
 	}
@@ -335,7 +325,7 @@ func TestErrorTypeIsAClass(t *testing.T) {
 	h := setup(t)
 	_, op := h.m.StartMerge(t.Context(), MergeInfo{Repository: "ws", Base: "main", Head: "b"})
 	op.End(errp(fmt.Errorf("merging: %w", context.DeadlineExceeded)))
-	spans := h.spans.GetSpans()
+	spans := h.tel.Ended()
 	if len(spans) != 1 {
 		t.Fatalf("%d spans", len(spans))
 	}

@@ -20,21 +20,19 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric/noop"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentorchestrator/observability/otelobs/internal/instrtest"
+	"github.com/agentorchestrator/observability/otelobs/otelobstest"
 )
 
 type harness struct {
-	m      *Metrics
-	reader *sdkmetric.ManualReader
-	spans  *tracetest.InMemoryExporter
-	log    *syncBuffer
+	m   *Metrics
+	tel *otelobstest.Telemetry
+	log *syncBuffer
 }
 
 type syncBuffer struct {
@@ -56,12 +54,11 @@ func (s *syncBuffer) String() string {
 
 func setup(t *testing.T, opts ...Option) *harness {
 	t.Helper()
-	reader := sdkmetric.NewManualReader()
-	spans := tracetest.NewInMemoryExporter()
+	tel := otelobstest.New(t)
 	log := &syncBuffer{}
 	m, err := New(append([]Option{
-		WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))),
-		WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))),
+		WithMeterProvider(tel.MeterProvider()),
+		WithTracerProvider(tel.TracerProvider()),
 		WithLogger(slog.New(slog.NewTextHandler(log, nil))),
 		WithPrices(DefaultPrices()),
 		WithConventions(ConventionsV141),
@@ -69,15 +66,12 @@ func setup(t *testing.T, opts ...Option) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{m: m, reader: reader, spans: spans, log: log}
+	return &harness{m: m, tel: tel, log: log}
 }
 
 func (h *harness) collect(t *testing.T) map[string]metricdata.Metrics {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := h.reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
+	rm := h.tel.Collect()
 	out := map[string]metricdata.Metrics{}
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
@@ -186,7 +180,7 @@ func TestSuccessfulCall(t *testing.T) {
 		t.Errorf("exemplars: cost %+v duration %+v, want trace %s", costDP.Exemplars, durDP.Exemplars, tid)
 	}
 
-	spans := h.spans.GetSpans()
+	spans := h.tel.Ended()
 	if len(spans) != 1 || spans[0].Name != "chat gpt-4" || spans[0].SpanKind != trace.SpanKindClient {
 		t.Fatalf("spans = %v", spans)
 	}
@@ -267,7 +261,7 @@ func TestFailedCalls(t *testing.T) {
 			if _, ok := got[GenAITokenUsageName]; ok {
 				t.Error("token usage recorded for a failed call")
 			}
-			sp := h.spans.GetSpans()[0]
+			sp := h.tel.Ended()[0]
 			if sp.Status.Code != codes.Error {
 				t.Error("span status not error")
 			}
@@ -401,7 +395,7 @@ func TestRecordCallUsesContextSpan(t *testing.T) {
 	equal(t, GenAIOperationDurationName, points(t, got[GenAIOperationDurationName]), map[string]float64{
 		"gen_ai.operation.name=_OTHER,gen_ai.provider.name=openai,gen_ai.request.model=gpt-4o-mini-2024-07-18": 1,
 	})
-	if len(h.spans.GetSpans()) != 0 {
+	if len(h.tel.Ended()) != 0 {
 		t.Error("RecordCall started a span")
 	}
 }
@@ -736,7 +730,7 @@ func TestNoTokenUsageWithoutUsage(t *testing.T) {
 	if _, ok := got[GenAITokenUsageName]; ok {
 		t.Error("gen_ai.client.token.usage recorded zeros for a call without usage")
 	}
-	if sp := h.spans.GetSpans(); len(sp) != 1 || sp[0].Name != "embeddings gpt-4o" {
+	if sp := h.tel.Ended(); len(sp) != 1 || sp[0].Name != "embeddings gpt-4o" {
 		t.Errorf("span = %v", sp)
 	}
 }
@@ -752,7 +746,7 @@ func TestNoCredentialInSpans(t *testing.T) {
 	}
 	_, call := h.m.StartCall(t.Context(), Request{Provider: "google", Model: "gemini-2.0-flash"})
 	call.End(errp(err))
-	spans := h.spans.GetSpans()
+	spans := h.tel.Ended()
 	if leaks := instrtest.Leaks(spans); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
 		t.Errorf("leaks %v in %+v", leaks, spans)
 	}
@@ -806,10 +800,10 @@ func TestGenAIProviderNames(t *testing.T) {
 		{"mistral", semconv.GenAIProviderNameMistralAI.Value.AsString(), "mistral"},
 		{"ollama", "ollama", "ollama"}, // not named by the conventions: the label
 	} {
-		h.spans.Reset()
+		before := len(h.tel.Ended())
 		_, call := h.m.StartCall(t.Context(), Request{Provider: tc.provider, Model: "gemini-2.5-pro"})
 		res := call.End(nil)
-		spans := h.spans.GetSpans()
+		spans := h.tel.Ended()[before:]
 		if len(spans) != 1 {
 			t.Fatalf("%d spans", len(spans))
 		}

@@ -317,6 +317,12 @@ func (t *Telemetry) Spans(name string) []Span {
 	return out
 }
 
+// Ended returns every ended span, in the order they ended, for what the
+// typed look-ups do not cover (events' attributes, links).
+func (t *Telemetry) Ended() tracetest.SpanStubs {
+	return tracetest.SpanStubsFromReadOnlySpans(t.spans.Ended())
+}
+
 // Span returns the one ended span named name; the test fails unless there
 // is exactly one.
 func (t *Telemetry) Span(name string) Span {

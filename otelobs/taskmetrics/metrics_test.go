@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/agentorchestrator/observability/otelobs/internal/instr"
 	"strings"
 	"sync"
 	"testing"
@@ -18,34 +17,29 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/agentorchestrator/observability/otelobs/internal/instr"
 	"github.com/agentorchestrator/observability/otelobs/internal/instrtest"
+	"github.com/agentorchestrator/observability/otelobs/otelobstest"
 )
 
 type harness struct {
-	m      *Metrics
-	reader *sdkmetric.ManualReader
-	spans  *tracetest.InMemoryExporter
+	m   *Metrics
+	tel *otelobstest.Telemetry
 }
 
 func setup(t *testing.T) *harness {
 	t.Helper()
-	reader := sdkmetric.NewManualReader()
-	spans := tracetest.NewInMemoryExporter()
-	m, err := New(
-		WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))),
-		WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))))
+	tel := otelobstest.New(t)
+	m, err := New(WithMeterProvider(tel.MeterProvider()), WithTracerProvider(tel.TracerProvider()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{m: m, reader: reader, spans: spans}
+	return &harness{m: m, tel: tel}
 }
 
 func (h *harness) collect(t *testing.T) map[string]metricdata.Metrics {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := h.reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
+	rm := h.tel.Collect()
 	out := map[string]metricdata.Metrics{}
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
@@ -248,7 +242,7 @@ func TestRetries(t *testing.T) {
 	if s := sums(t, got[CompletionName], StatusKey); s["failure"] != 2 || s["success"] != 1 {
 		t.Errorf("completions = %v", s)
 	}
-	spans := h.spans.GetSpans()
+	spans := h.tel.Ended()
 	if len(spans) != 3 {
 		t.Fatalf("spans = %d", len(spans))
 	}
@@ -357,7 +351,7 @@ func TestExemplarsAndSpan(t *testing.T) {
 			t.Errorf("%s exemplar trace %x, want %s", name, ex[0], tid)
 		}
 	}
-	spans := h.spans.GetSpans()
+	spans := h.tel.Ended()
 	if len(spans) != 1 || spans[0].Name != TaskSpanName {
 		t.Fatalf("spans = %v", spans)
 	}
@@ -392,8 +386,7 @@ func TestConcurrentTasksConcurrentSafe(t *testing.T) {
 				return
 			default:
 			}
-			var rm metricdata.ResourceMetrics
-			_ = h.reader.Collect(ctx, &rm)
+			rm := h.tel.Collect()
 			for _, sm := range rm.ScopeMetrics {
 				for _, m := range sm.Metrics {
 					if s, ok := m.Data.(metricdata.Sum[int64]); ok {
@@ -510,7 +503,7 @@ func TestNoCredentialInSpans(t *testing.T) {
 		t.Fatal(serr)
 	}
 	exec.End(errp(err))
-	spans := h.spans.GetSpans()
+	spans := h.tel.Ended()
 	if leaks := instrtest.Leaks(spans); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
 		t.Errorf("leaks %v in %+v", leaks, spans)
 	}
@@ -529,7 +522,7 @@ func TestErrorTypeIsAClass(t *testing.T) {
 		t.Fatal(err)
 	}
 	exec.End(errp(fmt.Errorf("task: %w", context.Canceled)))
-	spans := h.spans.GetSpans()
+	spans := h.tel.Ended()
 	if len(spans) != 1 {
 		t.Fatalf("%d spans", len(spans))
 	}
