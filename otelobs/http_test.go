@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -14,7 +15,8 @@ import (
 
 // TestHTTPHelpers: through HTTPTransport and HTTPHandler, a request's
 // server span is named by its route and is the child of the client's span;
-// scrapes, probes and the paths asked for are not traced.
+// scrapes, probes and the paths asked for are not traced; a key in the
+// query reaches no client span.
 func TestHTTPHelpers(t *testing.T) {
 	t.Parallel()
 	rec := tracetest.NewSpanRecorder()
@@ -28,7 +30,7 @@ func TestHTTPHelpers(t *testing.T) {
 	srv := httptest.NewServer(tel.HTTPHandler(mux, "/ready"))
 	defer srv.Close()
 	client := &http.Client{Transport: tel.HTTPTransport(nil)}
-	for _, path := range []string{"/runs/42", "/metrics", "/healthz", "/ready"} {
+	for _, path := range []string{"/runs/42?key=SECRETKEY123", "/metrics", "/healthz", "/ready"} {
 		resp, err := client.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -54,6 +56,13 @@ func TestHTTPHelpers(t *testing.T) {
 	}
 	if len(clients) != 4 {
 		t.Fatalf("%d client spans, want 4", len(clients))
+	}
+	for _, s := range append(clients, server...) {
+		for _, a := range s.Attributes() {
+			if strings.Contains(a.Value.String(), "SECRETKEY123") {
+				t.Errorf("span %s carries the query's key in %s: %s", s.Name(), a.Key, a.Value.String())
+			}
+		}
 	}
 	i := slices.IndexFunc(clients, func(s sdktrace.ReadOnlySpan) bool { return s.SpanContext().SpanID() == server[0].Parent().SpanID() })
 	if i < 0 || clients[i].SpanContext().TraceID() != server[0].SpanContext().TraceID() {
