@@ -167,10 +167,15 @@ func WithStrictEnv() Option {
 	return optionFunc(func(c *config) { c.strictEnv = true })
 }
 
-// WithoutRuntimeMetrics leaves out the Go runtime's metrics, which Setup
-// otherwise records through go.opentelemetry.io/contrib/instrumentation/runtime
-// on both export paths (go_memory_used_bytes, go_goroutine_count,
-// go_memory_allocated_bytes_total, go_memory_gc_goal_bytes, go_config_gogc_percent, …).
+// WithoutRuntimeMetrics leaves out the Go runtime's and the process's
+// metrics, which Setup otherwise records on both export paths: the runtime's
+// through go.opentelemetry.io/contrib/instrumentation/runtime
+// (go_memory_used_bytes, go_goroutine_count, go_memory_allocated_bytes_total,
+// go_memory_gc_goal_bytes, go_config_gogc_percent, …) and, on Linux, the
+// conventions' process.* instruments (process_cpu_time_seconds_total,
+// process_memory_usage_bytes, process_memory_virtual_bytes,
+// process_thread_count, process_unix_file_descriptor_count,
+// process_uptime_seconds).
 func WithoutRuntimeMetrics() Option {
 	return optionFunc(func(c *config) { c.noRuntime = true })
 }

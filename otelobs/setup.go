@@ -340,6 +340,9 @@ func (t *Telemetry) setupSDK(ctx context.Context, cfg config, s settings) error 
 		if err := otelruntime.Start(otelruntime.WithMeterProvider(mp)); err != nil {
 			return fmt.Errorf("otelobs: runtime metrics: %w", err)
 		}
+		if err := startProcessMetrics(mp.Meter(scopeName)); err != nil {
+			return fmt.Errorf("otelobs: process metrics: %w", err)
+		}
 	}
 	if contains(s.metricsExporters, exporterOTLP) {
 		t.summary.MetricsEndpoint = otlpEndpoint(cfg.lookup, "METRICS", s.metricsProtocol)

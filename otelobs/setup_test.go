@@ -1232,3 +1232,24 @@ func appScope(rm metricdata.ResourceMetrics) metricdata.ScopeMetrics {
 	}
 	return metricdata.ScopeMetrics{}
 }
+
+// TestRuntimeAndProcessMetrics: Setup records the Go runtime's and the
+// process's metrics, with their conventional names on /metrics, unless
+// WithoutRuntimeMetrics.
+func TestRuntimeAndProcessMetrics(t *testing.T) {
+	t.Parallel()
+	body, _ := scrape(t, setupEnv(t, nil).MetricsHandler(), "")
+	for _, want := range []string{"go_goroutine_count ", "go_memory_used_bytes{", `process_cpu_time_seconds_total{cpu_mode="user"} `,
+		"process_memory_usage_bytes ", "process_unix_file_descriptor_count ", "process_uptime_seconds "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "process_memory_usage_bytes 0\n") {
+		t.Error("resident memory is 0")
+	}
+	body, _ = scrape(t, setupEnv(t, nil, WithoutRuntimeMetrics()).MetricsHandler(), "")
+	if strings.Contains(body, "go_goroutine_count") || strings.Contains(body, "process_cpu_time") {
+		t.Errorf("WithoutRuntimeMetrics left some in:\n%s", body)
+	}
+}

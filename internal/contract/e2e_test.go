@@ -26,7 +26,7 @@ import (
 	"github.com/agentorchestrator/observability/otelobs"
 )
 
-const domainSelector = `{__name__=~"git_.*|task_.*|llm_.*|active_.*|gen_ai_.*|otelobs_.*|go_.*"}`
+const domainSelector = `{__name__=~"git_.*|task_.*|llm_.*|active_.*|gen_ai_.*|otelobs_.*|go_.*|process_.*"}`
 
 // goldenShapes turns the pull golden into "name{label,…}" shapes.
 func goldenShapes(t *testing.T) []string {
