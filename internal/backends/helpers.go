@@ -3,6 +3,8 @@ package backends
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -149,4 +151,19 @@ func (p *Prometheus) WaitForData(t testing.TB, query string) {
 		}
 		return nil
 	})
+}
+
+// httpGet GETs u and returns the status and the body.
+func httpGet(ctx context.Context, u string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, err
 }

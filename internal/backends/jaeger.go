@@ -157,24 +157,15 @@ func (j *Jaeger) get(ctx context.Context, path string, params url.Values, out an
 	if params != nil {
 		u += "?" + params.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	status, body, err := httpGet(ctx, u)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode == http.StatusNotFound {
+	if status == http.StatusNotFound {
 		return fmt.Errorf("GET %s: %w", path, ErrNotFound)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, body)
+	if status != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", path, status, body)
 	}
 	return json.Unmarshal(body, out)
 }

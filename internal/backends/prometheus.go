@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -130,22 +128,13 @@ func (p *Prometheus) API(ctx context.Context, path string, params url.Values, ou
 	if len(params) > 0 {
 		u += "?" + params.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	status, body, err := httpGet(ctx, u)
 	if err != nil {
 		return err
 	}
 	var r apiResponse
 	if err := json.Unmarshal(body, &r); err != nil {
-		return fmt.Errorf("GET %s: %d %s", u, resp.StatusCode, body)
+		return fmt.Errorf("GET %s: %d %s", u, status, body)
 	}
 	if r.Status != "success" {
 		return fmt.Errorf("GET %s: %s: %s", u, r.ErrorType, r.Error)
