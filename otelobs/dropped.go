@@ -16,8 +16,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // DroppedMetricName is the counter of telemetry that never reached its
@@ -153,13 +151,8 @@ func retryable(err error) bool {
 	if errors.As(err, &ne) {
 		return transient(err)
 	}
-	if st, ok := status.FromError(err); ok {
-		switch st.Code() {
-		case codes.Canceled, codes.DeadlineExceeded, codes.Aborted, codes.OutOfRange,
-			codes.Unavailable, codes.DataLoss, codes.ResourceExhausted:
-			return true
-		}
-		return false
+	if retry, isGRPC := grpcRetryable(err); isGRPC {
+		return retry
 	}
 	// The HTTP exporters' answer to 429 and 502-504 once their own retries
 	// are spent; the type is internal to them, the text is stable.

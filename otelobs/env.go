@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"strconv"
 	"strings"
@@ -322,8 +323,16 @@ func loadSettings(lookup lookupFunc) (settings, error) {
 		s.logOff = true
 	}
 
-	s.metricsExporters = r.list(envMetricsExporter, []string{exporterPrometheus},
-		[]string{exporterPrometheus, exporterOTLP, exporterConsole, exporterNone}, exporterHints)
+	metricsAccepted := []string{exporterPrometheus, exporterOTLP, exporterConsole, exporterNone}
+	tracesAccepted := []string{exporterOTLP, exporterConsole, exporterNone}
+	hints := exporterHints
+	if !otlpAvailable {
+		metricsAccepted = []string{exporterPrometheus, exporterConsole, exporterNone}
+		tracesAccepted = []string{exporterConsole, exporterNone}
+		hints = maps.Clone(exporterHints)
+		hints[exporterOTLP] = "this binary was built with -tags otelobs_nootlp, without the OTLP exporters"
+	}
+	s.metricsExporters = r.list(envMetricsExporter, []string{exporterPrometheus}, metricsAccepted, hints)
 	_, metricsSet := r.get(envMetricsExporter)
 	_, s.otlpEndpointOnly = r.get(envOTLPEndpoint)
 	s.otlpEndpointOnly = s.otlpEndpointOnly && !metricsSet
@@ -331,14 +340,13 @@ func loadSettings(lookup lookupFunc) (settings, error) {
 	// Traces default to OTLP only when an OTLP endpoint is configured, so a
 	// program started with no Collector around does not log export errors.
 	defTraces := []string(nil)
-	if _, ok := r.get(envOTLPEndpoint); ok {
+	if _, ok := r.get(envOTLPEndpoint); ok && otlpAvailable {
 		defTraces = []string{exporterOTLP}
 	}
-	if _, ok := r.get(envOTLPTracesEndpoint); ok {
+	if _, ok := r.get(envOTLPTracesEndpoint); ok && otlpAvailable {
 		defTraces = []string{exporterOTLP}
 	}
-	s.tracesExporters = r.list(envTracesExporter, defTraces,
-		[]string{exporterOTLP, exporterConsole, exporterNone}, exporterHints)
+	s.tracesExporters = r.list(envTracesExporter, defTraces, tracesAccepted, hints)
 	otlpMetrics := contains(s.metricsExporters, exporterOTLP)
 	otlpTraces := contains(s.tracesExporters, exporterOTLP)
 	periodic := otlpMetrics || contains(s.metricsExporters, exporterConsole)

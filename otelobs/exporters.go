@@ -20,10 +20,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/otlptranslator"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
@@ -42,22 +38,7 @@ func newSpanExporters(ctx context.Context, cfg config, s settings) ([]sdktrace.S
 		)
 		switch name {
 		case exporterOTLP:
-			// Without an endpoint variable the Go exporters would dial
-			// https://localhost; the specification's default is plain http.
-			ep := rawOTLPEndpoint(cfg.lookup, "TRACES", s.tracesProtocol)
-			if s.tracesProtocol == protocolGRPC {
-				var o []otlptracegrpc.Option
-				if !endpointSet(cfg.lookup, "TRACES") {
-					o = append(o, otlptracegrpc.WithEndpointURL(ep))
-				}
-				e, err = otlptracegrpc.New(ctx, o...)
-			} else {
-				var o []otlptracehttp.Option
-				if !endpointSet(cfg.lookup, "TRACES") {
-					o = append(o, otlptracehttp.WithEndpointURL(ep))
-				}
-				e, err = otlptracehttp.New(ctx, o...)
-			}
+			e, err = newOTLPSpanExporter(ctx, cfg, s)
 		case exporterConsole:
 			e, err = stdouttrace.New(stdouttrace.WithWriter(cfg.consoleWriter))
 		}
@@ -95,24 +76,7 @@ func newMetricReaders(ctx context.Context, cfg config, s settings, dropped *drop
 			readers = append(readers, exp)
 			promGatherer = reg
 		case exporterOTLP:
-			var (
-				exp sdkmetric.Exporter
-				err error
-			)
-			ep := rawOTLPEndpoint(cfg.lookup, "METRICS", s.metricsProtocol)
-			if s.metricsProtocol == protocolGRPC {
-				var o []otlpmetricgrpc.Option
-				if !endpointSet(cfg.lookup, "METRICS") {
-					o = append(o, otlpmetricgrpc.WithEndpointURL(ep))
-				}
-				exp, err = otlpmetricgrpc.New(ctx, o...)
-			} else {
-				var o []otlpmetrichttp.Option
-				if !endpointSet(cfg.lookup, "METRICS") {
-					o = append(o, otlpmetrichttp.WithEndpointURL(ep))
-				}
-				exp, err = otlpmetrichttp.New(ctx, o...)
-			}
+			exp, err := newOTLPMetricExporter(ctx, cfg, s)
 			if err != nil {
 				return readers, nil, fmt.Errorf("otelobs: create otlp metric exporter: %w", err)
 			}

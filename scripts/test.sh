@@ -26,5 +26,9 @@ go vet -tags e2e ./...
 echo "== staticcheck"
 "$tools/staticcheck" -tags e2e ./...
 
+echo "== the pull-only build (-tags otelobs_nootlp)"
+go vet -tags otelobs_nootlp ./otelobs/
+go test -race -tags otelobs_nootlp -count=1 -run 'TestNoOTLPBuild' ./otelobs/
+
 echo "== go test -race (unit + e2e)"
 go test -race -tags e2e -count=1 -timeout 20m "$@" ./...

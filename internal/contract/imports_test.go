@@ -49,3 +49,17 @@ func TestOwnServiceUsesThePublicAPI(t *testing.T) {
 		t.Errorf("found %d imports of the module, want the domain packages and otelobstest", n)
 	}
 }
+
+// TestNoOTLPBuildLeavesOTLPOut: built with -tags otelobs_nootlp, otelobs
+// links neither an OTLP exporter nor gRPC (6.7 MB of a binary).
+func TestNoOTLPBuildLeavesOTLPOut(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-tags", "otelobs_nootlp", "github.com/agentorchestrator/observability/otelobs").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for dep := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+		if strings.HasPrefix(dep, "go.opentelemetry.io/otel/exporters/otlp") || strings.HasPrefix(dep, "google.golang.org/grpc") {
+			t.Errorf("the otelobs_nootlp build depends on %s", dep)
+		}
+	}
+}
