@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,7 +19,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/agentorchestrator/observability/otelobs/internal/instrtest"
 	"github.com/agentorchestrator/observability/otelobs/otelobstest"
 )
 
@@ -237,8 +240,8 @@ func TestZeroOpsDoNothing(t *testing.T) {
 
 func TestNewJoinsErrorsAndStaysUsable(t *testing.T) {
 	t.Parallel()
-	m, err := New(WithMeterProvider(instrtest.ErrMeterProvider{}), WithMeterProvider(nil))
-	if !errors.Is(err, instrtest.ErrCreate) {
+	m, err := New(WithMeterProvider(otelobstest.FailingMeterProvider()), WithMeterProvider(nil))
+	if !errors.Is(err, otelobstest.ErrInstrument) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, name := range []string{MergeDurationName, MergeCountName, ActiveMergesName, LockWaitName} {
@@ -307,14 +310,14 @@ func int64Exemplars(in []metricdata.Exemplar[int64]) []metricdata.Exemplar[float
 // key (a real *url.Error) reaches the span without the key.
 func TestNoCredentialInSpans(t *testing.T) {
 	h := setup(t)
-	err := instrtest.URLError()
-	if !strings.Contains(err.Error(), instrtest.SecretKey) {
+	err := urlError()
+	if !strings.Contains(err.Error(), secretKey) {
 		t.Fatalf("the error does not carry the key, so this test proves nothing: %v", err)
 	}
 	_, op := h.m.StartMerge(t.Context(), MergeInfo{Repository: "ws", Base: "main", Head: "b"})
 	op.End(errp(err))
 	spans := h.tel.Ended()
-	if leaks := instrtest.Leaks(spans); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
+	if leaks := h.tel.SpansContaining(secretKey); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
 		t.Errorf("leaks %v in %+v", leaks, spans)
 	}
 }
@@ -368,4 +371,15 @@ func TestMergeOpRecordsTheFinalResultOnce(t *testing.T) {
 	if v := got[ActiveMergesName].Data.(metricdata.Sum[int64]).DataPoints[0].Value; v != 0 {
 		t.Errorf("active merges = %d after every merge ended, want 0", v)
 	}
+}
+
+// secretKey is the key in urlError's URL.
+const secretKey = "SECRETKEY123"
+
+// urlError is the error Go's HTTP client returns for a request to a closed
+// port whose URL carries an API key in its query, as Gemini, Vertex and many
+// gateways take it (instr.TestScrubRealURLError makes the real request).
+func urlError() error {
+	return fmt.Errorf("calling the provider: %w", &url.Error{Op: "Get", URL: "http://127.0.0.1:1/v1/models?key=" + secretKey,
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}})
 }

@@ -9,11 +9,14 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,7 +28,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/agentorchestrator/observability/otelobs/internal/instrtest"
 	"github.com/agentorchestrator/observability/otelobs/otelobstest"
 )
 
@@ -602,8 +604,8 @@ func TestHTTPErrorTypeAndClassify(t *testing.T) {
 
 func TestNewJoinsErrorsAndStaysUsable(t *testing.T) {
 	t.Parallel()
-	m, err := New(WithMeterProvider(instrtest.ErrMeterProvider{}), WithPrices(DefaultPrices()), WithConventions(ConventionsDup))
-	if !errors.Is(err, instrtest.ErrCreate) || m == nil {
+	m, err := New(WithMeterProvider(otelobstest.FailingMeterProvider()), WithPrices(DefaultPrices()), WithConventions(ConventionsDup))
+	if !errors.Is(err, otelobstest.ErrInstrument) || m == nil {
 		t.Fatalf("New = %v, %v", m, err)
 	}
 	for _, name := range []string{RequestsName, RequestErrorsName, RequestDurationName, TokensName, TokensByTypeName,
@@ -740,14 +742,14 @@ func TestNoTokenUsageWithoutUsage(t *testing.T) {
 // without the key.
 func TestNoCredentialInSpans(t *testing.T) {
 	h := setup(t)
-	err := instrtest.URLError()
-	if !strings.Contains(err.Error(), instrtest.SecretKey) {
+	err := urlError()
+	if !strings.Contains(err.Error(), secretKey) {
 		t.Fatalf("the error does not carry the key, so this test proves nothing: %v", err)
 	}
 	_, call := h.m.StartCall(t.Context(), Request{Provider: "google", Model: "gemini-2.0-flash"})
 	call.End(errp(err))
 	spans := h.tel.Ended()
-	if leaks := instrtest.Leaks(spans); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
+	if leaks := h.tel.SpansContaining(secretKey); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
 		t.Errorf("leaks %v in %+v", leaks, spans)
 	}
 }
@@ -849,3 +851,14 @@ func TestOperationsAreTheConventions(t *testing.T) {
 
 // errp is a pointer to e, for End.
 func errp(e error) *error { return &e }
+
+// secretKey is the key in urlError's URL.
+const secretKey = "SECRETKEY123"
+
+// urlError is the error Go's HTTP client returns for a request to a closed
+// port whose URL carries an API key in its query, as Gemini, Vertex and many
+// gateways take it (instr.TestScrubRealURLError makes the real request).
+func urlError() error {
+	return fmt.Errorf("calling the provider: %w", &url.Error{Op: "Get", URL: "http://127.0.0.1:1/v1/models?key=" + secretKey,
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}})
+}

@@ -1,6 +1,7 @@
 package otelobstest_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -115,5 +116,27 @@ func TestFailuresSayWhatThereIs(t *testing.T) {
 		tel.Value(llmmetrics.RequestsName, llmmetrics.ProviderKey.String("openai"), llmmetrics.ModelKey.String("gpt-4o"))
 	}); msg != "" {
 		t.Errorf("an exact look-up failed: %s", msg)
+	}
+}
+
+// TestFailingProviderAndSpansContaining: a domain package on
+// FailingMeterProvider reports every instrument and stays usable; a
+// secret in an error reaches no span through the domain packages, and
+// SpansContaining finds what a span does carry.
+func TestFailingProviderAndSpansContaining(t *testing.T) {
+	git, err := gitmetrics.New(gitmetrics.WithMeterProvider(otelobstest.FailingMeterProvider()))
+	if !errors.Is(err, otelobstest.ErrInstrument) || git == nil || !strings.Contains(err.Error(), gitmetrics.MergeCountName) {
+		t.Fatalf("New = %v, %v", git, err)
+	}
+	tel := otelobstest.New(t)
+	git, _ = gitmetrics.New(gitmetrics.WithMeterProvider(tel.MeterProvider()), gitmetrics.WithTracerProvider(tel.TracerProvider()))
+	_, op := git.StartMerge(t.Context(), gitmetrics.MergeInfo{Repository: "ws", Head: "token-branch"})
+	err = errors.New(`Get "https://api.example/v1?key=SECRETKEY123": refused`)
+	op.End(&err)
+	if got := tel.SpansContaining("SECRETKEY123"); len(got) != 0 {
+		t.Errorf("the key reached spans: %v", got)
+	}
+	if got := tel.SpansContaining("token-branch"); len(got) != 1 || !strings.Contains(got[0], "vcs.ref.head.name") {
+		t.Errorf("SpansContaining(token-branch) = %v", got)
 	}
 }

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -18,7 +22,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentorchestrator/observability/otelobs/internal/instr"
-	"github.com/agentorchestrator/observability/otelobs/internal/instrtest"
 	"github.com/agentorchestrator/observability/otelobs/otelobstest"
 )
 
@@ -468,8 +471,8 @@ func TestConcurrentTasksConcurrentSafe(t *testing.T) {
 
 func TestNewJoinsErrorsAndStaysUsable(t *testing.T) {
 	t.Parallel()
-	m, err := New(WithMeterProvider(instrtest.ErrMeterProvider{}))
-	if !errors.Is(err, instrtest.ErrCreate) || m == nil {
+	m, err := New(WithMeterProvider(otelobstest.FailingMeterProvider()))
+	if !errors.Is(err, otelobstest.ErrInstrument) || m == nil {
 		t.Fatalf("New = %v, %v", m, err)
 	}
 	for _, name := range []string{TaskStatesName, ActiveTasksName, ActiveWorkersName, ExecutionDurationName, CompletionName, RetryCountName} {
@@ -490,8 +493,8 @@ func TestNewJoinsErrorsAndStaysUsable(t *testing.T) {
 // key (a real *url.Error) reaches the span without the key.
 func TestNoCredentialInSpans(t *testing.T) {
 	h := setup(t)
-	err := instrtest.URLError()
-	if !strings.Contains(err.Error(), instrtest.SecretKey) {
+	err := urlError()
+	if !strings.Contains(err.Error(), secretKey) {
 		t.Fatalf("the error does not carry the key, so this test proves nothing: %v", err)
 	}
 	task := h.m.NewTask(t.Context(), TaskInfo{ID: "t1", Name: "n", RunID: "r1", Profile: Coder})
@@ -504,7 +507,7 @@ func TestNoCredentialInSpans(t *testing.T) {
 	}
 	exec.End(errp(err))
 	spans := h.tel.Ended()
-	if leaks := instrtest.Leaks(spans); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
+	if leaks := h.tel.SpansContaining(secretKey); len(leaks) > 0 || len(spans) != 1 || !strings.Contains(spans[0].Status.Description, "127.0.0.1:1") {
 		t.Errorf("leaks %v in %+v", leaks, spans)
 	}
 }
@@ -594,4 +597,15 @@ func TestWithProfiles(t *testing.T) {
 	if onSpan != "reviewer" {
 		t.Errorf("span worker profile %q", onSpan)
 	}
+}
+
+// secretKey is the key in urlError's URL.
+const secretKey = "SECRETKEY123"
+
+// urlError is the error Go's HTTP client returns for a request to a closed
+// port whose URL carries an API key in its query, as Gemini, Vertex and many
+// gateways take it (instr.TestScrubRealURLError makes the real request).
+func urlError() error {
+	return fmt.Errorf("calling the provider: %w", &url.Error{Op: "Get", URL: "http://127.0.0.1:1/v1/models?key=" + secretKey,
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}})
 }
