@@ -2,8 +2,13 @@ package llmmetrics
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"io"
+	"net"
 	"net/http"
+	"syscall"
 )
 
 // ErrorType is the kind of a failed call: the value of the error_type metric
@@ -16,6 +21,7 @@ const (
 	ErrorRateLimited     ErrorType = "rate_limited"     // HTTP 429
 	ErrorTimeout         ErrorType = "timeout"          // deadline exceeded
 	ErrorCanceled        ErrorType = "canceled"         // the caller gave up
+	ErrorConnection      ErrorType = "connection"       // the provider could not be reached: refused, reset, DNS, TLS
 	ErrorAuth            ErrorType = "auth"             // HTTP 401, 403
 	ErrorClient          ErrorType = "client_error"     // other HTTP 4xx
 	ErrorServer          ErrorType = "server_error"     // HTTP 5xx
@@ -25,7 +31,7 @@ const (
 )
 
 var errorTypes = map[ErrorType]bool{
-	ErrorRateLimited: true, ErrorTimeout: true, ErrorCanceled: true, ErrorAuth: true, ErrorClient: true,
+	ErrorRateLimited: true, ErrorTimeout: true, ErrorCanceled: true, ErrorConnection: true, ErrorAuth: true, ErrorClient: true,
 	ErrorServer: true, ErrorInvalidResponse: true, ErrorBudgetExceeded: true, ErrorOther: true,
 }
 
@@ -71,8 +77,10 @@ func HTTPErrorType(status int) ErrorType {
 
 // Classify returns the ErrorType of err: the type of an *Error (or of any
 // error in the chain with an ErrorType() string method whose value is one of
-// the ErrorType constants), timeout or canceled for context errors, and
-// _OTHER otherwise.
+// the ErrorType constants), timeout or canceled for context errors and
+// network timeouts, connection for a provider that could not be reached (a
+// refused or reset connection, a DNS or TLS failure, a connection closed
+// mid-response), and _OTHER otherwise.
 func Classify(err error) ErrorType {
 	var et interface{ ErrorType() string }
 	if errors.As(err, &et) {
@@ -80,11 +88,24 @@ func Classify(err error) ErrorType {
 			return t
 		}
 	}
+	var ne net.Error
+	var op *net.OpError
+	var dns *net.DNSError
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var verify *tls.CertificateVerificationError
+	var header tls.RecordHeaderError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return ErrorTimeout
 	case errors.Is(err, context.Canceled):
 		return ErrorCanceled
+	case errors.As(err, &ne) && ne.Timeout():
+		return ErrorTimeout
+	case errors.As(err, &op), errors.As(err, &dns), errors.As(err, &unknownCA), errors.As(err, &hostname),
+		errors.As(err, &verify), errors.As(err, &header),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF):
+		return ErrorConnection
 	}
 	return ErrorOther
 }

@@ -10,6 +10,8 @@ import (
 	"maps"
 	"math"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -861,4 +863,41 @@ const secretKey = "SECRETKEY123"
 func urlError() error {
 	return fmt.Errorf("calling the provider: %w", &url.Error{Op: "Get", URL: "http://127.0.0.1:1/v1/models?key=" + secretKey,
 		Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}})
+}
+
+// TestClassifyTransportErrors: the errors Go's HTTP client really returns
+// are classed: a closed port and an untrusted certificate as connection, a
+// server slower than the client's timeout as timeout.
+func TestClassifyTransportErrors(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	_ = ln.Close()
+	untrusted := httptest.NewTLSServer(http.NotFoundHandler())
+	defer untrusted.Close()
+	slow := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer slow.Close()
+	for _, tc := range []struct {
+		name    string
+		url     string
+		timeout time.Duration
+		want    ErrorType
+	}{
+		{"closed port", closed, 10 * time.Second, ErrorConnection},
+		{"untrusted certificate", untrusted.URL, 10 * time.Second, ErrorConnection},
+		{"slow server", slow.URL, 200 * time.Millisecond, ErrorTimeout},
+	} {
+		client := &http.Client{Timeout: tc.timeout}
+		resp, err := client.Get(tc.url)
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("%s: no error", tc.name)
+		}
+		if got := Classify(fmt.Errorf("calling the model: %w", err)); got != tc.want {
+			t.Errorf("%s: Classify(%v) = %s, want %s", tc.name, err, got, tc.want)
+		}
+	}
 }
