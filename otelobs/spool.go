@@ -73,6 +73,10 @@ type spool struct {
 	// before it: spans taken, spans settled (delivered or lost), spans
 	// lost, failed attempts.
 	taken, settled, lost, failures int
+	// started counts the attempts begun; failedAttempt is the number of
+	// the latest that failed; flushes counts the ForceFlush calls waiting,
+	// for which a failed attempt is retried at once.
+	started, failedAttempt, flushes int
 	lastErr                        error // of the latest failed attempt, nil once one succeeds
 	lossErr                        error // why the latest spans were lost
 	since                          time.Time
@@ -169,6 +173,8 @@ func (s *spool) run() {
 		batch := s.queue[0]
 		s.queue[0] = nil
 		s.queue = s.queue[1:]
+		s.started++
+		attempt := s.started
 		s.mu.Unlock()
 
 		began := time.Now()
@@ -196,12 +202,18 @@ func (s *spool) run() {
 			}
 			s.lastErr = err
 			s.failures++
-			closing := s.closing
+			s.failedAttempt = attempt
+			closing, flushing := s.closing, s.flushes > 0
 			s.changed.Broadcast()
 			s.mu.Unlock()
 			if closing {
 				<-s.stopCtx.Done()
 				return
+			}
+			if flushing {
+				// A ForceFlush waits for an attempt begun after it: make it
+				// now (it returns at that attempt's failure).
+				continue
 			}
 			s.sleep(backoff)
 			backoff = min(2*backoff, maxBackoff)
@@ -273,11 +285,19 @@ func (s *spool) waitFor(ctx context.Context, done func() bool) {
 // not delivered, and why.
 func (s *spool) ForceFlush(ctx context.Context) error {
 	s.mu.Lock()
-	target, lost0, failures0 := s.taken, s.lost, s.failures
+	// An attempt in flight began before this call: only the failure of a
+	// later one says the endpoint is down now.
+	target, lost0, started0 := s.taken, s.lost, s.started
+	s.flushes++
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.flushes--
+		s.mu.Unlock()
+	}()
 	s.wake()
 	s.waitFor(ctx, func() bool {
-		return s.settled >= target || s.failures > failures0 || s.stopCtx.Err() != nil
+		return s.settled >= target || s.failedAttempt > started0 || s.stopCtx.Err() != nil
 	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
