@@ -77,10 +77,10 @@ type spool struct {
 	// the latest that failed; flushes counts the ForceFlush calls waiting,
 	// for which a failed attempt is retried at once.
 	started, failedAttempt, flushes int
-	lastErr                        error // of the latest failed attempt, nil once one succeeds
-	lossErr                        error // why the latest spans were lost
-	since                          time.Time
-	lostNow                        int // spans dropped since the buffer last drained, for the logs
+	lastErr                         error // of the latest failed attempt, nil once one succeeds
+	lossErr                         error // why the latest spans were lost
+	since                           time.Time
+	lostNow                         int // spans dropped since the buffer last drained, for the logs
 }
 
 func newSpool(exp sdktrace.SpanExporter, capacity int, timeout time.Duration, logger *slog.Logger, dropped *dropCounts) *spool {
