@@ -2,6 +2,7 @@ package otelobs
 
 import (
 	"context"
+	"github.com/agentorchestrator/observability/otelobs/gitmetrics"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -261,5 +262,32 @@ func BenchmarkSpanExport(b *testing.B) {
 			b.StopTimer()
 			_ = tp.Shutdown(ctx)
 		})
+	}
+}
+
+// BenchmarkHeldSpan reports the heap a span held in the outage spool takes
+// (B/held-span): git.merge spans, ended and kept as the spool keeps them,
+// which is what DefaultSpanBuffer's memory bound is figured from.
+func BenchmarkHeldSpan(b *testing.B) {
+	const n = 10000
+	down := &endpoint{down: true}
+	for b.Loop() {
+		sp := newSpool(down, 2*n, time.Second, quiet, &dropCounts{})
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(sp, sdktrace.WithMaxQueueSize(n), sdktrace.WithBatchTimeout(time.Hour)))
+		git, _ := gitmetrics.New(gitmetrics.WithTracerProvider(tp))
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range n {
+			_, op := git.StartMerge(context.Background(), gitmetrics.MergeInfo{Repository: "agent-orchestrator-workspace", Base: "main", Head: "coder-1-task-code-2"})
+			op.End(nil)
+		}
+		_ = tp.ForceFlush(context.Background()) // the batches go to the spool, which holds them
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/held-span")
+		runtime.KeepAlive(sp)
+		_ = sp.Shutdown(context.Background())
+		_ = tp.Shutdown(context.Background())
 	}
 }

@@ -116,7 +116,7 @@
 // again, 250 ms later at first and then at most every 5 s, while new spans
 // queue behind it; the OTLP exporters alone drop such a batch (the HTTP one
 // does not retry a refused connection), so the traces of a Collector restart
-// would be lost. Up to DefaultSpanBuffer spans (16384, about 24 MiB; see
+// would be lost. Up to DefaultSpanBuffer spans (16384, about 13 MiB of git.merge spans; see
 // WithSpanBuffer) are held; beyond that the oldest are dropped. What is
 // dropped, refused by the endpoint for good, or still held when Shutdown
 // gives up (it makes one attempt more, not a wait) is counted in

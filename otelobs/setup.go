@@ -127,30 +127,11 @@ func (s Summary) String() string {
 	if s.Disabled {
 		return "OTEL_SDK_DISABLED=true: metrics and traces are off"
 	}
-	list := func(v []string) string {
-		if len(v) == 0 {
-			return "none"
-		}
-		return strings.Join(v, ",")
+	parts := []string{}
+	for _, a := range s.LogValue().Group() {
+		parts = append(parts, a.Key+"="+a.Value.String())
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "service=%s metrics=%s", s.ServiceName, list(s.MetricsExporters))
-	if s.MetricsEndpoint != "" {
-		fmt.Fprintf(&b, " metrics_endpoint=%s", s.MetricsEndpoint)
-	}
-	if s.PrometheusListener != "" {
-		fmt.Fprintf(&b, " prometheus_listener=http://%s/metrics", s.PrometheusListener)
-	}
-	fmt.Fprintf(&b, " traces=%s", list(s.TracesExporters))
-	if s.TracesEndpoint != "" {
-		fmt.Fprintf(&b, " traces_endpoint=%s", s.TracesEndpoint)
-	}
-	fmt.Fprintf(&b, " sampler=%s exemplar_filter=%s propagators=%s",
-		s.Sampler, s.ExemplarFilter, list(s.Propagators))
-	if len(s.EnvWarnings) > 0 {
-		fmt.Fprintf(&b, " env_warnings=%d", len(s.EnvWarnings))
-	}
-	return b.String()
+	return strings.Join(parts, " ")
 }
 
 // Setup configures OpenTelemetry metrics and traces for a service from the

@@ -18,8 +18,9 @@ import (
 // while its endpoint does not answer (WithSpanBuffer changes it). At the
 // outage tests' load on the example server (a run started every 300 ms,
 // about 3,700 spans a minute with the runs' polls) it holds four minutes of
-// an outage; a held git.merge span takes 1.3 KiB (measured), an LLM call's
-// more, so a full buffer is about 24 MiB.
+// an outage (the outage tests log their counts); a held git.merge span
+// takes about 0.8 KiB (BenchmarkHeldSpan), so a full buffer of them is about
+// 13 MiB, and more with spans of more attributes.
 const DefaultSpanBuffer = 16384
 
 // Delays between the attempts to deliver held spans: the first retry comes
