@@ -71,21 +71,37 @@ type Request struct {
 	Operation Operation
 	// ServerAddress is the API host, if any (server.address on the span).
 	ServerAddress string
+	// Stream says that the response is streamed (gen_ai.request.stream);
+	// report its chunks with CallOp.Chunk.
+	Stream bool
 }
 
-// Usage is the token usage a provider reported for a call.
+// Usage is the token usage a provider reported for a call. Every count is a
+// total of its kind: the cache and reasoning counts are parts of the input
+// and output counts, not additions to them. How each provider's usage fields
+// map to it is in the package documentation.
 type Usage struct {
-	// InputTokens are all prompt tokens, cached ones included.
+	// InputTokens are all prompt tokens: uncached ones, cache reads and
+	// cache writes.
 	InputTokens int64
-	// OutputTokens are the completion tokens (reasoning tokens included).
+	// OutputTokens are all completion tokens, reasoning included.
 	OutputTokens int64
 	// CachedInputTokens are the part of InputTokens read from a prompt cache.
 	CachedInputTokens int64
+	// CacheWriteInputTokens are the part of InputTokens written to a prompt
+	// cache.
+	CacheWriteInputTokens int64
+	// ReasoningTokens are the part of OutputTokens spent on reasoning.
+	ReasoningTokens int64
 }
 
+// clamp makes the counts consistent: none negative, cache reads and writes
+// within the input (reads first), reasoning within the output.
 func (u Usage) clamp() Usage {
-	u.InputTokens, u.OutputTokens, u.CachedInputTokens = max(u.InputTokens, 0), max(u.OutputTokens, 0), max(u.CachedInputTokens, 0)
-	u.CachedInputTokens = min(u.CachedInputTokens, u.InputTokens)
+	u.InputTokens, u.OutputTokens = max(u.InputTokens, 0), max(u.OutputTokens, 0)
+	u.CachedInputTokens = min(max(u.CachedInputTokens, 0), u.InputTokens)
+	u.CacheWriteInputTokens = min(max(u.CacheWriteInputTokens, 0), u.InputTokens-u.CachedInputTokens)
+	u.ReasoningTokens = min(max(u.ReasoningTokens, 0), u.OutputTokens)
 	return u
 }
 
@@ -103,10 +119,10 @@ type Result struct {
 // Span attribute keys beyond the GenAI conventions (cost has no convention
 // yet; these follow the open proposal's shape).
 const (
-	costSpanKey        = attribute.Key("gen_ai.usage.cost.amount")
-	costCurrencyKey    = attribute.Key("gen_ai.usage.cost.currency")
-	costSourceKey      = attribute.Key("gen_ai.usage.cost.source")
-	cachedInputSpanKey = attribute.Key("gen_ai.usage.cache_read.input_tokens")
+	costSpanKey     = attribute.Key("gen_ai.usage.cost.amount")
+	costCurrencyKey = attribute.Key("gen_ai.usage.cost.currency")
+	costSourceKey   = attribute.Key("gen_ai.usage.cost.source")
+	toolCallsKey    = attribute.Key("agent_orchestrator.llm.tool_calls")
 )
 
 // CallOp is one LLM call in progress, returned by StartCall. Set the usage
@@ -133,6 +149,10 @@ type CallOp struct {
 	usage         Usage
 	rateLimited   bool
 	responseModel string
+	toolCalls     int64
+	chunks        int64
+	lastChunk     time.Time
+	firstChunk    time.Duration
 	done          bool
 	res           Result
 }
@@ -154,8 +174,64 @@ func (m *Metrics) StartCall(ctx context.Context, req Request) (context.Context, 
 		if req.ServerAddress != "" {
 			span.SetAttributes(semconv.ServerAddress(req.ServerAddress))
 		}
+		if req.Stream {
+			span.SetAttributes(semconv.GenAIRequestStream(true))
+		}
 	}
 	return ctx, &CallOp{m: m, e: e, ctx: ctx, span: span, start: time.Now(), op: op}
+}
+
+// Chunk reports that a chunk of a streamed response arrived now. The first
+// one records gen_ai.client.operation.time_to_first_chunk (from StartCall),
+// each later one gen_ai.client.operation.time_per_output_chunk (from the
+// chunk before). After End it does nothing.
+func (c *CallOp) Chunk() {
+	if c == nil || c.m == nil {
+		return
+	}
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return
+	}
+	if c.chunks == 0 {
+		c.firstChunk = now.Sub(c.start)
+		c.m.firstChunk.Record(c.ctx, c.firstChunk.Seconds(), c.e.genAIFor(c.op).duration.Record...)
+	} else {
+		c.m.perChunk.Record(c.ctx, now.Sub(c.lastChunk).Seconds(), c.e.genAIFor(c.op).duration.Record...)
+	}
+	c.chunks++
+	c.lastChunk = now
+}
+
+// SetToolCalls records how many tool calls the model asked for in its
+// response (counted in llm_tool_calls_total by End). They are part of the
+// response, not requests of their own; a tool the application runs is
+// StartTool's.
+func (c *CallOp) SetToolCalls(n int) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.toolCalls = max(int64(n), 0)
+	c.mu.Unlock()
+}
+
+// SetRateLimit records the rate-limit state a response reported (the gauges
+// llm_rate_limit_remaining, llm_rate_limit_limit and
+// llm_rate_limit_retry_after_seconds); RateLimitFromHeaders reads it from the
+// headers. Unknown fields (negative) are left as they were. After End it
+// does nothing.
+func (c *CallOp) SetRateLimit(rl RateLimit) {
+	if c == nil || c.m == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.done {
+		c.m.recordRateLimit(c.ctx, c.e.labelSet, rl)
+	}
 }
 
 // SetUsage records the token usage the provider reported (the last call
@@ -219,6 +295,9 @@ func (c *CallOp) End(errp *error) Result {
 		err = *errp
 	}
 	res := c.m.record(c.ctx, c.e, c.op, c.usage, time.Since(c.start), err, c.rateLimited)
+	if c.toolCalls > 0 {
+		c.m.toolCalls.Add(c.ctx, c.toolCalls, c.e.base.Add...)
+	}
 	c.res = res
 	if c.span.IsRecording() {
 		attrs := []attribute.KeyValue{
@@ -226,7 +305,19 @@ func (c *CallOp) End(errp *error) Result {
 			semconv.GenAIUsageOutputTokens(int(c.usage.OutputTokens)),
 		}
 		if c.usage.CachedInputTokens > 0 {
-			attrs = append(attrs, cachedInputSpanKey.Int64(c.usage.CachedInputTokens))
+			attrs = append(attrs, semconv.GenAIUsageCacheReadInputTokensKey.Int64(c.usage.CachedInputTokens))
+		}
+		if c.usage.CacheWriteInputTokens > 0 {
+			attrs = append(attrs, semconv.GenAIUsageCacheCreationInputTokensKey.Int64(c.usage.CacheWriteInputTokens))
+		}
+		if c.usage.ReasoningTokens > 0 {
+			attrs = append(attrs, semconv.GenAIUsageReasoningOutputTokensKey.Int64(c.usage.ReasoningTokens))
+		}
+		if c.chunks > 0 {
+			attrs = append(attrs, semconv.GenAIResponseTimeToFirstChunk(c.firstChunk.Seconds()))
+		}
+		if c.toolCalls > 0 {
+			attrs = append(attrs, toolCallsKey.Int64(c.toolCalls))
 		}
 		if c.responseModel != "" {
 			attrs = append(attrs, semconv.GenAIResponseModel(c.responseModel))
@@ -273,10 +364,16 @@ func (m *Metrics) record(ctx context.Context, e *entry, op Operation, u Usage, d
 	}
 	if total := u.InputTokens + u.OutputTokens; total > 0 {
 		m.tokens.Add(ctx, total, e.base.Add...)
-		m.tokensByType.Add(ctx, u.InputTokens-u.CachedInputTokens, e.byType[0].Add...)
-		m.tokensByType.Add(ctx, u.OutputTokens, e.byType[1].Add...)
-		if u.CachedInputTokens > 0 {
-			m.tokensByType.Add(ctx, u.CachedInputTokens, e.byType[2].Add...)
+		// The types partition the total: input and output are what is
+		// left of each after the cache and reasoning parts.
+		for i, n := range [len(tokenTypes)]int64{
+			u.InputTokens - u.CachedInputTokens - u.CacheWriteInputTokens,
+			u.OutputTokens - u.ReasoningTokens,
+			u.CachedInputTokens, u.CacheWriteInputTokens, u.ReasoningTokens,
+		} {
+			if n > 0 || i < 2 {
+				m.tokensByType.Add(ctx, n, e.byType[i].Add...)
+			}
 		}
 	}
 	if e.priced {

@@ -115,9 +115,10 @@ type labelSet struct {
 	provider, model string // label values
 	genAIProvider   string
 
-	base    instr.Opts    // provider, model
-	byType  [3]instr.Opts // + token_type input, output, cached_input
-	outcome [2]instr.Opts // + outcome success, error
+	base    instr.Opts                  // provider, model
+	byType  [len(tokenTypes)]instr.Opts // + token_type
+	outcome [2]instr.Opts               // + outcome success, error
+	limits  [2]instr.Opts               // + limit_type requests, tokens
 
 	mu   sync.RWMutex
 	lazy map[lazyKey]instr.Opts // error and GenAI attribute sets, built on first use
@@ -369,7 +370,13 @@ func newLabelSet(k labelKey) *labelSet {
 	for i, oc := range [...]string{"success", "error"} {
 		l.outcome[i] = instr.NewOpts(pk, mk, OutcomeKey.String(oc))
 	}
+	for i, lt := range [...]string{"requests", "tokens"} {
+		l.limits[i] = instr.NewOpts(pk, mk, LimitTypeKey.String(lt))
+	}
 	return l
 }
 
-var tokenTypes = [...]string{"input", "output", "cached_input"}
+// tokenTypes are the values of token_type, which partition a call's tokens:
+// input and output are what is left of each after the cache and reasoning
+// parts.
+var tokenTypes = [...]string{"input", "output", "cached_input", "cache_write", "reasoning"}

@@ -509,13 +509,13 @@ func TestPriceFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pr, ok := p.Lookup("openai", "gpt-4"); !ok || pr != (Price{1, 2, 0.5}) {
+	if pr, ok := p.Lookup("openai", "gpt-4"); !ok || pr != (Price{1, 2, 0.5, 1}) {
 		t.Errorf("override: %v %v", pr, ok)
 	}
-	if pr, ok := p.Lookup("ACME", "acme-1"); !ok || pr != (Price{3, 4, 3}) {
+	if pr, ok := p.Lookup("ACME", "acme-1"); !ok || pr != (Price{3, 4, 3, 3}) {
 		t.Errorf("addition without cached price: %v %v", pr, ok)
 	}
-	if pr, ok := p.Lookup("vertex_ai", "gemini-9"); !ok || pr != (Price{1, 2, 0.5}) {
+	if pr, ok := p.Lookup("vertex_ai", "gemini-9"); !ok || pr != (Price{1, 2, 0.5, 1}) {
 		t.Errorf("a price listed under an alias (gemini) is not found under another (vertex_ai): %v %v", pr, ok)
 	}
 	if _, ok := p.Lookup("anthropic", "claude-3-5-haiku-20241022"); !ok {
@@ -523,7 +523,7 @@ func TestPriceFiles(t *testing.T) {
 	}
 
 	for _, tt := range []struct{ content, want string }{
-		{"openai gpt-4 1\n", "bad.tsv:1: want 4 or 5 fields"},
+		{"openai gpt-4 1\n", "bad.tsv:1: want 4 to 6 fields"},
 		{"# c\n\nopenai gpt-4 1 x\n", "bad.tsv:3: output \"x\""},
 		{"openai gpt-4 -1 2\n", "bad.tsv:1: input \"-1\""},
 		{"openai gpt-4 1 2 NaN\n", "bad.tsv:1: cached_input"},
@@ -563,15 +563,15 @@ func TestEmbeddedPrices(t *testing.T) {
 		want            Price
 		ok              bool
 	}{
-		{"openai", "gpt-4o-2024-08-06", Price{2.5, 10, 1.25}, true},
-		{"openai", "gpt-4-0613", Price{30, 60, 30}, true},
-		{"anthropic", "claude-sonnet-4-5-20250929", Price{3, 15, 0.3}, true},
-		{"anthropic", "claude-3-5-sonnet-latest", Price{3, 15, 0.3}, true},
-		{"google", "gemini-1.5-pro-002", Price{1.25, 5, 0.3125}, true},
-		{"openai", "gpt-4o-2024-05-13", Price{5, 15, 5}, true},
-		{"openai", "gpt-3.5-turbo-0613", Price{1.5, 2, 1.5}, true},
-		{"openai", "gpt-3.5-turbo-0125", Price{0.5, 1.5, 0.5}, true},
-		{"gemini", "gemini-2.5-pro", Price{1.25, 10, 0.31}, true},
+		{"openai", "gpt-4o-2024-08-06", Price{2.5, 10, 1.25, 2.5}, true},
+		{"openai", "gpt-4-0613", Price{30, 60, 30, 30}, true},
+		{"anthropic", "claude-sonnet-4-5-20250929", Price{3, 15, 0.3, 3.75}, true},
+		{"anthropic", "claude-3-5-sonnet-latest", Price{3, 15, 0.3, 3.75}, true},
+		{"google", "gemini-1.5-pro-002", Price{1.25, 5, 0.3125, 1.25}, true},
+		{"openai", "gpt-4o-2024-05-13", Price{5, 15, 5, 5}, true},
+		{"openai", "gpt-3.5-turbo-0613", Price{1.5, 2, 1.5, 1.5}, true},
+		{"openai", "gpt-3.5-turbo-0125", Price{0.5, 1.5, 0.5, 0.5}, true},
+		{"gemini", "gemini-2.5-pro", Price{1.25, 10, 0.31, 1.25}, true},
 		{"openai", "gpt-4-1106-preview", Price{}, false},
 		{"openai", "o3-pro", Price{}, false},
 		{"anthropic", "gpt-4", Price{}, false},

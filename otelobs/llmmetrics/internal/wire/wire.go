@@ -1,0 +1,254 @@
+// Package wire is the HTTP middleware that the llmmetrics integrations of
+// the official LLM SDKs share: it reads each request's model and operation,
+// starts a CallOp, and reads usage, rate limits and errors from the response
+// as the SDK consumes it, streamed or not. What differs between APIs is a
+// Dialect.
+//
+// The SDKs call their middleware once per attempt, inside their own retry
+// loop, and do not say which attempt is the last. A response the SDK
+// retries is one whose body it closes without reading; one that ends the
+// call is read (an error body to build the SDK's error, a success body to
+// decode or stream it). So a retried response leaves its call open, to be
+// continued by the next attempt, which carries the retry count in the
+// X-Stainless-Retry-Count header and the same request body: one call, one
+// request and one span however many 429s it took, and one rate-limit event
+// per 429. A transport error (no response) cannot be told apart in the same
+// way, and ends the call: an SDK retry after it is a call of its own.
+package wire
+
+import (
+	"bytes"
+	"context"
+	"hash/maphash"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/agentorchestrator/observability/otelobs/llmmetrics"
+)
+
+// Next sends a request on; it is the SDKs' MiddlewareNext.
+type Next = func(*http.Request) (*http.Response, error)
+
+// Info is what a Dialect reads from a request.
+type Info struct {
+	Operation llmmetrics.Operation
+	Model     string
+	Stream    bool
+	// Body, when not nil, replaces the request body (to ask a stream for
+	// its usage, for example).
+	Body []byte
+	// HideUsage says that Body asked for a usage event the caller did not,
+	// which is then kept from the caller.
+	HideUsage bool
+}
+
+// Result is what a response said about its call.
+type Result struct {
+	Model     string
+	Usage     llmmetrics.Usage
+	HasUsage  bool
+	ToolCalls int
+	// Done says that a stream reached its end event.
+	Done bool
+}
+
+// Dialect is one API's wire format.
+type Dialect interface {
+	// Request reads a request body; ok is false for requests that are not
+	// model calls (listing models, files), which pass through unrecorded.
+	Request(path string, body []byte) (info Info, ok bool)
+	// Response reads a whole JSON response body.
+	Response(body []byte) Result
+	// Event reads one server-sent event of a stream into r. chunk says
+	// that it carries output (for time to first chunk and per chunk); hide
+	// that the caller must not see it (see Info.HideUsage).
+	Event(r *Result, event, data []byte, hideUsage bool) (chunk, hide bool)
+}
+
+// Middleware records the model calls made through it on m.
+type Middleware struct {
+	m        *llmmetrics.Metrics
+	provider string
+	dialect  Dialect
+	seed     maphash.Seed
+
+	mu      sync.Mutex
+	carried map[carryKey]*carried
+}
+
+// New returns the middleware for one client.
+func New(m *llmmetrics.Metrics, provider string, d Dialect) *Middleware {
+	return &Middleware{m: m, provider: provider, dialect: d, seed: maphash.MakeSeed(), carried: map[carryKey]*carried{}}
+}
+
+// carryKey names the attempt that continues a retried call.
+type carryKey struct {
+	body    uint64
+	attempt int
+}
+
+// carried is a call whose response was retried.
+type carried struct {
+	call  *llmmetrics.CallOp
+	span  trace.Span
+	timer *time.Timer
+}
+
+// RetryCountHeader is the header the SDKs number their attempts with.
+const RetryCountHeader = "X-Stainless-Retry-Count"
+
+// carryGrace is how long a retried call waits for its next attempt beyond
+// the wait the response asked for: the SDKs' own backoff is at most 8 s.
+const carryGrace = 15 * time.Second
+
+// maxCarryWait bounds the wait a response may ask for.
+const maxCarryWait = 5 * time.Minute
+
+// Handle is the middleware: func(*http.Request, Next) (*http.Response, error).
+func (w *Middleware) Handle(req *http.Request, next Next) (*http.Response, error) {
+	if w == nil || w.m == nil || req.Method != http.MethodPost || req.Body == nil || req.Body == http.NoBody {
+		return next(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	info, ok := w.dialect.Request(req.URL.Path, body)
+	send := body
+	if ok && info.Body != nil {
+		send = info.Body
+	}
+	setBody(req, send)
+	if !ok {
+		return next(req)
+	}
+
+	key := carryKey{body: maphash.Bytes(w.seed, body) ^ maphash.String(w.seed, req.URL.Path)}
+	key.attempt, _ = strconv.Atoi(req.Header.Get(RetryCountHeader))
+	a := &attempt{w: w, key: key, hideUsage: info.HideUsage}
+	if c := w.claim(key); c != nil {
+		a.call, a.span = c.call, c.span
+	} else {
+		var ctx context.Context
+		ctx, a.call = w.m.StartCall(req.Context(), llmmetrics.Request{
+			Provider: w.provider, Model: info.Model, Operation: info.Operation,
+			ServerAddress: req.URL.Hostname(), Stream: info.Stream,
+		})
+		a.span = trace.SpanFromContext(ctx)
+	}
+	req = req.WithContext(trace.ContextWithSpan(req.Context(), a.span))
+
+	res, err := next(req)
+	if err != nil {
+		a.call.End(&err)
+		return res, err
+	}
+	if rl, ok := llmmetrics.RateLimitFromHeaders(res.Header, time.Now()); ok {
+		a.call.SetRateLimit(rl)
+		a.retryAfter = rl.RetryAfter
+	}
+	if res.StatusCode == http.StatusTooManyRequests {
+		a.call.RateLimited()
+	}
+	if res.Body == nil {
+		res.Body = http.NoBody
+	}
+	switch {
+	case res.StatusCode >= 400:
+		res.Body = &errorBody{rc: res.Body, a: a, err: &StatusError{Code: res.StatusCode}}
+	case isEventStream(res.Header.Get("Content-Type")):
+		res.Body = newStreamBody(res.Body, a)
+	default:
+		res.Body = &jsonBody{rc: res.Body, a: a}
+	}
+	return res, nil
+}
+
+// setBody makes body the request's body, replayable.
+func setBody(req *http.Request, body []byte) {
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	req.ContentLength = int64(len(body))
+}
+
+func isEventStream(ct string) bool {
+	return len(ct) >= 17 && bytes.EqualFold([]byte(ct[:17]), []byte("text/event-stream"))
+}
+
+// claim takes the call that the attempt key continues, if any.
+func (w *Middleware) claim(k carryKey) *carried {
+	if k.attempt == 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.carried[k]
+	if c != nil && c.timer.Stop() {
+		delete(w.carried, k)
+		return c
+	}
+	return nil
+}
+
+// carry keeps a retried call for the next attempt. If none comes in time
+// (the caller's context ended during the SDK's wait), the call ends with err.
+func (w *Middleware) carry(a *attempt, err error) {
+	k := carryKey{body: a.key.body, attempt: a.key.attempt + 1}
+	c := &carried{call: a.call, span: a.span}
+	wait := min(a.retryAfter, maxCarryWait) + carryGrace
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if old := w.carried[k]; old != nil && old.timer.Stop() {
+		// Two calls with the same body retried at once: each ends
+		// once, whichever attempt continues it.
+		old.call.End(&err)
+	}
+	c.timer = time.AfterFunc(wait, func() {
+		w.mu.Lock()
+		if w.carried[k] == c {
+			delete(w.carried, k)
+		}
+		w.mu.Unlock()
+		c.call.End(&err)
+	})
+	w.carried[k] = c
+}
+
+// attempt is one request of a call and its response.
+type attempt struct {
+	w          *Middleware
+	key        carryKey
+	call       *llmmetrics.CallOp
+	span       trace.Span
+	hideUsage  bool
+	retryAfter time.Duration
+}
+
+// finish ends the call with what the response said.
+func (a *attempt) finish(r Result, err error) {
+	if r.Model != "" {
+		a.call.SetResponseModel(r.Model)
+	}
+	if r.HasUsage {
+		a.call.SetUsage(r.Usage)
+	}
+	a.call.SetToolCalls(r.ToolCalls)
+	a.call.End(&err)
+}
+
+// StatusError is a response with an HTTP error status.
+type StatusError struct{ Code int }
+
+// Error implements error.
+func (e *StatusError) Error() string {
+	return "HTTP " + strconv.Itoa(e.Code) + " " + http.StatusText(e.Code)
+}
+
+// ErrorType classifies the status for llmmetrics.
+func (e *StatusError) ErrorType() string { return string(llmmetrics.HTTPErrorType(e.Code)) }
