@@ -144,6 +144,9 @@ type CallOp struct {
 	span  trace.Span
 	start time.Time
 	op    Operation
+	// borrowed says that the span is someone else's (StartCallIn): End
+	// adds to it but does not end it.
+	borrowed bool
 
 	mu            sync.Mutex
 	usage         Usage
@@ -179,6 +182,16 @@ func (m *Metrics) StartCall(ctx context.Context, req Request) (context.Context, 
 		}
 	}
 	return ctx, &CallOp{m: m, e: e, ctx: ctx, span: span, start: time.Now(), op: op}
+}
+
+// StartCallIn is StartCall for a call whose span is already in ctx,
+// started by an SDK that traces its own calls (anthropic-sdk-go does): the
+// call's measurements take that span as their exemplar, and End adds the
+// usage, cost and error type to it, but leaves ending it to its owner. No
+// span of its own is started, so the trace shows the call once.
+func (m *Metrics) StartCallIn(ctx context.Context, req Request) *CallOp {
+	e := m.labels.get(req.Provider, req.Model)
+	return &CallOp{m: m, e: e, ctx: ctx, span: trace.SpanFromContext(ctx), start: time.Now(), op: req.Operation.normalize(), borrowed: true}
 }
 
 // Chunk reports that a chunk of a streamed response arrived now. The first
@@ -331,7 +344,9 @@ func (c *CallOp) End(errp *error) Result {
 		}
 		c.span.SetAttributes(attrs...)
 	}
-	c.span.End()
+	if !c.borrowed {
+		c.span.End()
+	}
 	return res
 }
 

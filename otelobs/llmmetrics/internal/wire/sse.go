@@ -136,8 +136,11 @@ func (s *streamBody) Close() error {
 // end event succeeded, whatever comes after.
 func (s *streamBody) finish(err error) {
 	s.end.Do(func() {
-		if s.r.Done {
+		switch {
+		case s.r.Done:
 			err = nil
+		case s.r.Err != nil:
+			err = s.r.Err
 		}
 		s.a.finish(s.r, err)
 	})

@@ -55,6 +55,8 @@ type Result struct {
 	ToolCalls int
 	// Done says that a stream reached its end event.
 	Done bool
+	// Err is the error a stream reported in an event of its own.
+	Err error
 }
 
 // Dialect is one API's wire format.
@@ -76,6 +78,10 @@ type Middleware struct {
 	provider string
 	dialect  Dialect
 	seed     maphash.Seed
+	// OwnSpan, when set, reports that the span in an attempt's context is
+	// the SDK's own span of the call, which the call is then recorded on
+	// (llmmetrics.StartCallIn) instead of a span of its own.
+	OwnSpan func(trace.Span) bool
 
 	mu      sync.Mutex
 	carried map[carryKey]*carried
@@ -134,6 +140,11 @@ func (w *Middleware) Handle(req *http.Request, next Next) (*http.Response, error
 	a := &attempt{w: w, key: key, hideUsage: info.HideUsage}
 	if c := w.claim(key); c != nil {
 		a.call, a.span = c.call, c.span
+	} else if sdk := trace.SpanFromContext(req.Context()); w.OwnSpan != nil && w.OwnSpan(sdk) {
+		a.span = sdk
+		a.call = w.m.StartCallIn(req.Context(), llmmetrics.Request{
+			Provider: w.provider, Model: info.Model, Operation: info.Operation, Stream: info.Stream,
+		})
 	} else {
 		var ctx context.Context
 		ctx, a.call = w.m.StartCall(req.Context(), llmmetrics.Request{
