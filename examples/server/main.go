@@ -77,7 +77,8 @@ func newApp(ctx context.Context, c config, opts ...otelobs.Option) (a *app, err 
 	if err != nil {
 		return nil, fmt.Errorf("ORCH_WORKSPACE_ROOT: %w", err)
 	}
-	providers, err := provider.NewRegistry(provider.Config{Seed: c.seed, Sim: c.sim})
+	providers, err := provider.NewRegistry(provider.Config{Seed: c.seed, Sim: c.sim, LLM: llm,
+		HTTPClient: &http.Client{Transport: tel.HTTPTransport(nil)}, TracerProvider: tp})
 	if err != nil {
 		return nil, err
 	}

@@ -62,6 +62,7 @@ type Server struct {
 	mu       sync.Mutex
 	replies  []Reply
 	fallback Reply
+	respond  func(Request) Reply
 	requests []Request
 }
 
@@ -95,6 +96,14 @@ func (s *Server) SetFallback(r Reply) {
 	s.fallback = r
 }
 
+// Respond makes f answer the requests that the script does not, in place of
+// the fallback: to answer from what was asked, or to check a header.
+func (s *Server) Respond(f func(Request) Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.respond = f
+}
+
 // Requests returns the requests received so far.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -106,13 +115,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
 	var body map[string]any
 	_ = json.Unmarshal(raw, &body)
+	req := Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
-	reply := s.fallback
-	if len(s.replies) > 0 {
+	s.requests = append(s.requests, req)
+	reply, respond := s.fallback, s.respond
+	scripted := len(s.replies) > 0
+	if scripted {
 		reply, s.replies = s.replies[0], s.replies[1:]
 	}
 	s.mu.Unlock()
+	if !scripted && respond != nil {
+		reply = respond(req)
+	}
 	for k, v := range reply.Header {
 		w.Header().Set(k, v)
 	}

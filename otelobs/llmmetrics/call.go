@@ -162,6 +162,23 @@ type CallOp struct {
 
 var clientKind = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
 
+type spanAttrsKey struct{}
+
+// ContextWithSpanAttributes returns ctx with attributes that the span of
+// every call started in it gets (StartCall, StartCallIn, and so the calls
+// the SDK options record): what a call is for in the application, for
+// example. They go on spans only, never on metrics, whose labels stay
+// bounded. Attributes already in ctx are kept, and come first.
+func ContextWithSpanAttributes(ctx context.Context, attrs ...attribute.KeyValue) context.Context {
+	old := spanAttributes(ctx)
+	return context.WithValue(ctx, spanAttrsKey{}, append(old[:len(old):len(old)], attrs...))
+}
+
+func spanAttributes(ctx context.Context) []attribute.KeyValue {
+	a, _ := ctx.Value(spanAttrsKey{}).([]attribute.KeyValue)
+	return a
+}
+
 // StartCall starts an LLM call: a span named "{operation} {model}" with the
 // gen_ai.* request attributes, which the returned context carries.
 func (m *Metrics) StartCall(ctx context.Context, req Request) (context.Context, *CallOp) {
@@ -180,6 +197,9 @@ func (m *Metrics) StartCall(ctx context.Context, req Request) (context.Context, 
 		if req.Stream {
 			span.SetAttributes(semconv.GenAIRequestStream(true))
 		}
+		if a := spanAttributes(ctx); len(a) > 0 {
+			span.SetAttributes(a...)
+		}
 	}
 	return ctx, &CallOp{m: m, e: e, ctx: ctx, span: span, start: time.Now(), op: op}
 }
@@ -191,7 +211,11 @@ func (m *Metrics) StartCall(ctx context.Context, req Request) (context.Context, 
 // span of its own is started, so the trace shows the call once.
 func (m *Metrics) StartCallIn(ctx context.Context, req Request) *CallOp {
 	e := m.labels.get(req.Provider, req.Model)
-	return &CallOp{m: m, e: e, ctx: ctx, span: trace.SpanFromContext(ctx), start: time.Now(), op: req.Operation.normalize(), borrowed: true}
+	span := trace.SpanFromContext(ctx)
+	if a := spanAttributes(ctx); len(a) > 0 && span.IsRecording() {
+		span.SetAttributes(a...)
+	}
+	return &CallOp{m: m, e: e, ctx: ctx, span: span, start: time.Now(), op: req.Operation.normalize(), borrowed: true}
 }
 
 // Chunk reports that a chunk of a streamed response arrived now. The first

@@ -100,6 +100,13 @@ func isSDKSpan(span trace.Span) bool {
 	return ok && span.IsRecording() && s.InstrumentationScope().Name == SDKScope
 }
 
+// Usage maps the usage of a message to llmmetrics.Usage, as the option does
+// (see the table above), for code that records calls itself.
+func Usage(u anthropic.Usage) llmmetrics.Usage {
+	return llmmetrics.Usage{InputTokens: u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens,
+		OutputTokens: u.OutputTokens, CachedInputTokens: u.CacheReadInputTokens, CacheWriteInputTokens: u.CacheCreationInputTokens}
+}
+
 // Classify returns the llmmetrics error type of an error the SDK returned:
 // its *anthropic.Error's HTTP status (529, overloaded, is server_error),
 // else llmmetrics.Classify (timeouts, cancellation, connection errors).

@@ -96,6 +96,9 @@ func TestMessageOnTheSDKsSpan(t *testing.T) {
 	if msg.Usage.InputTokens != 1000 {
 		t.Fatalf("the SDK's response was changed: %+v", msg.Usage)
 	}
+	if u := anthropicmetrics.Usage(msg.Usage); u != (llmmetrics.Usage{InputTokens: 10_000, OutputTokens: 500, CachedInputTokens: 6000, CacheWriteInputTokens: 3000}) {
+		t.Errorf("Usage(%+v) = %+v", msg.Usage, u)
+	}
 	checkCacheCall(t, h)
 	near(t, "tool calls", h.tel.Value(llmmetrics.ToolCallsName, pm()...), 1)
 	if n := len(h.tel.Spans("chat " + model)); n != 0 {

@@ -109,6 +109,14 @@ func Option(m *llmmetrics.Metrics, opts ...Setting) option.RequestOption {
 	})
 }
 
+// Usage maps the usage of a chat completion (or completion) to
+// llmmetrics.Usage, as the option does (see the table above), for code that
+// records calls itself.
+func Usage(u openai.CompletionUsage) llmmetrics.Usage {
+	return llmmetrics.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens,
+		CachedInputTokens: u.PromptTokensDetails.CachedTokens, ReasoningTokens: u.CompletionTokensDetails.ReasoningTokens}
+}
+
 // Classify returns the llmmetrics error type of an error the SDK returned:
 // its *openai.Error's HTTP status, else llmmetrics.Classify (timeouts,
 // cancellation, connection errors).

@@ -71,6 +71,9 @@ func TestChatCompletion(t *testing.T) {
 	if resp.Usage.PromptTokens != 1000 || len(resp.Choices[0].Message.ToolCalls) != 2 {
 		t.Fatalf("the SDK's response was changed: %+v", resp.Usage)
 	}
+	if u := openaimetrics.Usage(resp.Usage); u != (llmmetrics.Usage{InputTokens: 1000, OutputTokens: 300, CachedInputTokens: 400, ReasoningTokens: 100}) {
+		t.Errorf("Usage(%+v) = %+v", resp.Usage, u)
+	}
 	// gpt-4o: $2.50 input, $10 output, $1.25 cached input per million.
 	// By hand: 600 × 2.50 + 400 × 1.25 + 300 × 10 = 5,000 µ$.
 	want := (600*2.5 + 400*1.25 + 300*10.0) / 1e6

@@ -57,36 +57,45 @@ func (o *Orchestrator) llm(ctx context.Context, r *Run, p provider.Provider, ref
 // code or resolve.
 const PurposeKey = attribute.Key("agent_orchestrator.llm.purpose")
 
-// callOnce is one measured provider call.
+// callOnce is one measured provider call. A provider whose SDK records
+// its calls (provider.SelfRecording) is not recorded again here; its span
+// gets the purpose from the context.
 func (o *Orchestrator) callOnce(ctx context.Context, r *Run, p provider.Provider, req provider.Request) (resp provider.Response, err error) {
 	// Every call is a chat to the conventions; what it is for here
 	// (planning, writing a file, resolving a conflict) is the app's own
 	// attribute.
-	ctx, call := o.in.LLM.StartCall(ctx, llmmetrics.Request{Provider: p.Name(), Model: req.Model})
-	trace.SpanFromContext(ctx).SetAttributes(PurposeKey.String(string(req.Purpose)))
-	defer func() {
-		res := call.End(&err)
-		r.mu.Lock()
-		r.llmCalls++
-		if err != nil {
-			r.llmErrors++
+	purpose := PurposeKey.String(string(req.Purpose))
+	var res llmmetrics.Result
+	if sr, ok := p.(provider.SelfRecording); ok && sr.RecordsCalls() {
+		resp, err = p.Complete(llmmetrics.ContextWithSpanAttributes(ctx, purpose), req)
+		price, priced := o.in.LLM.Price(p.Name(), req.Model)
+		res = llmmetrics.Result{CostUSD: price.Cost(resp.Usage), Priced: priced}
+	} else {
+		var call *llmmetrics.CallOp
+		ctx, call = o.in.LLM.StartCall(ctx, llmmetrics.Request{Provider: p.Name(), Model: req.Model})
+		trace.SpanFromContext(ctx).SetAttributes(purpose)
+		resp, err = p.Complete(ctx, req)
+		if err == nil {
+			call.SetUsage(resp.Usage)
+			call.SetResponseModel(resp.Model)
 		}
-		r.tokensIn += resp.Usage.InputTokens
-		r.tokensOut += resp.Usage.OutputTokens
-		r.costUSD += res.CostUSD
-		if !res.Priced {
-			r.unpriced++
-		}
-		r.mu.Unlock()
-		o.mu.Lock()
-		o.spentUSD += res.CostUSD
-		o.mu.Unlock()
-	}()
-	resp, err = p.Complete(ctx, req)
-	if err == nil {
-		call.SetUsage(resp.Usage)
-		call.SetResponseModel(resp.Model)
+		res = call.End(&err)
 	}
+	r.mu.Lock()
+	r.llmCalls++
+	if err != nil {
+		r.llmErrors++
+	}
+	r.tokensIn += resp.Usage.InputTokens
+	r.tokensOut += resp.Usage.OutputTokens
+	r.costUSD += res.CostUSD
+	if !res.Priced {
+		r.unpriced++
+	}
+	r.mu.Unlock()
+	o.mu.Lock()
+	o.spentUSD += res.CostUSD
+	o.mu.Unlock()
 	return resp, err
 }
 

@@ -1,14 +1,18 @@
 // Package provider holds the LLM providers of the example server: a
 // simulated provider (the default, so that the server works without an API
-// key) and an OpenAI-compatible HTTP provider.
+// key), and real ones on the official SDKs with their llmmetrics options:
+// OpenAI (any OpenAI-compatible API) and Anthropic.
 package provider
 
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentorchestrator/observability/otelobs/llmmetrics"
 )
@@ -73,11 +77,12 @@ func (e *RateLimitError) Unwrap() error { return e.Err }
 // ErrorType classifies the error for llmmetrics.
 func (e *RateLimitError) ErrorType() string { return string(llmmetrics.ErrorRateLimited) }
 
-// Known lists the providers a run may name, with the OpenAI-compatible base
-// URL used when the provider's API key is set.
+// Known lists the providers a run may name, with the base URL used when the
+// provider's API key is set: Anthropic's own API, and OpenAI-compatible ones
+// for the others.
 var Known = map[string]string{
 	"openai":    "https://api.openai.com/v1",
-	"anthropic": "https://api.anthropic.com/v1",
+	"anthropic": "https://api.anthropic.com",
 	"google":    "https://generativelanguage.googleapis.com/v1beta/openai",
 	"mistral":   "https://api.mistral.ai/v1",
 	"deepseek":  "https://api.deepseek.com/v1",
@@ -96,8 +101,15 @@ func IsKnown(name string) bool {
 type Config struct {
 	// Env looks up environment variables (os.Getenv when nil):
 	// <PROVIDER>_API_KEY (e.g. OPENAI_API_KEY) switches a provider to real
-	// HTTP calls, <PROVIDER>_BASE_URL overrides its base URL.
+	// calls through its SDK, <PROVIDER>_BASE_URL overrides its base URL.
 	Env func(string) string
+	// LLM records the real providers' calls (their SDK options); the
+	// orchestrator records the simulated ones.
+	LLM *llmmetrics.Metrics
+	// HTTPClient and TracerProvider are passed to the real providers
+	// (SDKConfig).
+	HTTPClient     *http.Client
+	TracerProvider trace.TracerProvider
 	// Seed seeds the simulated providers.
 	Seed uint64
 	// Sim tunes the simulated providers.
@@ -109,8 +121,9 @@ type Registry struct {
 	providers map[string]Provider
 }
 
-// NewRegistry builds every known provider up front: simulated ones, or HTTP
-// ones for providers whose API key is set.
+// NewRegistry builds every known provider up front: simulated ones, or real
+// ones for providers whose API key is set (Anthropic on its SDK, the others
+// on openai-go).
 func NewRegistry(cfg Config) (*Registry, error) {
 	if cfg.Env == nil {
 		cfg.Env = os.Getenv
@@ -126,9 +139,16 @@ func NewRegistry(cfg Config) (*Registry, error) {
 		if u := cfg.Env(env + "_BASE_URL"); u != "" {
 			base = u
 		}
-		p, err := NewHTTP(HTTPConfig{Name: name, BaseURL: base, APIKey: key})
+		sc := SDKConfig{Name: name, BaseURL: base, APIKey: key, LLM: cfg.LLM, HTTPClient: cfg.HTTPClient, TracerProvider: cfg.TracerProvider}
+		var p Provider
+		var err error
+		if name == "anthropic" {
+			p, err = NewAnthropic(sc)
+		} else {
+			p, err = NewOpenAI(sc)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("provider %s: %w", name, err)
+			return nil, err
 		}
 		r.providers[name] = p
 	}
