@@ -72,16 +72,16 @@ func RateLimitFromHeaders(h http.Header, now time.Time) (rl RateLimit, ok bool) 
 // retryAfter reads retry-after-ms, else retry-after; 0 when neither is
 // usable.
 func retryAfter(h http.Header, now time.Time) time.Duration {
-	if ms, err := strconv.ParseFloat(strings.TrimSpace(h.Get("Retry-After-Ms")), 64); err == nil && ms > 0 && !math.IsInf(ms, 0) {
-		return min(time.Duration(ms*float64(time.Millisecond)), maxRetryAfter)
+	if ms, err := strconv.ParseFloat(strings.TrimSpace(h.Get("Retry-After-Ms")), 64); err == nil && ms > 0 {
+		return seconds(ms / 1000)
 	}
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s > 0 && !math.IsInf(s, 0) {
-			return min(time.Duration(s*float64(time.Second)), maxRetryAfter)
+		if s > 0 {
+			return seconds(s)
 		}
 		return 0
 	}
@@ -89,6 +89,15 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 		return min(t.Sub(now), maxRetryAfter)
 	}
 	return 0
+}
+
+// seconds converts a positive wait, capped at maxRetryAfter before the
+// conversion could overflow.
+func seconds(s float64) time.Duration {
+	if math.IsNaN(s) || s >= maxRetryAfter.Seconds() {
+		return maxRetryAfter
+	}
+	return time.Duration(s * float64(time.Second))
 }
 
 // recordRateLimit sets the gauges of l from rl's known fields.
