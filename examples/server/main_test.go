@@ -204,6 +204,12 @@ func TestGuideRun(t *testing.T) {
 	if names["run"] != 1 || names["task.execute"] < 4 || names["git.merge"] < 4 || names["chat gpt-4"] < 5 {
 		t.Errorf("spans of the run's trace: %v", names)
 	}
+	// Each worker's LLM-driven step is an agent step named after its
+	// profile, and each file it writes a tool run.
+	agents := names["invoke_agent planner"] + names["invoke_agent coder"] + names["invoke_agent tester"]
+	if agents < names["task.execute"] || names["execute_tool write_file"] < agents {
+		t.Errorf("agent steps %d and tool runs %d for %d task attempts: %v", agents, names["execute_tool write_file"], names["task.execute"], names)
+	}
 	if purposes["plan"] != 1 || purposes["code"] < 4 || purposes["plan"]+purposes["code"]+purposes["resolve"] != names["chat gpt-4"] {
 		t.Errorf("purposes of the LLM calls %v, want one plan, a code per task, one per chat span (%d)", purposes, names["chat gpt-4"])
 	}

@@ -101,6 +101,15 @@ var genAIProviders = map[string]string{
 	"ibm.watsonx.ai":     semconv.GenAIProviderNameIBMWatsonxAI.Value.AsString(),
 }
 
+// genAIProviderName is gen_ai.provider.name for a provider as passed in: the
+// conventions' value, or else the provider's label value.
+func genAIProviderName(provider string) string {
+	if g := genAIProviders[normalizeName(provider)]; g != "" {
+		return g
+	}
+	return normalizeProvider(provider)
+}
+
 // Metric attribute keys.
 const (
 	ProviderKey  = attribute.Key("provider")

@@ -1,6 +1,7 @@
 package llmmetrics
 
 import (
+	"errors"
 	"math"
 	"net/http"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func TestUsageClamp(t *testing.T) {
@@ -177,5 +180,35 @@ func TestChunksAndToolCallsAndSpanAttributes(t *testing.T) {
 	if s.Attr("app.purpose") != "plan" || s.Attr("app.task") != "t1" || s.Attr("gen_ai.request.stream") != "true" ||
 		s.Attr("agent_orchestrator.llm.tool_calls") != "3" {
 		t.Errorf("span %v", s.Attributes)
+	}
+}
+
+func TestAgentAndToolSpans(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	ctx, agent := h.m.StartAgent(t.Context(), Agent{Name: "coder", ID: "worker-2", Provider: "gemini"})
+	_, call := h.m.StartCall(ctx, Request{Provider: "openai", Model: "gpt-4o"})
+	call.SetToolCalls(1)
+	call.End(nil)
+	_, tool := h.m.StartTool(ctx, Tool{Name: "write_file", CallID: "call_1", Type: "made-up"})
+	err := errors.New("disk full")
+	tool.End(&err)
+	tool.End(nil) // once
+	agent.End(nil)
+	a, c, tl := h.tel.Span("invoke_agent coder"), h.tel.Span("chat gpt-4o"), h.tel.Span("execute_tool write_file")
+	if a.Attr("gen_ai.operation.name") != "invoke_agent" || a.Attr("gen_ai.agent.name") != "coder" ||
+		a.Attr("gen_ai.agent.id") != "worker-2" || a.Attr("gen_ai.provider.name") != "gcp.gemini" || a.Kind != trace.SpanKindInternal {
+		t.Errorf("agent span %v", a.Attributes)
+	}
+	if c.ParentID != a.SpanID || tl.ParentID != a.SpanID {
+		t.Error("the call and the tool are not the agent step's children")
+	}
+	if tl.Attr("gen_ai.tool.name") != "write_file" || tl.Attr("gen_ai.tool.type") != "function" || tl.Attr("gen_ai.tool.call.id") != "call_1" ||
+		tl.Status != codes.Error || tl.Attr("error.type") != Other {
+		t.Errorf("tool span %+v", tl)
+	}
+	// Tool runs and agent steps are not requests.
+	if n := h.tel.Value(RequestsName, ProviderKey.String("openai"), ModelKey.String("gpt-4o")); n != 1 {
+		t.Errorf("requests %v", n)
 	}
 }

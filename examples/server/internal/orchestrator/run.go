@@ -16,6 +16,7 @@ import (
 
 	"github.com/agentorchestrator/observability/examples/server/internal/provider"
 	"github.com/agentorchestrator/observability/examples/server/internal/workspace"
+	"github.com/agentorchestrator/observability/otelobs/llmmetrics"
 	"github.com/agentorchestrator/observability/otelobs/taskmetrics"
 )
 
@@ -389,6 +390,38 @@ func (o *Orchestrator) runTask(j *job, workerID string) error {
 	}
 }
 
+// agentStep is the worker's LLM-driven step, an invoke_agent span named
+// after its profile: the LLM writes the task's files, and each is written
+// to the worktree by the write_file tool (an execute_tool span).
+func (o *Orchestrator) agentStep(ctx context.Context, j *job, wt *workspace.Worktree, n int64) (err error) {
+	r, pt := j.run, j.entry.plan
+	ctx, step := o.in.LLM.StartAgent(ctx, llmmetrics.Agent{Name: pt.Profile, Provider: r.worker.Name()})
+	defer step.End(&err)
+	resp, err := o.llm(ctx, r, r.worker, r.spec.Worker, provider.Request{
+		Purpose: provider.PurposeCode,
+		System:  "You are a " + pt.Profile + " agent. Write the content of the files for your task; answer with the file content only.",
+		Prompt: pt.Title + "\nObjective: " + r.spec.Objective + "\nFiles: " + strings.Join(pt.Files, ", ") +
+			"\n(" + pt.Profile + " attempt " + fmt.Sprint(n) + ")",
+		MaxTokens: 2048,
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range pt.Files {
+		if err := o.writeFile(ctx, wt, f, resp.Text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFile runs the write_file tool.
+func (o *Orchestrator) writeFile(ctx context.Context, wt *workspace.Worktree, file, content string) (err error) {
+	_, tool := o.in.LLM.StartTool(ctx, llmmetrics.Tool{Name: "write_file"})
+	defer tool.End(&err)
+	return wt.WriteFile(file, content)
+}
+
 // attempt runs one attempt: a fresh branch from the base branch, the LLM
 // writes the task's files on it, and it is merged back. Branching first, as
 // a worker does when it picks a task up, is what lets two coders that edit
@@ -404,20 +437,8 @@ func (o *Orchestrator) attempt(ctx context.Context, j *job, n int64) error {
 			o.log.Warn("worktree cleanup failed", "run", r.ID, "error", err)
 		}
 	}()
-	resp, err := o.llm(ctx, r, r.worker, r.spec.Worker, provider.Request{
-		Purpose: provider.PurposeCode,
-		System:  "You are a " + pt.Profile + " agent. Write the content of the files for your task; answer with the file content only.",
-		Prompt: pt.Title + "\nObjective: " + r.spec.Objective + "\nFiles: " + strings.Join(pt.Files, ", ") +
-			"\n(" + pt.Profile + " attempt " + fmt.Sprint(n) + ")",
-		MaxTokens: 2048,
-	})
-	if err != nil {
+	if err := o.agentStep(ctx, j, wt, n); err != nil {
 		return err
-	}
-	for _, f := range pt.Files {
-		if err := wt.WriteFile(f, resp.Text); err != nil {
-			return err
-		}
 	}
 	if err := wt.Commit(ctx, pt.Title); err != nil {
 		return err
