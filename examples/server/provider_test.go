@@ -86,6 +86,7 @@ func TestRunWithHTTPProvider(t *testing.T) {
 	for _, want := range []string{
 		`llm_rate_limit_events_total{model="gpt-4",provider="openai"} 1`,
 		`llm_request_errors_total{error_type="rate_limited",model="gpt-4",provider="openai"} 1`,
+		`llm_rate_limit_retry_after_seconds{model="gpt-4",provider="openai"} 0.02`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, grep(m, "llm_"))
