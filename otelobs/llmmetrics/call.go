@@ -221,7 +221,10 @@ func (m *Metrics) StartCallIn(ctx context.Context, req Request) *CallOp {
 // Chunk reports that a chunk of a streamed response arrived now. The first
 // one records gen_ai.client.operation.time_to_first_chunk (from StartCall),
 // each later one gen_ai.client.operation.time_per_output_chunk (from the
-// chunk before). After End it does nothing.
+// chunk before). Time to first chunk keeps an exemplar that leads to the
+// call's span; the per-chunk times, one per token for many APIs, do not:
+// offering each to the exemplar reservoir would cost more than the rest of
+// the measurement. After End it does nothing.
 func (c *CallOp) Chunk() {
 	if c == nil || c.m == nil {
 		return
@@ -236,7 +239,7 @@ func (c *CallOp) Chunk() {
 		c.firstChunk = now.Sub(c.start)
 		c.m.firstChunk.Record(c.ctx, c.firstChunk.Seconds(), c.e.genAIFor(c.op).duration.Record...)
 	} else {
-		c.m.perChunk.Record(c.ctx, now.Sub(c.lastChunk).Seconds(), c.e.genAIFor(c.op).duration.Record...)
+		c.m.perChunk.Record(context.Background(), now.Sub(c.lastChunk).Seconds(), c.e.genAIFor(c.op).duration.Record...)
 	}
 	c.chunks++
 	c.lastChunk = now
@@ -337,10 +340,11 @@ func (c *CallOp) End(errp *error) Result {
 	}
 	c.res = res
 	if c.span.IsRecording() {
-		attrs := []attribute.KeyValue{
+		attrs := make([]attribute.KeyValue, 0, 13)
+		attrs = append(attrs,
 			semconv.GenAIUsageInputTokens(int(c.usage.InputTokens)),
 			semconv.GenAIUsageOutputTokens(int(c.usage.OutputTokens)),
-		}
+		)
 		if c.usage.CachedInputTokens > 0 {
 			attrs = append(attrs, semconv.GenAIUsageCacheReadInputTokensKey.Int64(c.usage.CachedInputTokens))
 		}

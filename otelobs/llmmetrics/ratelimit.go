@@ -55,9 +55,12 @@ func RateLimitFromHeaders(h http.Header, now time.Time) (rl RateLimit, ok bool) 
 		{&rl.TokensLimit, "X-Ratelimit-Limit-Tokens", "Anthropic-Ratelimit-Tokens-Limit"},
 		{&rl.TokensRemaining, "X-Ratelimit-Remaining-Tokens", "Anthropic-Ratelimit-Tokens-Remaining"},
 	} {
-		v := h.Get(f.openai)
+		v := header(h, f.openai)
 		if v == "" {
-			v = h.Get(f.claude)
+			v = header(h, f.claude)
+		}
+		if v == "" {
+			continue // no error to allocate for an absent header
 		}
 		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n >= 0 {
 			*f.dst, ok = n, true
@@ -69,13 +72,24 @@ func RateLimitFromHeaders(h http.Header, now time.Time) (rl RateLimit, ok bool) 
 	return rl, ok
 }
 
+// header is h.Get for a key already in canonical form, without
+// canonicalising it again (ten look-ups a response).
+func header(h http.Header, canonical string) string {
+	if v := h[canonical]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // retryAfter reads retry-after-ms, else retry-after; 0 when neither is
 // usable.
 func retryAfter(h http.Header, now time.Time) time.Duration {
-	if ms, err := strconv.ParseFloat(strings.TrimSpace(h.Get("Retry-After-Ms")), 64); err == nil && ms > 0 {
-		return seconds(ms / 1000)
+	if v := strings.TrimSpace(header(h, "Retry-After-Ms")); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
+			return seconds(ms / 1000)
+		}
 	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
+	v := strings.TrimSpace(header(h, "Retry-After"))
 	if v == "" {
 		return 0
 	}

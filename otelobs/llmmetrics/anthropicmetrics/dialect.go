@@ -1,6 +1,7 @@
 package anthropicmetrics
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 
@@ -11,59 +12,97 @@ import (
 )
 
 // dialect reads the Messages API's wire format with gjson, the JSON reader
-// the SDK itself uses.
+// the SDK itself uses: one pass over a message's top-level keys, and for a
+// stream's deltas (most of its events) a byte scan of their type only.
 type dialect struct{}
 
-func (dialect) Request(path string, body []byte) (wire.Info, bool) {
+func (dialect) Request(path string, body string) (wire.Info, bool) {
 	if !strings.HasSuffix(strings.TrimRight(path, "/"), "/messages") {
 		return wire.Info{}, false // count_tokens, batches, models, files
 	}
-	r := gjson.GetManyBytes(body, "model", "stream")
-	return wire.Info{Operation: llmmetrics.OperationChat, Model: r[0].String(), Stream: r[1].Bool()}, true
+	info := wire.Info{Operation: llmmetrics.OperationChat}
+	gjson.Parse(body).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			info.Model = v.Str
+		case "stream":
+			info.Stream = v.Bool()
+		}
+		return true
+	})
+	return info, true
 }
 
 // readUsage reads a usage object into r; fields absent keep their values
-// (a message_delta repeats only some).
+// (a message_delta repeats only some). The input is the sum of three
+// fields: see the package documentation.
 func readUsage(r *wire.Result, u gjson.Result) {
 	if !u.IsObject() {
 		return
 	}
 	r.HasUsage = true
-	f := u.Get("@this").Map()
-	if v, ok := f["output_tokens"]; ok {
-		r.Usage.OutputTokens = v.Int()
-	}
-	plain, read, write := f["input_tokens"], f["cache_read_input_tokens"], f["cache_creation_input_tokens"]
-	if plain.Exists() || read.Exists() || write.Exists() {
-		r.Usage.CachedInputTokens, r.Usage.CacheWriteInputTokens = read.Int(), write.Int()
-		r.Usage.InputTokens = plain.Int() + read.Int() + write.Int()
+	var plain, read, write int64
+	inputs := false
+	u.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "output_tokens":
+			r.Usage.OutputTokens = v.Int()
+		case "input_tokens":
+			plain, inputs = v.Int(), true
+		case "cache_read_input_tokens":
+			read, inputs = v.Int(), true
+		case "cache_creation_input_tokens":
+			write, inputs = v.Int(), true
+		}
+		return true
+	})
+	if inputs {
+		r.Usage.CachedInputTokens, r.Usage.CacheWriteInputTokens = read, write
+		r.Usage.InputTokens = plain + read + write
 	}
 }
 
-func (dialect) Response(body []byte) wire.Result {
+func (dialect) Response(_ wire.Info, body string) wire.Result {
 	var r wire.Result
-	v := gjson.ParseBytes(body)
-	r.Model = v.Get("model").String()
-	readUsage(&r, v.Get("usage"))
-	v.Get("content").ForEach(func(_, c gjson.Result) bool {
-		if c.Get("type").String() == "tool_use" {
-			r.ToolCalls++
+	gjson.Parse(body).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			r.Model = v.Str
+		case "usage":
+			readUsage(&r, v)
+		case "content":
+			if strings.Contains(v.Raw, `"tool_use"`) {
+				v.ForEach(func(_, c gjson.Result) bool {
+					if c.Get("type").Str == "tool_use" {
+						r.ToolCalls++
+					}
+					return true
+				})
+			}
 		}
 		return true
 	})
 	return r
 }
 
+var deltaType = []byte(`{"type":"content_block_delta"`)
+
 func (dialect) Event(r *wire.Result, event, data []byte, _ bool) (chunk, hide bool) {
-	v := gjson.ParseBytes(data)
-	switch v.Get("type").String() {
+	if bytes.HasPrefix(data, deltaType) || string(event) == "content_block_delta" {
+		return true, false
+	}
+	if string(event) == "ping" {
+		return false, false
+	}
+	v := gjson.Parse(string(data))
+	switch v.Get("type").Str {
 	case "message_start":
-		if m := v.Get("message.model").String(); m != "" {
+		if m := v.Get("message.model").Str; m != "" {
 			r.Model = m
 		}
 		readUsage(r, v.Get("message.usage"))
 	case "content_block_start":
-		if v.Get("content_block.type").String() == "tool_use" {
+		if v.Get("content_block.type").Str == "tool_use" {
 			r.ToolCalls++
 		}
 	case "content_block_delta":
@@ -76,10 +115,10 @@ func (dialect) Event(r *wire.Result, event, data []byte, _ bool) (chunk, hide bo
 		// overloaded_error and api_error are the server's; anything else
 		// is still a failed call.
 		t := llmmetrics.ErrorServer
-		if v.Get("error.type").String() == "rate_limit_error" {
+		if v.Get("error.type").Str == "rate_limit_error" {
 			t = llmmetrics.ErrorRateLimited
 		}
-		r.Err = llmmetrics.NewError(t, errors.New("stream error event: "+v.Get("error.type").String()))
+		r.Err = llmmetrics.NewError(t, errors.New("the stream reported an error event"))
 	}
 	return false, false
 }

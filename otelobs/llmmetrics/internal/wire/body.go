@@ -3,6 +3,7 @@ package wire
 import (
 	"errors"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/agentorchestrator/observability/otelobs/llmmetrics"
@@ -23,18 +24,27 @@ var errCut = llmmetrics.NewError(llmmetrics.ErrorConnection, errors.New("the str
 type jsonBody struct {
 	rc   io.ReadCloser
 	a    *attempt
-	buf  []byte
+	buf  strings.Builder // a string at the end without a copy
 	over bool
 	once sync.Once
+}
+
+func newJSONBody(rc io.ReadCloser, a *attempt, size int64) *jsonBody {
+	b := &jsonBody{rc: rc, a: a}
+	if size > 0 && size <= maxJSONBody {
+		b.buf.Grow(int(size))
+	}
+	return b
 }
 
 func (b *jsonBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if !b.over {
-		if len(b.buf)+n > maxJSONBody {
-			b.over, b.buf = true, nil
+		if b.buf.Len()+n > maxJSONBody {
+			b.over = true
+			b.buf.Reset()
 		} else {
-			b.buf = append(b.buf, p[:n]...)
+			b.buf.Write(p[:n])
 		}
 	}
 	switch {
@@ -61,9 +71,9 @@ func (b *jsonBody) end(err error) {
 		}
 		r := Result{}
 		if !b.over {
-			r = b.a.w.dialect.Response(b.buf)
+			r = b.a.w.dialect.Response(Info{Endpoint: b.a.endpoint}, b.buf.String())
 		}
-		b.buf = nil
+		b.buf.Reset()
 		b.a.finish(r, nil)
 	})
 }

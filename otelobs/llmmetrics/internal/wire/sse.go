@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -15,10 +16,12 @@ type streamBody struct {
 	rc  io.ReadCloser
 	a   *attempt
 	r   Result
-	in  []byte // read, not yet split into events
-	out []byte // whole events the caller has not read yet
-	tmp []byte
-	err error // the read error that ended the stream
+	in  []byte // read: in[inOff:] is not yet split into events
+	out []byte // whole events: out[outOff:] is not yet read by the caller
+	err error  // the read error that ended the stream
+
+	inOff, outOff int
+
 	mu  sync.Mutex
 	end sync.Once
 }
@@ -26,71 +29,81 @@ type streamBody struct {
 const streamReadSize = 4 << 10
 
 func newStreamBody(rc io.ReadCloser, a *attempt) *streamBody {
-	return &streamBody{rc: rc, a: a, tmp: make([]byte, streamReadSize)}
+	buf := make([]byte, 2*streamReadSize)
+	return &streamBody{rc: rc, a: a, in: buf[:0:streamReadSize], out: buf[streamReadSize:streamReadSize]}
 }
 
 func (s *streamBody) Read(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(s.out) == 0 {
+	for s.outOff == len(s.out) {
 		if s.err != nil {
 			return 0, s.err
 		}
-		n, err := s.rc.Read(s.tmp)
-		s.in = append(s.in, s.tmp[:n]...)
+		s.out, s.outOff = s.out[:0], 0
+		if s.inOff > 0 { // keep the partial event at the front
+			s.in = s.in[:copy(s.in, s.in[s.inOff:])]
+			s.inOff = 0
+		}
+		if cap(s.in)-len(s.in) < streamReadSize/4 {
+			s.in = slices.Grow(s.in, streamReadSize)
+		}
+		n, err := s.rc.Read(s.in[len(s.in):cap(s.in)])
+		s.in = s.in[:len(s.in)+n]
 		s.split()
 		if err != nil {
 			// What is left is an event without its blank line.
-			if len(s.in) > 0 {
-				s.event(s.in)
-				s.in = s.in[:0]
+			if s.inOff < len(s.in) {
+				s.event(s.in[s.inOff:])
+				s.inOff = len(s.in)
 			}
 			s.err = err
-			if err == io.EOF && !s.r.Done {
+			switch {
+			case err == io.EOF && !s.r.Done:
 				s.finish(errCut)
-			} else if err == io.EOF {
+			case err == io.EOF:
 				s.finish(nil)
-			} else {
+			default:
 				s.finish(err)
 			}
 		}
 	}
-	n := copy(p, s.out)
-	s.out = s.out[n:]
-	if len(s.out) == 0 {
-		s.out = nil
-	}
+	n := copy(p, s.out[s.outOff:])
+	s.outOff += n
 	return n, nil
 }
 
 // split moves the whole events of in to out.
 func (s *streamBody) split() {
 	for {
-		i, sep := eventEnd(s.in)
+		i, sep := eventEnd(s.in[s.inOff:])
 		if i < 0 {
 			return
 		}
-		s.event(s.in[:i+sep])
-		s.in = s.in[i+sep:]
+		s.event(s.in[s.inOff : s.inOff+i+sep])
+		s.inOff += i + sep
 	}
-	// in keeps its backing array; it holds at most one partial event.
 }
 
 // eventEnd finds the blank line that ends the first event of b: its index
 // and length, or -1.
 func eventEnd(b []byte) (int, int) {
-	for i := 0; i+1 < len(b); i++ {
-		if b[i] != '\n' {
-			continue
+	for off := 0; ; {
+		i := bytes.IndexByte(b[off:], '\n')
+		if i < 0 {
+			return -1, 0
 		}
+		i += off
 		switch {
+		case i+1 >= len(b):
+			return -1, 0
 		case b[i+1] == '\n':
 			return i, 2
 		case b[i+1] == '\r' && i+2 < len(b) && b[i+2] == '\n':
 			return i, 3
 		}
+		off = i + 1
 	}
-	return -1, 0
 }
 
 // event reads one event, and passes it on unless the dialect hides it.

@@ -17,12 +17,12 @@
 package wire
 
 import (
-	"bytes"
 	"context"
 	"hash/maphash"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,12 +39,15 @@ type Info struct {
 	Operation llmmetrics.Operation
 	Model     string
 	Stream    bool
-	// Body, when not nil, replaces the request body (to ask a stream for
-	// its usage, for example).
-	Body []byte
+	// Body, when not empty, replaces the request body (to ask a stream
+	// for its usage, for example).
+	Body string
 	// HideUsage says that Body asked for a usage event the caller did not,
 	// which is then kept from the caller.
 	HideUsage bool
+	// Endpoint is the dialect's own name of the API called, given back to
+	// Response.
+	Endpoint string
 }
 
 // Result is what a response said about its call.
@@ -63,9 +66,10 @@ type Result struct {
 type Dialect interface {
 	// Request reads a request body; ok is false for requests that are not
 	// model calls (listing models, files), which pass through unrecorded.
-	Request(path string, body []byte) (info Info, ok bool)
-	// Response reads a whole JSON response body.
-	Response(body []byte) Result
+	Request(path string, body string) (info Info, ok bool)
+	// Response reads a whole JSON response body of a request info was
+	// read from.
+	Response(info Info, body string) Result
 	// Event reads one server-sent event of a stream into r. chunk says
 	// that it carries output (for time to first chunk and per chunk); hide
 	// that the caller must not see it (see Info.HideUsage).
@@ -120,24 +124,21 @@ func (w *Middleware) Handle(req *http.Request, next Next) (*http.Response, error
 	if w == nil || w.m == nil || req.Method != http.MethodPost || req.Body == nil || req.Body == http.NoBody {
 		return next(req)
 	}
-	body, err := io.ReadAll(req.Body)
-	_ = req.Body.Close()
+	body, err := readBody(req)
 	if err != nil {
 		return nil, err
 	}
 	info, ok := w.dialect.Request(req.URL.Path, body)
-	send := body
-	if ok && info.Body != nil {
-		send = info.Body
+	if ok && info.Body != "" {
+		setBody(req, info.Body)
 	}
-	setBody(req, send)
 	if !ok {
 		return next(req)
 	}
 
-	key := carryKey{body: maphash.Bytes(w.seed, body) ^ maphash.String(w.seed, req.URL.Path)}
+	key := carryKey{body: maphash.String(w.seed, body) ^ maphash.String(w.seed, req.URL.Path)}
 	key.attempt, _ = strconv.Atoi(req.Header.Get(RetryCountHeader))
-	a := &attempt{w: w, key: key, hideUsage: info.HideUsage}
+	a := &attempt{w: w, key: key, hideUsage: info.HideUsage, endpoint: info.Endpoint}
 	if c := w.claim(key); c != nil {
 		a.call, a.span = c.call, c.span
 	} else if sdk := trace.SpanFromContext(req.Context()); w.OwnSpan != nil && w.OwnSpan(sdk) {
@@ -176,20 +177,47 @@ func (w *Middleware) Handle(req *http.Request, next Next) (*http.Response, error
 	case isEventStream(res.Header.Get("Content-Type")):
 		res.Body = newStreamBody(res.Body, a)
 	default:
-		res.Body = &jsonBody{rc: res.Body, a: a}
+		res.Body = newJSONBody(res.Body, a, res.ContentLength)
 	}
 	return res, nil
 }
 
+// readBody returns the request body as a string. It reads a copy from
+// GetBody when there is one (the SDKs' requests have it), leaving the body
+// itself unread; otherwise it reads the body and puts it back.
+func readBody(req *http.Request) (string, error) {
+	rc, copied := req.Body, false
+	if req.GetBody != nil {
+		if r, err := req.GetBody(); err == nil {
+			rc, copied = r, true
+		}
+	}
+	defer rc.Close()
+	var sb strings.Builder
+	if req.ContentLength > 0 {
+		sb.Grow(int(req.ContentLength))
+	}
+	// The SDKs' bodies are in memory already (and replayable), so this is
+	// one copy, through the reader's WriteTo.
+	if _, err := io.Copy(&sb, rc); err != nil {
+		return "", err
+	}
+	s := sb.String()
+	if !copied {
+		setBody(req, s)
+	}
+	return s, nil
+}
+
 // setBody makes body the request's body, replayable.
-func setBody(req *http.Request, body []byte) {
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+func setBody(req *http.Request, body string) {
+	req.Body = io.NopCloser(strings.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
 	req.ContentLength = int64(len(body))
 }
 
 func isEventStream(ct string) bool {
-	return len(ct) >= 17 && bytes.EqualFold([]byte(ct[:17]), []byte("text/event-stream"))
+	return len(ct) >= 17 && strings.EqualFold(ct[:17], "text/event-stream")
 }
 
 // claim takes the call that the attempt key continues, if any.
@@ -238,6 +266,7 @@ type attempt struct {
 	call       *llmmetrics.CallOp
 	span       trace.Span
 	hideUsage  bool
+	endpoint   string
 	retryAfter time.Duration
 }
 

@@ -18,8 +18,8 @@ import (
 // data; "done" ends a stream, "usage" is hidden when asked.
 type events struct{ got *[]string }
 
-func (events) Request(string, []byte) (Info, bool) { return Info{Model: "m"}, true }
-func (events) Response([]byte) Result              { return Result{} }
+func (events) Request(string, string) (Info, bool) { return Info{Model: "m"}, true }
+func (events) Response(Info, string) Result        { return Result{} }
 func (d events) Event(r *Result, event, data []byte, hideUsage bool) (bool, bool) {
 	*d.got = append(*d.got, string(event)+"|"+string(data))
 	r.Done = r.Done || string(data) == "done"
