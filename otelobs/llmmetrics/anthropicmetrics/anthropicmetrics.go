@@ -17,6 +17,9 @@
 // off (ANTHROPIC_OPEN_TELEMETRY=false, option.WithoutOpenTelemetry) it
 // starts its own GenAI span, "chat {model}".
 //
+// Do not also record these calls by hand (llmmetrics' StartCall): they
+// would be counted twice.
+//
 // # Usage fields
 //
 // Anthropic's input_tokens counts only the input that was neither read from
@@ -55,7 +58,8 @@ import (
 	"github.com/agentorchestrator/observability/otelobs/llmmetrics/internal/wire"
 )
 
-// SDKScope is the instrumentation scope of the SDK's own spans.
+// SDKScope is the instrumentation scope of the SDK's own spans (the clients
+// of Bedrock and Vertex AI add their platform's name to it).
 const SDKScope = "com.anthropic.sdk.go"
 
 // Setting configures Option.
@@ -97,7 +101,7 @@ func Option(m *llmmetrics.Metrics, opts ...Setting) option.RequestOption {
 // isSDKSpan reports whether span is a recording span of the SDK's own.
 func isSDKSpan(span trace.Span) bool {
 	s, ok := span.(interface{ InstrumentationScope() instrumentation.Scope })
-	return ok && span.IsRecording() && s.InstrumentationScope().Name == SDKScope
+	return ok && span.IsRecording() && strings.HasPrefix(s.InstrumentationScope().Name, SDKScope)
 }
 
 // Usage maps the usage of a message to llmmetrics.Usage, as the option does

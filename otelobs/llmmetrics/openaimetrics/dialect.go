@@ -92,30 +92,6 @@ func readUsage(r *wire.Result, u gjson.Result) {
 	r.Usage = x
 }
 
-// countToolCalls counts the tool calls of choices (chat) or the
-// function_call items of output (Responses API).
-func countToolCalls(key string, v gjson.Result) int {
-	n := 0
-	switch key {
-	case "choices":
-		if !strings.Contains(v.Raw, `"tool_calls"`) {
-			return 0
-		}
-		v.ForEach(func(_, c gjson.Result) bool {
-			n += int(c.Get("message.tool_calls.#").Int())
-			return true
-		})
-	case "output":
-		v.ForEach(func(_, o gjson.Result) bool {
-			if o.Get("type").Str == "function_call" {
-				n++
-			}
-			return true
-		})
-	}
-	return n
-}
-
 func (dialect) Response(info wire.Info, body string) wire.Result {
 	var r wire.Result
 	// Top-level look-ups skip the other values without parsing them.

@@ -13,6 +13,9 @@
 // the provider label comes from WithProvider or else from the base URL's
 // host (ProviderFromHost).
 //
+// Do not also record these calls by hand (llmmetrics' StartCall): they
+// would be counted twice.
+//
 // # Usage fields
 //
 //	llmmetrics.Usage       chat completions, completions                 Responses API                          embeddings
