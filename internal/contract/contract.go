@@ -52,6 +52,9 @@ func Run(ctx context.Context, in Instruments, tracer trace.Tracer, run int) stri
 	llmCall(ctx, in.LLM, "anthropic", "claude-sonnet-4-5", 0, 0,
 		llmmetrics.NewError(llmmetrics.ErrorRateLimited, errors.New("429 Too Many Requests")))
 	llmCall(ctx, in.LLM, "openai", "gpt-experimental", 100, 10, nil)
+	// A streamed call with every token type, tool calls and the
+	// provider's rate-limit state.
+	streamedCall(ctx, in.LLM)
 
 	workers := map[taskmetrics.Profile]*taskmetrics.WorkerOp{}
 	for _, p := range []taskmetrics.Profile{taskmetrics.Planner, taskmetrics.Coder, taskmetrics.Tester} {
@@ -105,6 +108,19 @@ func llmCall(ctx context.Context, m *llmmetrics.Metrics, provider, model string,
 	_, call := m.StartCall(ctx, llmmetrics.Request{Provider: provider, Model: model})
 	call.SetUsage(llmmetrics.Usage{InputTokens: in, OutputTokens: out})
 	call.End(&err)
+}
+
+func streamedCall(ctx context.Context, m *llmmetrics.Metrics) {
+	_, call := m.StartCall(ctx, llmmetrics.Request{Provider: "anthropic", Model: "claude-sonnet-4-5", Stream: true})
+	for range 3 {
+		call.Chunk()
+	}
+	call.SetUsage(llmmetrics.Usage{InputTokens: 10_000, CachedInputTokens: 6_000, CacheWriteInputTokens: 3_000,
+		OutputTokens: 500, ReasoningTokens: 200})
+	call.SetToolCalls(2)
+	call.SetRateLimit(llmmetrics.RateLimit{RequestsLimit: 50, RequestsRemaining: 4, TokensLimit: 40_000,
+		TokensRemaining: 3_000, RetryAfter: 2 * time.Second})
+	call.End(nil)
 }
 
 // merge waits for the lock and merges, ending with err.
