@@ -277,13 +277,24 @@ func (c *CallOp) SetRateLimit(rl RateLimit) {
 // SetUsage records the token usage the provider reported (the last call
 // before End wins). Negative counts are taken as 0, and cached tokens are
 // capped at the input tokens.
+//
+// On a span StartCallIn borrowed, the usage and its cost go on the span at
+// once too: its owner may end it before End runs (an SDK that ends its span
+// when the caller closes a stream).
 func (c *CallOp) SetUsage(u Usage) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.usage = u.clamp()
-	c.mu.Unlock()
+	if c.borrowed && !c.done && c.m != nil && c.span.IsRecording() {
+		res := Result{Priced: c.e.priced}
+		if c.e.priced {
+			res.CostUSD = c.e.price.Cost(c.usage)
+		}
+		c.span.SetAttributes(c.usageAttributes(res)...)
+	}
 }
 
 // SetResponseModel records the model that actually answered (on the span).
@@ -320,7 +331,12 @@ func (c *CallOp) RateLimited() {
 // The measurements are recorded with the call span's context, so their
 // exemplars lead to it. Only the first End records; End on a nil *CallOp
 // does nothing.
-func (c *CallOp) End(errp *error) Result {
+func (c *CallOp) End(errp *error) Result { return c.EndAt(errp, time.Now()) }
+
+// EndAt is End for a call that ended at t, which its recorder learned only
+// later (a retried call whose caller gave up during the wait): the duration
+// and the span end at t.
+func (c *CallOp) EndAt(errp *error, t time.Time) Result {
 	if c == nil || c.m == nil {
 		return Result{}
 	}
@@ -334,48 +350,54 @@ func (c *CallOp) End(errp *error) Result {
 	if errp != nil {
 		err = *errp
 	}
-	res := c.m.record(c.ctx, c.e, c.op, c.usage, time.Since(c.start), err, c.rateLimited)
+	res := c.m.record(c.ctx, c.e, c.op, c.usage, max(t.Sub(c.start), 0), err, c.rateLimited)
 	if c.toolCalls > 0 {
 		c.m.toolCalls.Add(c.ctx, c.toolCalls, c.e.base.Add...)
 	}
 	c.res = res
 	if c.span.IsRecording() {
-		attrs := make([]attribute.KeyValue, 0, 13)
-		attrs = append(attrs,
-			semconv.GenAIUsageInputTokens(int(c.usage.InputTokens)),
-			semconv.GenAIUsageOutputTokens(int(c.usage.OutputTokens)),
-		)
-		if c.usage.CachedInputTokens > 0 {
-			attrs = append(attrs, semconv.GenAIUsageCacheReadInputTokensKey.Int64(c.usage.CachedInputTokens))
-		}
-		if c.usage.CacheWriteInputTokens > 0 {
-			attrs = append(attrs, semconv.GenAIUsageCacheCreationInputTokensKey.Int64(c.usage.CacheWriteInputTokens))
-		}
-		if c.usage.ReasoningTokens > 0 {
-			attrs = append(attrs, semconv.GenAIUsageReasoningOutputTokensKey.Int64(c.usage.ReasoningTokens))
-		}
-		if c.chunks > 0 {
-			attrs = append(attrs, semconv.GenAIResponseTimeToFirstChunk(c.firstChunk.Seconds()))
-		}
-		if c.toolCalls > 0 {
-			attrs = append(attrs, toolCallsKey.Int64(c.toolCalls))
-		}
-		if c.responseModel != "" {
-			attrs = append(attrs, semconv.GenAIResponseModel(c.responseModel))
-		}
-		if res.Priced {
-			attrs = append(attrs, costSpanKey.Float64(res.CostUSD), costCurrencyKey.String("USD"), costSourceKey.String("local"))
-		}
+		c.span.SetAttributes(c.usageAttributes(res)...)
 		if err != nil {
-			attrs = append(attrs, semconv.ErrorTypeKey.String(string(Classify(err))))
+			c.span.SetAttributes(semconv.ErrorTypeKey.String(string(Classify(err))))
 			c.span.SetStatus(codes.Error, instr.ScrubError(err))
 		}
-		c.span.SetAttributes(attrs...)
 	}
 	if !c.borrowed {
-		c.span.End()
+		c.span.End(trace.WithTimestamp(t))
 	}
 	return res
+}
+
+// usageAttributes are the span attributes of the usage, the answering
+// model, the stream's first chunk, the tool calls and the cost.
+func (c *CallOp) usageAttributes(res Result) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 12)
+	attrs = append(attrs,
+		semconv.GenAIUsageInputTokens(int(c.usage.InputTokens)),
+		semconv.GenAIUsageOutputTokens(int(c.usage.OutputTokens)),
+	)
+	if c.usage.CachedInputTokens > 0 {
+		attrs = append(attrs, semconv.GenAIUsageCacheReadInputTokensKey.Int64(c.usage.CachedInputTokens))
+	}
+	if c.usage.CacheWriteInputTokens > 0 {
+		attrs = append(attrs, semconv.GenAIUsageCacheCreationInputTokensKey.Int64(c.usage.CacheWriteInputTokens))
+	}
+	if c.usage.ReasoningTokens > 0 {
+		attrs = append(attrs, semconv.GenAIUsageReasoningOutputTokensKey.Int64(c.usage.ReasoningTokens))
+	}
+	if c.chunks > 0 {
+		attrs = append(attrs, semconv.GenAIResponseTimeToFirstChunk(c.firstChunk.Seconds()))
+	}
+	if c.toolCalls > 0 {
+		attrs = append(attrs, toolCallsKey.Int64(c.toolCalls))
+	}
+	if c.responseModel != "" {
+		attrs = append(attrs, semconv.GenAIResponseModel(c.responseModel))
+	}
+	if res.Priced {
+		attrs = append(attrs, costSpanKey.Float64(res.CostUSD), costCurrencyKey.String("USD"), costSourceKey.String("local"))
+	}
+	return attrs
 }
 
 // RecordCall records a finished call that was timed elsewhere, without a

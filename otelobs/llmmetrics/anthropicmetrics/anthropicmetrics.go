@@ -13,12 +13,18 @@
 // The SDK traces its own calls (a client span named after the method, such
 // as anthropic.messages.create, through the registered TracerProvider). When
 // it does, the option records the call on that span, adding the usage and
-// the cost to it, instead of starting a second one; when the SDK's spans are
+// the cost to it as they become known (the SDK ends its span when a stream
+// is closed, before the option hears of it), instead of starting a second
+// one; when the SDK's spans are
 // off (ANTHROPIC_OPEN_TELEMETRY=false, option.WithoutOpenTelemetry) it
 // starts its own GenAI span, "chat {model}".
 //
 // Do not also record these calls by hand (llmmetrics' StartCall): they
-// would be counted twice.
+// would be counted twice. Give the option before options that read
+// response bodies (option.WithDebugLog) or rewrite requests (the Bedrock
+// and Vertex AI clients' options, with WithProvider("bedrock") or
+// "vertex_ai"): it reads the request the SDK built and the bodies as the
+// SDK reads them.
 //
 // # Usage fields
 //

@@ -235,3 +235,42 @@ func TestStreamAbandonedAndCut(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamUsageUpdates: a message_delta's usage updates the fields it
+// has and keeps the others (absent or null), as the SDK's accumulator does.
+func TestStreamUsageUpdates(t *testing.T) {
+	t.Parallel()
+	h := setup(t, option.WithMaxRetries(0))
+	h.fake.Script(fakellm.Reply{Text: "a b", Usage: cacheUsage})
+	// The fake's message_delta has output_tokens only; check the cache
+	// counts of message_start survive it, and that the SDK agrees.
+	stream := h.client.Messages.NewStreaming(t.Context(), params())
+	var msg anthropic.Message
+	for stream.Next() {
+		_ = msg.Accumulate(stream.Current())
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := anthropicmetrics.Usage(msg.Usage); got != (llmmetrics.Usage{InputTokens: 10_000, OutputTokens: 500, CachedInputTokens: 6000, CacheWriteInputTokens: 3000}) {
+		t.Errorf("the SDK's accumulated usage maps to %+v", got)
+	}
+	checkCacheCall(t, h)
+}
+
+// TestAbandonedStreamKeepsTheCostOnTheSDKsSpan: the SDK ends its span when
+// the caller closes the stream, before the option hears of it; the usage
+// and cost of message_start are on the span already.
+func TestAbandonedStreamKeepsTheCostOnTheSDKsSpan(t *testing.T) {
+	t.Parallel()
+	h := setup(t, option.WithMaxRetries(0))
+	h.fake.Script(fakellm.Reply{Text: "a b c d e f", ChunkDelay: time.Millisecond, Usage: cacheUsage})
+	stream := h.client.Messages.NewStreaming(t.Context(), params())
+	for i := 0; i < 4 && stream.Next(); i++ {
+	}
+	_ = stream.Close()
+	s := h.tel.Span("anthropic.messages.create")
+	if s.Attr("gen_ai.usage.cache_read.input_tokens") != "6000" || s.Attr("gen_ai.usage.cost.amount") == "" {
+		t.Errorf("the SDK's span of an abandoned stream: %v", s.Attributes)
+	}
+}

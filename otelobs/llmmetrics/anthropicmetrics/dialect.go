@@ -16,9 +16,15 @@ import (
 // stream's deltas (most of its events) a byte scan of their type only.
 type dialect struct{}
 
-func (dialect) Request(path string, body string) (wire.Info, bool) {
-	if !strings.HasSuffix(strings.TrimRight(path, "/"), "/messages") {
-		return wire.Info{}, false // count_tokens, batches, models, files
+// Accepts takes the Messages API only: count_tokens, batches, models and
+// files pass through.
+func (dialect) Accepts(path string) bool {
+	return strings.HasSuffix(strings.TrimRight(path, "/"), "/messages")
+}
+
+func (d dialect) Request(path string, body string) (wire.Info, bool) {
+	if !d.Accepts(path) {
+		return wire.Info{}, false
 	}
 	info := wire.Info{Operation: llmmetrics.OperationChat}
 	gjson.Parse(body).ForEach(func(k, v gjson.Result) bool {
@@ -33,33 +39,34 @@ func (dialect) Request(path string, body string) (wire.Info, bool) {
 	return info, true
 }
 
-// readUsage reads a usage object into r; fields absent keep their values
-// (a message_delta repeats only some). The input is the sum of three
-// fields: see the package documentation.
+// readUsage reads a usage object into r. A field that is absent or null
+// keeps its value (a message_delta repeats only some, and the SDK's own
+// accumulator does the same); the input is the sum of three fields: see the
+// package documentation.
 func readUsage(r *wire.Result, u gjson.Result) {
 	if !u.IsObject() {
 		return
 	}
 	r.HasUsage = true
-	var plain, read, write int64
-	inputs := false
+	x := &r.Usage
+	plain := x.InputTokens - x.CachedInputTokens - x.CacheWriteInputTokens
 	u.ForEach(func(k, v gjson.Result) bool {
+		if v.Type == gjson.Null {
+			return true
+		}
 		switch k.Str {
 		case "output_tokens":
-			r.Usage.OutputTokens = v.Int()
+			x.OutputTokens = v.Int()
 		case "input_tokens":
-			plain, inputs = v.Int(), true
+			plain = v.Int()
 		case "cache_read_input_tokens":
-			read, inputs = v.Int(), true
+			x.CachedInputTokens = v.Int()
 		case "cache_creation_input_tokens":
-			write, inputs = v.Int(), true
+			x.CacheWriteInputTokens = v.Int()
 		}
 		return true
 	})
-	if inputs {
-		r.Usage.CachedInputTokens, r.Usage.CacheWriteInputTokens = read, write
-		r.Usage.InputTokens = plain + read + write
-	}
+	x.InputTokens = plain + x.CachedInputTokens + x.CacheWriteInputTokens
 }
 
 func (dialect) Response(_ wire.Info, body string) wire.Result {

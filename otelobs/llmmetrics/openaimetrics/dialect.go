@@ -2,6 +2,7 @@ package openaimetrics
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -27,6 +28,16 @@ var endpoints = [...]struct {
 	{"/completions", llmmetrics.OperationTextCompletion},
 	{"/embeddings", llmmetrics.OperationEmbeddings},
 	{"/responses", llmmetrics.OperationChat},
+}
+
+func (dialect) Accepts(path string) bool {
+	path = strings.TrimRight(path, "/")
+	for _, e := range endpoints {
+		if strings.HasSuffix(path, e.suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 func (d dialect) Request(path string, body string) (wire.Info, bool) {
@@ -115,63 +126,106 @@ func (dialect) Response(info wire.Info, body string) wire.Result {
 }
 
 var (
-	done       = []byte("[DONE]")
-	usageKey   = []byte(`"usage":{`)
-	toolsKey   = []byte(`"tool_calls"`)
-	modelKey   = []byte(`"model":"`)
-	choicesNil = []byte(`"choices":[]`)
+	done     = []byte("[DONE]")
+	usageKey = []byte(`"usage"`)
+	toolsKey = []byte(`"tool_calls"`)
+	errorKey = []byte(`"error"`)
+	modelKey = []byte(`"model"`)
 	// outputKeys are the keys whose non-empty string value is output.
-	outputKeys = [][]byte{[]byte(`"content":"`), []byte(`"reasoning_content":"`), []byte(`"refusal":"`), []byte(`"text":"`)}
+	outputKeys = [][]byte{[]byte(`"content"`), []byte(`"reasoning_content"`), []byte(`"refusal"`), []byte(`"text"`)}
 )
+
+// stringValue finds a key followed by a string value in data, JSON spaces
+// allowed, and returns the value's raw bytes; with nonEmpty, the first
+// occurrence whose value is not "". A key's quotes are never escaped,
+// while the same text inside a string value is, so a match is a key.
+func stringValue(data, key []byte, nonEmpty bool) ([]byte, bool) {
+	for off := 0; off < len(data); {
+		i := bytes.Index(data[off:], key)
+		if i < 0 {
+			return nil, false
+		}
+		rest := bytes.TrimLeft(data[off+i+len(key):], " \t\r\n")
+		off += i + len(key)
+		if len(rest) == 0 || rest[0] != ':' {
+			continue
+		}
+		rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+		if len(rest) < 2 || rest[0] != '"' {
+			continue
+		}
+		end := 1
+		for end < len(rest) && (rest[end] != '"' || rest[end-1] == '\\') {
+			end++
+		}
+		if val := rest[1:end]; !nonEmpty || len(val) > 0 {
+			return val, true
+		}
+	}
+	return nil, false
+}
 
 func (dialect) Event(r *wire.Result, event, data []byte, hideUsage bool) (chunk, hide bool) {
 	if bytes.Equal(bytes.TrimSpace(data), done) {
 		r.Done = true
 		return false, false
 	}
-	if len(event) > 0 || bytes.HasPrefix(data, []byte(`{"type":"response.`)) {
+	if len(event) > 0 || bytes.Contains(data[:min(len(data), 40)], []byte(`"response.`)) {
 		return responsesEvent(r, data)
 	}
 	if r.Model == "" {
-		if i := bytes.Index(data, modelKey); i >= 0 {
-			rest := data[i+len(modelKey):]
-			if j := bytes.IndexByte(rest, '"'); j > 0 {
-				r.Model = string(rest[:j])
-			}
+		if m, ok := stringValue(data, modelKey, true); ok {
+			r.Model = string(m)
 		}
 	}
 	// Most chunks carry content, found first: the rarer kinds of output
 	// are looked for only in chunks without it.
 	for _, k := range outputKeys {
-		i := bytes.Index(data, k)
-		if i >= 0 && i+len(k) < len(data) && data[i+len(k)] != '"' {
+		if _, ok := stringValue(data, k, true); ok {
 			chunk = true
 			break
 		}
 	}
-	hasTools := bytes.Contains(data, toolsKey)
-	if hasTools || bytes.Contains(data, usageKey) {
-		v := gjson.Parse(string(data))
-		if u := v.Get("usage"); u.IsObject() {
-			readUsage(r, u)
-			if hideUsage && bytes.Contains(data, choicesNil) {
-				return false, true
-			}
-		}
-		if hasTools {
-			v.Get("choices").ForEach(func(_, c gjson.Result) bool {
-				c.Get("delta.tool_calls").ForEach(func(_, t gjson.Result) bool {
-					chunk = true
-					if t.Get("id").Str != "" {
-						r.ToolCalls++
-					}
-					return true
-				})
-				return true
-			})
+	hasTools, hasUsage, hasError := bytes.Contains(data, toolsKey), bytes.Contains(data, usageKey), bytes.Contains(data, errorKey)
+	if !hasTools && !hasUsage && !hasError {
+		return chunk, false
+	}
+	v := gjson.Parse(string(data))
+	if e := v.Get("error"); e.IsObject() {
+		r.Err = streamError(e)
+	}
+	choices := v.Get("choices")
+	if u := v.Get("usage"); u.IsObject() {
+		readUsage(r, u)
+		if hideUsage && len(choices.Array()) == 0 {
+			return false, true
 		}
 	}
+	if hasTools {
+		choices.ForEach(func(_, c gjson.Result) bool {
+			c.Get("delta.tool_calls").ForEach(func(_, t gjson.Result) bool {
+				chunk = true
+				if t.Get("id").Str != "" {
+					r.ToolCalls++
+				}
+				return true
+			})
+			return true
+		})
+	}
 	return chunk, false
+}
+
+// streamError is the error an event of a stream reports: rate_limited for
+// a rate-limit error, server_error otherwise.
+func streamError(e gjson.Result) error {
+	t := llmmetrics.ErrorServer
+	for _, f := range []string{"type", "code"} {
+		if strings.Contains(e.Get(f).String(), "rate_limit") {
+			t = llmmetrics.ErrorRateLimited
+		}
+	}
+	return llmmetrics.NewError(t, errors.New("the stream reported an error event"))
 }
 
 // responsesEvent reads a Responses API stream event.
@@ -193,6 +247,11 @@ func responsesEvent(r *wire.Result, data []byte) (chunk, hide bool) {
 		}
 		readUsage(r, resp.Get("usage"))
 		r.Done = t != "response.failed"
+		if t == "response.failed" {
+			r.Err = streamError(resp.Get("error"))
+		}
+	case "error":
+		r.Err = streamError(v)
 	case "response.created":
 		if m := v.Get("response.model").Str; m != "" {
 			r.Model = m
@@ -201,15 +260,8 @@ func responsesEvent(r *wire.Result, data []byte) (chunk, hide bool) {
 	return false, false
 }
 
-// typeOf returns the value of an event's leading "type" key, or nil.
+// typeOf returns the value of an event's "type" key, or nil.
 func typeOf(data []byte) []byte {
-	const prefix = `{"type":"`
-	if !bytes.HasPrefix(data, []byte(prefix)) {
-		return nil
-	}
-	rest := data[len(prefix):]
-	if j := bytes.IndexByte(rest, '"'); j >= 0 {
-		return rest[:j]
-	}
-	return nil
+	t, _ := stringValue(data, []byte(`"type"`), true)
+	return t
 }

@@ -62,3 +62,48 @@ func TestDialectRequest(t *testing.T) {
 		t.Errorf("stream without usage: %+v", got)
 	}
 }
+
+func TestDialectStreamEvents(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, data  string
+		hideUsage   bool
+		chunk, hide bool
+		want        wire.Result
+	}{
+		{"compact content", `{"model":"gpt-4o","choices":[{"delta":{"content":"hi"}}]}`, false, true, false, wire.Result{Model: "gpt-4o"}},
+		{"spaced JSON", `{"model": "gpt-4o", "choices": [{"delta": {"content": "hi"}}]}`, false, true, false, wire.Result{Model: "gpt-4o"}},
+		{"empty first choice, content in the second", `{"choices":[{"delta":{"content":""}},{"delta":{"content":"x"}}]}`, false, true, false, wire.Result{}},
+		{"role only", `{"choices":[{"delta":{"role":"assistant","content":""}}]}`, false, false, false, wire.Result{}},
+		{"reasoning", `{"choices":[{"delta":{"content":null,"reasoning_content":"think"}}]}`, false, true, false, wire.Result{}},
+		{"spaced usage chunk, hidden", `{"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2}}`, true, false, true,
+			wire.Result{HasUsage: true, Usage: llmmetrics.Usage{InputTokens: 5, OutputTokens: 2}}},
+		{"usage with content is not hidden", `{"choices":[{"delta":{"content":"x"}}],"usage":{"prompt_tokens":5,"completion_tokens":1}}`, true, true, false,
+			wire.Result{HasUsage: true, Usage: llmmetrics.Usage{InputTokens: 5, OutputTokens: 1}}},
+		{"null usage", `{"choices":[{"delta":{"content":"x"}}],"usage":null}`, true, true, false, wire.Result{}},
+		{"text about usage", `{"choices":[{"delta":{"content":"the \"usage\": {} key"}}]}`, true, true, false, wire.Result{}},
+		{"tool call", `{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_1","function":{"name":"f"}}]}}]}`, false, true, false, wire.Result{ToolCalls: 1}},
+		{"tool call arguments", `{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]}}]}`, false, true, false, wire.Result{}},
+	} {
+		var r wire.Result
+		chunk, hide := dialect{}.Event(&r, nil, []byte(tt.data), tt.hideUsage)
+		if chunk != tt.chunk || hide != tt.hide || r != tt.want {
+			t.Errorf("%s: chunk %v hide %v %+v, want %v %v %+v", tt.name, chunk, hide, r, tt.chunk, tt.hide, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		name, event, data string
+		want              llmmetrics.ErrorType
+	}{
+		{"chat error", "", `{"error":{"message":"overloaded","type":"server_error"}}`, llmmetrics.ErrorServer},
+		{"chat rate limit", "", `{"error": {"message": "slow down", "code": "rate_limit_exceeded"}}`, llmmetrics.ErrorRateLimited},
+		{"responses failed", "response.failed", `{"type":"response.failed","response":{"error":{"code":"server_error"}}}`, llmmetrics.ErrorServer},
+		{"responses error", "error", `{"type":"error","code":"rate_limit_exceeded","message":"x"}`, llmmetrics.ErrorRateLimited},
+	} {
+		var r wire.Result
+		dialect{}.Event(&r, []byte(tt.event), []byte(tt.data), false)
+		if r.Err == nil || llmmetrics.Classify(r.Err) != tt.want || r.Done {
+			t.Errorf("%s: %+v, want an error of type %s", tt.name, r, tt.want)
+		}
+	}
+}

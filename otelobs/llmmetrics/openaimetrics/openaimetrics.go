@@ -14,7 +14,9 @@
 // host (ProviderFromHost).
 //
 // Do not also record these calls by hand (llmmetrics' StartCall): they
-// would be counted twice.
+// would be counted twice. Give the option before options that read
+// response bodies (option.WithDebugLog) or rewrite requests (Azure's): it
+// reads the request the SDK built and the bodies as the SDK reads them.
 //
 // # Usage fields
 //
@@ -45,12 +47,16 @@
 // from the first attempt, and one llm_rate_limit_events_total per 429.
 // A connection error that the SDK retries ends its call, and the retry is
 // a call of its own, because the SDK does not tell its middleware whether
-// it will retry a request that got no response.
+// it will retry a request that got no response; so does a retry after a
+// wait more than two minutes longer than the response asked for (only
+// with option.WithMaxRetryDelay raised). A call whose caller gives up
+// during the wait ends as canceled (or timeout) when its context does.
 package openaimetrics
 
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/openai/openai-go/v3"
@@ -116,8 +122,12 @@ func Option(m *llmmetrics.Metrics, opts ...Setting) option.RequestOption {
 // llmmetrics.Usage, as the option does (see the table above), for code that
 // records calls itself.
 func Usage(u openai.CompletionUsage) llmmetrics.Usage {
-	return llmmetrics.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens,
+	x := llmmetrics.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens,
 		CachedInputTokens: u.PromptTokensDetails.CachedTokens, ReasoningTokens: u.CompletionTokensDetails.ReasoningTokens}
+	if f, ok := u.JSON.ExtraFields["prompt_cache_hit_tokens"]; ok && x.CachedInputTokens == 0 { // DeepSeek
+		x.CachedInputTokens, _ = strconv.ParseInt(f.Raw(), 10, 64)
+	}
+	return x
 }
 
 // Classify returns the llmmetrics error type of an error the SDK returned:

@@ -1,6 +1,7 @@
 package openaimetrics_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -316,5 +317,29 @@ func TestClassifyFallsBack(t *testing.T) {
 	}
 	if got := openaimetrics.Classify(errors.New("x")); got != llmmetrics.ErrorOther {
 		t.Errorf("unknown: %s", got)
+	}
+}
+
+// TestRequestBodyOption: a body given as a *bytes.Reader (whose GetBody the
+// SDK builds by rewinding that same reader) is still sent whole.
+func TestRequestBodyOption(t *testing.T) {
+	t.Parallel()
+	h := setup(t, option.WithMaxRetries(0))
+	body := []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`)
+	_, err := h.client.Chat.Completions.New(t.Context(), chat("gpt-4o"), option.WithRequestBody("application/json", bytes.NewReader(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "requests", h.tel.Value(llmmetrics.RequestsName, pm()...), 1)
+}
+
+func TestUsageDeepSeek(t *testing.T) {
+	t.Parallel()
+	var u openai.CompletionUsage
+	if err := u.UnmarshalJSON([]byte(`{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12,"prompt_cache_hit_tokens":6,"prompt_cache_miss_tokens":4}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := openaimetrics.Usage(u); got != (llmmetrics.Usage{InputTokens: 10, OutputTokens: 2, CachedInputTokens: 6}) {
+		t.Errorf("Usage = %+v", got)
 	}
 }

@@ -21,6 +21,7 @@ type streamBody struct {
 	err error  // the read error that ended the stream
 
 	inOff, outOff int
+	seen          int // in[:seen] has been searched for event ends
 
 	mu  sync.Mutex
 	end sync.Once
@@ -43,6 +44,7 @@ func (s *streamBody) Read(p []byte) (int, error) {
 		s.out, s.outOff = s.out[:0], 0
 		if s.inOff > 0 { // keep the partial event at the front
 			s.in = s.in[:copy(s.in, s.in[s.inOff:])]
+			s.seen -= s.inOff
 			s.inOff = 0
 		}
 		if cap(s.in)-len(s.in) < streamReadSize/4 {
@@ -73,15 +75,20 @@ func (s *streamBody) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// split moves the whole events of in to out.
+// split moves the whole events of in to out. in[inOff:seen] was searched
+// for an event's end before, and is not searched again (an event of
+// megabytes arrives in many reads).
 func (s *streamBody) split() {
 	for {
-		i, sep := eventEnd(s.in[s.inOff:])
+		from := max(s.seen-2, s.inOff) // a separator may straddle two reads
+		i, sep := eventEnd(s.in[from:])
 		if i < 0 {
+			s.seen = len(s.in)
 			return
 		}
-		s.event(s.in[s.inOff : s.inOff+i+sep])
-		s.inOff += i + sep
+		end := from + i + sep
+		s.event(s.in[s.inOff:end])
+		s.inOff, s.seen = end, end
 	}
 }
 
@@ -126,10 +133,16 @@ func (s *streamBody) event(raw []byte) {
 	}
 	hide := false
 	if data != nil {
+		before := s.r.Usage
 		var chunk bool
 		chunk, hide = s.a.w.dialect.Event(&s.r, name, data, s.a.hideUsage)
 		if chunk {
 			s.a.call.Chunk()
+		}
+		if s.r.HasUsage && s.r.Usage != before {
+			// At once: an SDK that owns the span may end it before
+			// the stream's end (StartCallIn).
+			s.a.call.SetUsage(s.r.Usage)
 		}
 	}
 	if !hide {

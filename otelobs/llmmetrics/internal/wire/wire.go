@@ -9,11 +9,16 @@
 // retries is one whose body it closes without reading; one that ends the
 // call is read (an error body to build the SDK's error, a success body to
 // decode or stream it). So a retried response leaves its call open, to be
-// continued by the next attempt, which carries the retry count in the
-// X-Stainless-Retry-Count header and the same request body: one call, one
-// request and one span however many 429s it took, and one rate-limit event
-// per 429. A transport error (no response) cannot be told apart in the same
-// way, and ends the call: an SDK retry after it is a call of its own.
+// continued by the next attempt (carry.go), which carries the retry count
+// in the X-Stainless-Retry-Count header, the same request body and the same
+// caller's span: one call, one request and one span however many 429s it
+// took, and one rate-limit event per 429. A transport error (no response)
+// cannot be told apart in the same way, and ends the call: an SDK retry
+// after it is a call of its own.
+//
+// The middleware must come before options whose middleware reads bodies
+// (the SDKs' debug logging) or rewrites requests (Bedrock, Vertex AI): it
+// reads what the SDK built, and its bodies as the SDK reads them.
 package wire
 
 import (
@@ -64,8 +69,11 @@ type Result struct {
 
 // Dialect is one API's wire format.
 type Dialect interface {
+	// Accepts reports whether a POST to path is a model call; others
+	// (files, uploads, batches) pass through unread and unrecorded.
+	Accepts(path string) bool
 	// Request reads a request body; ok is false for requests that are not
-	// model calls (listing models, files), which pass through unrecorded.
+	// model calls after all, which pass through unrecorded.
 	Request(path string, body string) (info Info, ok bool)
 	// Response reads a whole JSON response body of a request info was
 	// read from.
@@ -88,40 +96,18 @@ type Middleware struct {
 	OwnSpan func(trace.Span) bool
 
 	mu      sync.Mutex
-	carried map[carryKey]*carried
+	carried map[carryKey][]*carried
 }
 
 // New returns the middleware for one client.
 func New(m *llmmetrics.Metrics, provider string, d Dialect) *Middleware {
-	return &Middleware{m: m, provider: provider, dialect: d, seed: maphash.MakeSeed(), carried: map[carryKey]*carried{}}
+	return &Middleware{m: m, provider: provider, dialect: d, seed: maphash.MakeSeed(), carried: map[carryKey][]*carried{}}
 }
-
-// carryKey names the attempt that continues a retried call.
-type carryKey struct {
-	body    uint64
-	attempt int
-}
-
-// carried is a call whose response was retried.
-type carried struct {
-	call  *llmmetrics.CallOp
-	span  trace.Span
-	timer *time.Timer
-}
-
-// RetryCountHeader is the header the SDKs number their attempts with.
-const RetryCountHeader = "X-Stainless-Retry-Count"
-
-// carryGrace is how long a retried call waits for its next attempt beyond
-// the wait the response asked for: the SDKs' own backoff is at most 8 s.
-const carryGrace = 15 * time.Second
-
-// maxCarryWait bounds the wait a response may ask for.
-const maxCarryWait = 5 * time.Minute
 
 // Handle is the middleware: func(*http.Request, Next) (*http.Response, error).
 func (w *Middleware) Handle(req *http.Request, next Next) (*http.Response, error) {
-	if w == nil || w.m == nil || req.Method != http.MethodPost || req.Body == nil || req.Body == http.NoBody {
+	if w == nil || w.m == nil || req.Method != http.MethodPost || req.Body == nil || req.Body == http.NoBody ||
+		!w.dialect.Accepts(req.URL.Path) {
 		return next(req)
 	}
 	body, err := readBody(req)
@@ -136,9 +122,8 @@ func (w *Middleware) Handle(req *http.Request, next Next) (*http.Response, error
 		return next(req)
 	}
 
-	key := carryKey{body: maphash.String(w.seed, body) ^ maphash.String(w.seed, req.URL.Path)}
-	key.attempt, _ = strconv.Atoi(req.Header.Get(RetryCountHeader))
-	a := &attempt{w: w, key: key, hideUsage: info.HideUsage, endpoint: info.Endpoint}
+	a := &attempt{w: w, ctx: req.Context(), key: w.keyOf(req, body), hideUsage: info.HideUsage, endpoint: info.Endpoint}
+	key := a.key
 	if c := w.claim(key); c != nil {
 		a.call, a.span = c.call, c.span
 	} else if sdk := trace.SpanFromContext(req.Context()); w.OwnSpan != nil && w.OwnSpan(sdk) {
@@ -173,7 +158,7 @@ func (w *Middleware) Handle(req *http.Request, next Next) (*http.Response, error
 	}
 	switch {
 	case res.StatusCode >= 400:
-		res.Body = &errorBody{rc: res.Body, a: a, err: &StatusError{Code: res.StatusCode}}
+		res.Body = newErrorBody(req.Context(), res.Body, a, &StatusError{Code: res.StatusCode})
 	case isEventStream(res.Header.Get("Content-Type")):
 		res.Body = newStreamBody(res.Body, a)
 	default:
@@ -182,14 +167,15 @@ func (w *Middleware) Handle(req *http.Request, next Next) (*http.Response, error
 	return res, nil
 }
 
-// readBody returns the request body as a string. It reads a copy from
-// GetBody when there is one (the SDKs' requests have it), leaving the body
-// itself unread; otherwise it reads the body and puts it back.
+// readBody returns the request body as a string, and makes the request's
+// body and GetBody read that string: the SDKs' GetBody may hand out the
+// body's own reader (a *bytes.Reader body is rewound and reused), so what
+// was read must be put back whichever way it was read.
 func readBody(req *http.Request) (string, error) {
-	rc, copied := req.Body, false
+	rc := req.Body
 	if req.GetBody != nil {
 		if r, err := req.GetBody(); err == nil {
-			rc, copied = r, true
+			rc = r
 		}
 	}
 	defer rc.Close()
@@ -203,9 +189,7 @@ func readBody(req *http.Request) (string, error) {
 		return "", err
 	}
 	s := sb.String()
-	if !copied {
-		setBody(req, s)
-	}
+	setBody(req, s)
 	return s, nil
 }
 
@@ -220,47 +204,9 @@ func isEventStream(ct string) bool {
 	return len(ct) >= 17 && strings.EqualFold(ct[:17], "text/event-stream")
 }
 
-// claim takes the call that the attempt key continues, if any.
-func (w *Middleware) claim(k carryKey) *carried {
-	if k.attempt == 0 {
-		return nil
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	c := w.carried[k]
-	if c != nil && c.timer.Stop() {
-		delete(w.carried, k)
-		return c
-	}
-	return nil
-}
-
-// carry keeps a retried call for the next attempt. If none comes in time
-// (the caller's context ended during the SDK's wait), the call ends with err.
-func (w *Middleware) carry(a *attempt, err error) {
-	k := carryKey{body: a.key.body, attempt: a.key.attempt + 1}
-	c := &carried{call: a.call, span: a.span}
-	wait := min(a.retryAfter, maxCarryWait) + carryGrace
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if old := w.carried[k]; old != nil && old.timer.Stop() {
-		// Two calls with the same body retried at once: each ends
-		// once, whichever attempt continues it.
-		old.call.End(&err)
-	}
-	c.timer = time.AfterFunc(wait, func() {
-		w.mu.Lock()
-		if w.carried[k] == c {
-			delete(w.carried, k)
-		}
-		w.mu.Unlock()
-		c.call.End(&err)
-	})
-	w.carried[k] = c
-}
-
 // attempt is one request of a call and its response.
 type attempt struct {
+	ctx        context.Context // the attempt's request context
 	w          *Middleware
 	key        carryKey
 	call       *llmmetrics.CallOp
