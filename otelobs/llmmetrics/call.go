@@ -331,12 +331,14 @@ func (c *CallOp) RateLimited() {
 // The measurements are recorded with the call span's context, so their
 // exemplars lead to it. Only the first End records; End on a nil *CallOp
 // does nothing.
-func (c *CallOp) End(errp *error) Result { return c.EndAt(errp, time.Now()) }
+func (c *CallOp) End(errp *error) Result { return c.end(errp, time.Now(), false) }
 
 // EndAt is End for a call that ended at t, which its recorder learned only
 // later (a retried call whose caller gave up during the wait): the duration
 // and the span end at t.
-func (c *CallOp) EndAt(errp *error, t time.Time) Result {
+func (c *CallOp) EndAt(errp *error, t time.Time) Result { return c.end(errp, t, true) }
+
+func (c *CallOp) end(errp *error, t time.Time, dated bool) Result {
 	if c == nil || c.m == nil {
 		return Result{}
 	}
@@ -362,8 +364,12 @@ func (c *CallOp) EndAt(errp *error, t time.Time) Result {
 			c.span.SetStatus(codes.Error, instr.ScrubError(err))
 		}
 	}
-	if !c.borrowed {
+	switch {
+	case c.borrowed:
+	case dated:
 		c.span.End(trace.WithTimestamp(t))
+	default:
+		c.span.End() // no option to allocate
 	}
 	return res
 }
