@@ -52,7 +52,6 @@ package anthropicmetrics
 
 import (
 	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
@@ -97,7 +96,7 @@ func Option(m *llmmetrics.Metrics, opts ...Setting) option.RequestOption {
 		}
 	}
 	if m == nil {
-		return option.WithMiddleware(func(r *http.Request, next option.MiddlewareNext) (*http.Response, error) { return next(r) })
+		return option.WithMiddleware(wire.Pass)
 	}
 	w := wire.New(m, s.provider, dialect{})
 	w.OwnSpan = isSDKSpan

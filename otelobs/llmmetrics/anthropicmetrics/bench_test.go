@@ -1,9 +1,7 @@
 package anthropicmetrics_test
 
 import (
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
@@ -47,7 +45,7 @@ func BenchmarkOption(b *testing.B) {
 		for _, c := range clients {
 			b.Run("call="+kind+"/client="+c.name, func(b *testing.B) {
 				b.ReportAllocs()
-				defer cpuPerOp(b)()
+				defer fakellm.CPUPerOp(b)()
 				for b.Loop() {
 					if kind == "json" {
 						if _, err := c.client.Messages.New(b.Context(), params); err != nil {
@@ -66,17 +64,4 @@ func BenchmarkOption(b *testing.B) {
 			})
 		}
 	}
-}
-
-// cpuPerOp reports the process's CPU time per operation (see openaimetrics'
-// BenchmarkOption).
-func cpuPerOp(b *testing.B) func() {
-	start := cpuTime()
-	return func() { b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/float64(b.N), "cpu-ns/op") }
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

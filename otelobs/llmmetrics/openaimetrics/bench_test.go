@@ -1,9 +1,7 @@
 package openaimetrics_test
 
 import (
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -51,7 +49,7 @@ func BenchmarkOption(b *testing.B) {
 		for _, c := range clients {
 			b.Run("call="+kind+"/client="+c.name, func(b *testing.B) {
 				b.ReportAllocs()
-				defer cpuPerOp(b)()
+				defer fakellm.CPUPerOp(b)()
 				for b.Loop() {
 					if kind == "json" {
 						if _, err := c.client.Chat.Completions.New(b.Context(), params); err != nil {
@@ -70,19 +68,4 @@ func BenchmarkOption(b *testing.B) {
 			})
 		}
 	}
-}
-
-// cpuPerOp reports the process's CPU time (user and system) per operation,
-// which the wall time of loopback calls hides in scheduling noise: the
-// fake's own work is in both columns alike, so their difference is the
-// option's. Call it as defer cpuPerOp(b)().
-func cpuPerOp(b *testing.B) func() {
-	start := cpuTime()
-	return func() { b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/float64(b.N), "cpu-ns/op") }
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -103,7 +103,7 @@ func Option(m *llmmetrics.Metrics, opts ...Setting) option.RequestOption {
 		}
 	}
 	if m == nil {
-		return option.WithMiddleware(func(r *http.Request, next option.MiddlewareNext) (*http.Response, error) { return next(r) })
+		return option.WithMiddleware(wire.Pass)
 	}
 	var fixed *wire.Middleware
 	if s.provider != "" {
