@@ -261,11 +261,17 @@ func TestBadInput(t *testing.T) {
 		{"relative path", `{"objective": "x", "workspace_path": "ws"}`, "application/json", 400, "workspace_path"},
 		{"the root itself", `{"objective": "x", "workspace_path": "` + s.root + `"}`, "application/json", 400, "workspace_path"},
 		{"wrong content type", `objective=x`, "application/x-www-form-urlencoded", 415, "Content-Type"},
+		// A page of any origin can POST a body without a Content-Type (or
+		// text/plain) and no preflight: JSON is required.
+		{"no content type", `{"objective": "x"}`, "", 415, "Content-Type"},
+		{"text/plain", `{"objective": "x"}`, "text/plain", 415, "Content-Type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, s.URL+"/runs", strings.NewReader(tt.body))
-			req.Header.Set("Content-Type", tt.ctype)
+			if tt.ctype != "" {
+				req.Header.Set("Content-Type", tt.ctype)
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

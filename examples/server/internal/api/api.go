@@ -153,11 +153,17 @@ func (h *Handler) model(field string, m *modelRef) (orchestrator.ModelRef, error
 }
 
 func (h *Handler) parse(r *http.Request) (orchestrator.Spec, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return orchestrator.Spec{}, &fieldError{http.StatusUnsupportedMediaType, "Content-Type",
-				"must be application/json, got " + ct}
+	// application/json is required, not only checked when present: a page
+	// of any origin can send a body without a Content-Type (or as
+	// text/plain) with no CORS preflight, and so start runs; JSON needs one.
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		got := ct
+		if got == "" {
+			got = "none"
 		}
+		return orchestrator.Spec{}, &fieldError{http.StatusUnsupportedMediaType, "Content-Type",
+			"must be application/json, got " + got}
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
