@@ -30,28 +30,27 @@ var endpoints = [...]struct {
 	{"/responses", llmmetrics.OperationChat},
 }
 
-func (dialect) Accepts(path string) bool {
+// endpointOf returns the operation and path suffix of a recorded endpoint.
+func endpointOf(path string) (llmmetrics.Operation, string, bool) {
 	path = strings.TrimRight(path, "/")
 	for _, e := range endpoints {
 		if strings.HasSuffix(path, e.suffix) {
-			return true
+			return e.op, e.suffix, true
 		}
 	}
-	return false
+	return "", "", false
+}
+
+func (dialect) Accepts(path string) bool {
+	_, _, ok := endpointOf(path)
+	return ok
 }
 
 func (d dialect) Request(path string, body string) (wire.Info, bool) {
-	path = strings.TrimRight(path, "/")
 	info := wire.Info{}
-	found := false
-	for _, e := range endpoints {
-		if strings.HasSuffix(path, e.suffix) {
-			info.Operation, info.Endpoint, found = e.op, e.suffix, true
-			break
-		}
-	}
-	if !found {
-		return info, false
+	var ok bool
+	if info.Operation, info.Endpoint, ok = endpointOf(path); !ok {
+		return wire.Info{}, false
 	}
 	askedUsage := false
 	gjson.Parse(body).ForEach(func(k, v gjson.Result) bool {

@@ -343,3 +343,22 @@ func TestUsageDeepSeek(t *testing.T) {
 		t.Errorf("Usage = %+v", got)
 	}
 }
+
+// TestProviderFromTheBaseURL: without WithProvider, the label comes from the
+// host; the fake's 127.0.0.1 is an OpenAI-compatible gateway, whose gpt-4o
+// is priced by its name alone.
+func TestProviderFromTheBaseURL(t *testing.T) {
+	t.Parallel()
+	tel, fake := otelobstest.New(t), fakellm.OpenAI(t)
+	m, err := llmmetrics.New(llmmetrics.WithMeterProvider(tel.MeterProvider()), llmmetrics.WithTracerProvider(tel.TracerProvider()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := openai.NewClient(option.WithBaseURL(fake.URL+"/v1"), option.WithAPIKey("k"), openaimetrics.Option(m))
+	fake.Script(fakellm.Reply{Usage: fakellm.Usage{Input: 1_000_000}})
+	if _, err := client.Chat.Completions.New(t.Context(), chat("gpt-4o")); err != nil {
+		t.Fatal(err)
+	}
+	near(t, "gateway cost", tel.Value(llmmetrics.CostName, llmmetrics.ProviderKey.String(openaimetrics.OpenAICompatible),
+		llmmetrics.ModelKey.String("gpt-4o")), 2.5)
+}

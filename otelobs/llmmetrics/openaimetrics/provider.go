@@ -48,40 +48,34 @@ func ProviderFromHost(host string) string {
 	return OpenAICompatible
 }
 
-// hostMiddlewares keeps one middleware per provider, found by host.
+// hostMiddlewares keeps one middleware per provider, found by host: the
+// providers are bounded by the hosts table (and OpenAICompatible), so is
+// the map. Finding a host's provider is a few string operations a call.
 type hostMiddlewares struct {
 	m *llmmetrics.Metrics
 	d wire.Dialect
 
 	mu         sync.RWMutex
-	byHost     map[string]*wire.Middleware // a cache, bounded by maxHosts
-	byProvider map[string]*wire.Middleware // bounded by the hosts table
+	byProvider map[string]*wire.Middleware
 }
 
 func newHostMiddlewares(m *llmmetrics.Metrics, d wire.Dialect) *hostMiddlewares {
-	return &hostMiddlewares{m: m, d: d, byHost: map[string]*wire.Middleware{}, byProvider: map[string]*wire.Middleware{}}
+	return &hostMiddlewares{m: m, d: d, byProvider: map[string]*wire.Middleware{}}
 }
 
-// maxHosts bounds the host cache; past it a host's provider is found anew
-// on each call.
-const maxHosts = 64
-
 func (h *hostMiddlewares) get(host string) *wire.Middleware {
+	p := ProviderFromHost(host)
 	h.mu.RLock()
-	w := h.byHost[host]
+	w := h.byProvider[p]
 	h.mu.RUnlock()
 	if w != nil {
 		return w
 	}
-	p := ProviderFromHost(host)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if w = h.byProvider[p]; w == nil {
 		w = wire.New(h.m, p, h.d)
 		h.byProvider[p] = w
-	}
-	if len(h.byHost) < maxHosts {
-		h.byHost[host] = w
 	}
 	return w
 }

@@ -123,8 +123,7 @@ func (w *Middleware) Handle(req *http.Request, next Next) (*http.Response, error
 	}
 
 	a := &attempt{w: w, ctx: req.Context(), key: w.keyOf(req, body), hideUsage: info.HideUsage, endpoint: info.Endpoint}
-	key := a.key
-	if c := w.claim(key); c != nil {
+	if c := w.claim(a.key); c != nil {
 		a.call, a.span = c.call, c.span
 	} else if sdk := trace.SpanFromContext(req.Context()); w.OwnSpan != nil && w.OwnSpan(sdk) {
 		a.span = sdk
