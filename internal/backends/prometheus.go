@@ -21,7 +21,9 @@ type PrometheusConfig struct {
 	JobName       string
 	// OTLPReceiver enables the OTLP receiver at /api/v1/otlp/v1/metrics.
 	OTLPReceiver bool
-	// ConfigYAML, when set, replaces the generated configuration file.
+	// ConfigYAML, when set, replaces the generated configuration file. Its
+	// SelfAddress placeholder becomes Prometheus's own host:port (for a
+	// job scraping Prometheus itself).
 	ConfigYAML string
 	// Files are extra files (name → content) written next to the
 	// configuration, such as rule files it names.
@@ -35,6 +37,10 @@ type PrometheusConfig struct {
 	// beforehand); by default a fresh one.
 	DataDir string
 }
+
+// SelfAddress, in PrometheusConfig.ConfigYAML, stands for the started
+// Prometheus's own host:port.
+const SelfAddress = "$PROMETHEUS_SELF_ADDRESS"
 
 // Prometheus is a running Prometheus server.
 type Prometheus struct {
@@ -73,9 +79,6 @@ func StartPrometheus(t testing.TB, cfg PrometheusConfig) *Prometheus {
 		}
 	}
 	confPath := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	data := cfg.DataDir
 	if data == "" {
 		data = filepath.Join(dir, "data")
@@ -83,6 +86,10 @@ func StartPrometheus(t testing.TB, cfg PrometheusConfig) *Prometheus {
 	var prom *Prometheus
 	startRetrying(t, "prometheus", func() (*Process, error) {
 		port := FreePort(t)
+		self := "127.0.0.1:" + strconv.Itoa(port)
+		if err := os.WriteFile(confPath, []byte(strings.ReplaceAll(conf, SelfAddress, self)), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		args := []string{
 			"--config.file=" + confPath,
 			"--storage.tsdb.path=" + data,

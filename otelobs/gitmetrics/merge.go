@@ -34,6 +34,7 @@ type MergeInfo struct {
 const (
 	resultSpanKey   = attribute.Key("git.merge.result")
 	conflictSpanKey = attribute.Key("git.merge.conflict")
+	overlapSpanKey  = attribute.Key("git.merge.concurrent_merges")
 )
 
 // MergeOp is one merge in progress, returned by StartMerge. End it with a
@@ -50,15 +51,21 @@ type MergeOp struct {
 	m        *Metrics
 	ctx      context.Context
 	span     trace.Span
+	repo     string
 	start    time.Time
 	conflict atomic.Bool
 	done     atomic.Bool
 }
 
-// StartMerge starts a merge: it counts it as active and starts a git.merge
-// span, which the returned context carries (run the git commands with it).
-// Call it once the merge lock is held (see StartLockWait), so that
-// git_active_merges above 1 really means concurrent merges.
+// StartMerge starts a merge: it counts it as in progress on
+// info.Repository and starts a git.merge span, which the returned context
+// carries (run the git commands with it). Call it once the repository's
+// merge lock is held (see StartLockWait): a merge started while another
+// merge of the same repository is in progress is a lock violation, counted
+// in git_merge_lock_violations_total at once (however short the overlap) and
+// marked on its span with git.merge.concurrent_merges. Merges of different
+// repositories may overlap; merges without a Repository count as one
+// repository.
 func (m *Metrics) StartMerge(ctx context.Context, info MergeInfo) (context.Context, *MergeOp) {
 	ctx, span := m.tracer.Start(ctx, MergeSpanName)
 	if span.IsRecording() {
@@ -68,8 +75,13 @@ func (m *Metrics) StartMerge(ctx context.Context, info MergeInfo) (context.Conte
 			semconv.VCSRefHeadName(info.Head),
 		)
 	}
-	m.active.Add(ctx, 1)
-	return ctx, &MergeOp{m: m, ctx: ctx, span: span, start: time.Now()}
+	if others := m.started(ctx, info.Repository); others > 0 {
+		m.overlap.Add(ctx, 1)
+		if span.IsRecording() {
+			span.SetAttributes(overlapSpanKey.Int(others))
+		}
+	}
+	return ctx, &MergeOp{m: m, ctx: ctx, span: span, repo: info.Repository, start: time.Now()}
 }
 
 // MarkConflict records that the merge hit a conflict, even if it is then
@@ -106,7 +118,7 @@ func (op *MergeOp) End(errp *error) {
 	o := &op.m.opts[r.index()]
 	op.m.duration.Record(op.ctx, time.Since(op.start).Seconds(), o.Record...)
 	op.m.merges.Add(op.ctx, 1, o.Add...)
-	op.m.active.Add(op.ctx, -1)
+	op.m.ended(op.ctx, op.repo)
 	if op.span.IsRecording() {
 		op.span.SetAttributes(resultSpanKey.String(string(r)), conflictSpanKey.Bool(r == ResultConflict))
 		if err != nil {

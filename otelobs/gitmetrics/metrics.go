@@ -1,7 +1,9 @@
 package gitmetrics
 
 import (
+	"context"
 	"errors"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -21,11 +23,13 @@ const (
 	MergeCountName    = "git.merge"
 	ActiveMergesName  = "git.active_merges"
 	LockWaitName      = "git.lock.wait.duration"
+	LockViolationName = "git.merge.lock_violations"
 
 	mergeDurationDesc = "Duration of git merges of worker branches, by result."
 	mergeCountDesc    = "Git merges of worker branches, by result."
-	activeMergesDesc  = "Git merges in progress; above 1 means merges are not serialised by the lock."
+	activeMergesDesc  = "Git merges in progress on the busiest repository; above 1 means one repository's merges are not serialised by its lock."
 	lockWaitDesc      = "Time spent waiting for the merge lock."
+	lockViolationDesc = "Merges started while another merge of the same repository was in progress: its lock did not serialise them."
 )
 
 // Result is the outcome of a merge: the value of the result attribute.
@@ -76,9 +80,58 @@ type Metrics struct {
 	merges   metric.Int64Counter
 	active   metric.Int64UpDownCounter
 	lockWait metric.Float64Histogram
+	overlap  metric.Int64Counter
+
+	// Merges in progress per repository, and the largest of those counts,
+	// which git_active_merges holds: the lock is per repository, so two
+	// repositories merging at once are fine, two merges of one are not.
+	mu      sync.Mutex
+	inRepo  map[string]int
+	busiest int
 
 	// Precomputed per result, so that recording allocates nothing.
 	opts [len(results)]instr.Opts
+}
+
+// started counts a merge of repo in progress and returns how many merges of
+// repo were already in progress.
+func (m *Metrics) started(ctx context.Context, repo string) (others int) {
+	m.mu.Lock()
+	n := m.inRepo[repo] + 1
+	m.inRepo[repo] = n
+	delta := max(n-m.busiest, 0)
+	m.busiest += delta
+	m.mu.Unlock()
+	if delta != 0 {
+		m.active.Add(ctx, int64(delta))
+	}
+	return n - 1
+}
+
+// ended counts the end of a merge of repo.
+func (m *Metrics) ended(ctx context.Context, repo string) {
+	m.mu.Lock()
+	n := m.inRepo[repo] - 1
+	if n <= 0 {
+		delete(m.inRepo, repo)
+	} else {
+		m.inRepo[repo] = n
+	}
+	delta := 0
+	if n+1 == m.busiest {
+		// repo was (one of) the busiest: find the new largest count, among
+		// the repositories merging now (a handful).
+		top := 0
+		for _, c := range m.inRepo {
+			top = max(top, c)
+		}
+		delta = top - m.busiest
+		m.busiest = top
+	}
+	m.mu.Unlock()
+	if delta != 0 {
+		m.active.Add(ctx, int64(delta))
+	}
 }
 
 // New creates the instruments from the configured providers (by default the
@@ -88,7 +141,7 @@ type Metrics struct {
 func New(opts ...Option) (*Metrics, error) {
 	p := newProviders(opts)
 	meter := p.Meter(ScopeName)
-	m := &Metrics{tracer: p.Tracer(ScopeName)}
+	m := &Metrics{tracer: p.Tracer(ScopeName), inRepo: map[string]int{}}
 	errs := instr.NewErrors("gitmetrics")
 	var err error
 	if m.duration, err = meter.Float64Histogram(MergeDurationName, metric.WithUnit("s"),
@@ -109,6 +162,13 @@ func New(opts ...Option) (*Metrics, error) {
 		metric.WithExplicitBucketBoundaries(LockWaitBuckets...)); errs.Failed(LockWaitName, err) {
 		m.lockWait = noop.Float64Histogram{}
 	}
+	if m.overlap, err = meter.Int64Counter(LockViolationName, metric.WithUnit("{merge}"),
+		metric.WithDescription(lockViolationDesc)); errs.Failed(LockViolationName, err) {
+		m.overlap = noop.Int64Counter{}
+	}
+	// Exported from the start at 0, so that the first violation is an
+	// increase (a counter series born at 1 hides it from increase()).
+	m.overlap.Add(context.Background(), 0)
 	for i, r := range results {
 		m.opts[i] = instr.NewOpts(ResultKey.String(string(r)))
 	}

@@ -98,6 +98,13 @@ func TestMergeInstruments(t *testing.T) {
 				}},
 			},
 		},
+		{
+			Name: LockViolationName, Description: lockViolationDesc, Unit: "{merge}",
+			Data: metricdata.Sum[int64]{
+				Temporality: metricdata.CumulativeTemporality, IsMonotonic: true,
+				DataPoints: []metricdata.DataPoint[int64]{{Attributes: *attribute.EmptySet(), Value: 0}},
+			},
+		},
 	}
 	if len(got) != len(want) {
 		t.Errorf("%d instruments, want %d: %v", len(got), len(want), got)
@@ -113,6 +120,70 @@ func TestMergeInstruments(t *testing.T) {
 	if v := got[ActiveMergesName].Data.(metricdata.Sum[int64]).DataPoints[0].Value; v != 0 {
 		t.Errorf("active = %d", v)
 	}
+	if v := got[LockViolationName].Data.(metricdata.Sum[int64]).DataPoints[0].Value; v != 0 {
+		t.Errorf("lock violations = %d", v)
+	}
+}
+
+// TestLockIsPerRepository: merges of different repositories may overlap
+// (git_active_merges stays 1, no violation); a second merge of a repository
+// that is merging is a violation, counted when it starts however short the
+// overlap, and marked on its span; the gauge follows the busiest
+// repository down again.
+func TestLockIsPerRepository(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	values := func() (active, violations int64) {
+		got := h.collect(t)
+		return got[ActiveMergesName].Data.(metricdata.Sum[int64]).DataPoints[0].Value,
+			got[LockViolationName].Data.(metricdata.Sum[int64]).DataPoints[0].Value
+	}
+	type step struct {
+		name                  string
+		do                    func()
+		wantActive, wantViols int64
+	}
+	ops := map[string]*MergeOp{}
+	start := func(key, repo string) func() {
+		return func() { _, ops[key] = h.m.StartMerge(t.Context(), MergeInfo{Repository: repo, Head: key}) }
+	}
+	end := func(key string) func() { return func() { ops[key].End(nil) } }
+	for _, s := range []step{
+		{"a merges", start("a1", "ws-a"), 1, 0},
+		{"b merges while a does: another repository", start("b1", "ws-b"), 1, 0},
+		{"a merges twice: the lock failed", start("a2", "ws-a"), 2, 1},
+		{"a's first merge ends", end("a1"), 1, 1},
+		{"a's second merge ends", end("a2"), 1, 1},
+		{"b ends", end("b1"), 0, 1},
+		{"unnamed repositories are one", start("u1", ""), 1, 1},
+		{"a second unnamed one overlaps", start("u2", ""), 2, 2},
+		{"both end", func() { ops["u1"].End(nil); ops["u2"].End(nil) }, 0, 2},
+	} {
+		s.do()
+		if a, v := values(); a != s.wantActive || v != s.wantViols {
+			t.Errorf("%s: git_active_merges %d, lock violations %d; want %d, %d", s.name, a, v, s.wantActive, s.wantViols)
+		}
+	}
+	marked := map[string]int64{}
+	for _, sp := range h.tel.Ended() {
+		for _, kv := range sp.Attributes {
+			if kv.Key == overlapSpanKey {
+				marked[sp.Name+" "+headOf(sp.Attributes)] = kv.Value.AsInt64()
+			}
+		}
+	}
+	if len(marked) != 2 || marked[MergeSpanName+" a2"] != 1 || marked[MergeSpanName+" u2"] != 1 {
+		t.Errorf("spans marked with %s: %v, want a2 and u2 with 1 other merge each", overlapSpanKey, marked)
+	}
+}
+
+func headOf(attrs []attribute.KeyValue) string {
+	for _, kv := range attrs {
+		if kv.Key == "vcs.ref.head.name" {
+			return kv.Value.AsString()
+		}
+	}
+	return ""
 }
 
 // TestMergeResults covers each way a merge ends.
