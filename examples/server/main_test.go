@@ -268,23 +268,9 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, s.URL+"/runs", strings.NewReader(tt.body))
-			if tt.ctype != "" {
-				req.Header.Set("Content-Type", tt.ctype)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var e struct {
-				Error struct{ Field, Message string }
-			}
-			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
-				t.Fatalf("error body is not JSON: %v", err)
-			}
-			if resp.StatusCode != tt.status || (tt.field != "" && e.Error.Field != tt.field) || e.Error.Message == "" {
-				t.Errorf("= %d %+v, want %d naming %q", resp.StatusCode, e.Error, tt.status, tt.field)
+			status, e := s.postError(t, tt.body, tt.ctype)
+			if status != tt.status || (tt.field != "" && e.Field != tt.field) || e.Message == "" {
+				t.Errorf("= %d %+v, want %d naming %q", status, e, tt.status, tt.field)
 			}
 		})
 	}
@@ -301,6 +287,52 @@ func TestBadInput(t *testing.T) {
 	// Nothing was started, and what was recorded is intact.
 	if m := s.metrics(t); strings.Contains(m, "agentorch_runs_total") || !strings.Contains(m, "http_server_request_duration_seconds") {
 		t.Errorf("bad requests started runs, or the request metrics are gone")
+	}
+}
+
+// apiError is the error object of an error response.
+type apiError struct{ Field, Message string }
+
+// postError posts body to /runs with Content-Type ctype (none when "") and
+// returns the status and the error object of the response.
+func (s *testServer) postError(t *testing.T, body, ctype string) (int, apiError) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/runs", strings.NewReader(body))
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct{ Error apiError }
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		t.Fatalf("error body is not JSON: %v", err)
+	}
+	return resp.StatusCode, e.Error
+}
+
+// TestBadWorkspacePaths: a workspace_path the run would refuse is a 400
+// naming the field and saying why, before any run starts.
+func TestBadWorkspacePaths(t *testing.T) {
+	s := startApp(t, testEnv(t, nil))
+	ok := filepath.Join(s.root, "ok")
+	for _, tt := range []struct{ name, path, want string }{
+		{"NUL", ok + "\x00.txt", "control character U+0000"},
+		{"newline", ok + "\nsecond", "control character U+000A"},
+		{"terminal escape", ok + "\x1b[31m", "control character U+001B"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]string{"objective": "x", "workspace_path": tt.path})
+			status, e := s.postError(t, string(body), "application/json")
+			if status != http.StatusBadRequest || e.Field != "workspace_path" || !strings.Contains(e.Message, tt.want) {
+				t.Errorf("= %d %+v, want 400 naming workspace_path, saying %q", status, e, tt.want)
+			}
+		})
+	}
+	if m := s.metrics(t); strings.Contains(m, "agentorch_runs_total") {
+		t.Errorf("bad workspace paths started runs")
 	}
 }
 

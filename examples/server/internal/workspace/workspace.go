@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/agentorchestrator/observability/otelobs/gitmetrics"
 )
@@ -52,12 +54,17 @@ func NewManager(root string, git *gitmetrics.Metrics) (*Manager, error) {
 // Root returns the workspace root, with symlinks resolved.
 func (m *Manager) Root() string { return m.root }
 
-// Resolve checks a requested workspace path: absolute, and inside the root
-// (not the root itself) once cleaned and with the symlinks of its existing
-// part resolved, so that neither ".." nor a symlink leads out.
+// Resolve checks a requested workspace path: absolute, free of control
+// characters, and inside the root (not the root itself) once cleaned and
+// with the symlinks of its existing part resolved, so that neither ".." nor
+// a symlink leads out.
 func (m *Manager) Resolve(path string) (string, error) {
 	if path == "" {
 		return "", errors.New("is empty")
+	}
+	if i := strings.IndexFunc(path, unicode.IsControl); i >= 0 {
+		c, _ := utf8.DecodeRuneInString(path[i:])
+		return "", fmt.Errorf("contains the control character %U; only printable characters are accepted", c)
 	}
 	if !filepath.IsAbs(path) {
 		return "", errors.New("is not an absolute path")

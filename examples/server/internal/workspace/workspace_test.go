@@ -50,6 +50,11 @@ func TestResolve(t *testing.T) {
 		{"relative/ws", false},
 		{"", false},
 		{"/etc", false},
+		// Control characters: a NUL cuts the path short for the system.
+		{filepath.Join(root, "ws\x00evil"), false},
+		{filepath.Join(root, "ws\nsecond-line"), false},
+		{filepath.Join(root, "ws\x7f"), false},
+		{filepath.Join(root, "ws\u0085"), false},
 	}
 	for _, tt := range tests {
 		got, err := m.Resolve(tt.path)
@@ -59,6 +64,15 @@ func TestResolve(t *testing.T) {
 		if err == nil && !strings.HasPrefix(got, root+string(filepath.Separator)) {
 			t.Errorf("Resolve(%q) = %q, outside %s", tt.path, got, root)
 		}
+	}
+}
+
+func TestResolveNamesTheControlCharacter(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	_, err := m.Resolve(filepath.Join(m.Root(), "a\x00b"))
+	if err == nil || !strings.Contains(err.Error(), "control character U+0000") {
+		t.Fatalf("Resolve with a NUL = %v, want it named", err)
 	}
 }
 
