@@ -2,6 +2,9 @@
 // binary: a repository per workspace path, a worktree and branch per task
 // attempt, and merges of those branches into the base branch under a lock,
 // instrumented with gitmetrics.
+//
+// Writes into a worktree and the conflict resolutions in the repository go
+// through an os.Root, so no symbolic link can take them out of it.
 package workspace
 
 import (
@@ -165,7 +168,7 @@ func (r *Repo) init(ctx context.Context) error {
 		if _, err := run(ctx, r.dir, "init", "-q"); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(r.dir, "README.md"), []byte("# Agent Orchestrator workspace\n"), 0o644); err != nil {
+		if err := r.writeReadme(); err != nil {
 			return err
 		}
 		if _, err := run(ctx, r.dir, "add", "README.md"); err != nil {
@@ -201,6 +204,16 @@ func (r *Repo) init(ctx context.Context) error {
 	return nil
 }
 
+// writeReadme writes the first commit's README.md, through an os.Root.
+func (r *Repo) writeReadme() error {
+	root, err := os.OpenRoot(r.dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return writeRegular(root, "README.md", "# Agent Orchestrator workspace\n")
+}
+
 // Worktree is a branch checked out in its own directory, for one task
 // attempt to write files in.
 type Worktree struct {
@@ -213,27 +226,69 @@ type Worktree struct {
 func (w *Worktree) Branch() string { return w.branch }
 
 // NewWorktree creates branch from the base branch, checked out in its own
-// directory under .worktrees.
+// directory under .worktrees (which must be a real directory, not a
+// symbolic link to elsewhere).
 func (r *Repo) NewWorktree(ctx context.Context, branch string) (*Worktree, error) {
-	dir := filepath.Join(r.dir, ".worktrees", strings.NewReplacer("/", "_", "..", "_").Replace(branch))
+	parent := filepath.Join(r.dir, ".worktrees")
+	dir := filepath.Join(parent, strings.NewReplacer("/", "_", "..", "_").Replace(branch))
 	r.adminMu.Lock()
 	defer r.adminMu.Unlock()
+	if fi, err := os.Lstat(parent); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("worktree %s: %s is a %s, not a directory", branch, parent, kind(fi.Mode()))
+	}
 	if _, err := run(ctx, r.dir, "worktree", "add", "-q", "-b", branch, dir, r.base); err != nil {
 		return nil, err
 	}
 	return &Worktree{repo: r, dir: dir, branch: branch}, nil
 }
 
-// WriteFile writes a file of the worktree; rel must stay inside it.
+// WriteFile writes a regular file of the worktree. rel is cleaned as if
+// rooted at the worktree, so ".." cannot climb out of it; names into .git
+// are refused. Every step goes through an os.Root on the worktree, so a
+// symbolic link (committed on the base branch, say) that leads out of it
+// makes the write fail instead of landing outside; a name that is itself a
+// symbolic link is refused too, so a write never goes through one.
 func (w *Worktree) WriteFile(rel, content string) error {
-	p := filepath.Join(w.dir, filepath.Clean("/"+rel))
-	if !strings.HasPrefix(p, w.dir+string(filepath.Separator)) || strings.Contains(rel, ".git") {
+	name := strings.TrimPrefix(filepath.Clean("/"+rel), "/")
+	if name == "" || strings.Contains(rel, ".git") {
 		return fmt.Errorf("file %q is outside the worktree", rel)
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	root, err := os.OpenRoot(w.dir)
+	if err != nil {
 		return err
 	}
-	return os.WriteFile(p, []byte(content), 0o644)
+	defer root.Close()
+	if dir := filepath.Dir(name); dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("file %q: %w", rel, err)
+		}
+	}
+	if err := writeRegular(root, name, content); err != nil {
+		return fmt.Errorf("file %q: %w", rel, err)
+	}
+	return nil
+}
+
+// writeRegular writes name in root, refusing a name that is not a regular
+// file (a symbolic link, a directory) when it exists.
+func writeRegular(root *os.Root, name, content string) error {
+	if fi, err := root.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("is a %s, not a regular file", kind(fi.Mode()))
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return root.WriteFile(name, []byte(content), 0o644)
+}
+
+// kind names a file mode's type for an error.
+func kind(m os.FileMode) string {
+	switch {
+	case m&os.ModeSymlink != 0:
+		return "symbolic link"
+	case m.IsDir():
+		return "directory"
+	}
+	return "special file"
 }
 
 // Commit commits every change of the worktree.
@@ -300,23 +355,18 @@ func (r *Repo) Merge(ctx context.Context, branch string, resolve Resolver) (resu
 		_, _ = run(context.Background(), r.dir, "merge", "--abort")
 		return "", err
 	}
+	// Read and written through an os.Root on the repository, as regular
+	// files only: a conflicted symbolic link is not written through.
+	root, err := os.OpenRoot(r.dir)
+	if err != nil {
+		_, _ = run(context.Background(), r.dir, "merge", "--abort")
+		return "", err
+	}
+	defer root.Close()
 	for _, f := range strings.Fields(files) {
-		content, rerr := os.ReadFile(filepath.Join(r.dir, f))
-		var resolved string
-		if rerr == nil && resolve != nil {
-			resolved, rerr = resolve(ctx, f, string(content))
-		} else if resolve == nil {
-			rerr = errors.New("no resolver")
-		}
-		if rerr == nil {
-			rerr = os.WriteFile(filepath.Join(r.dir, f), []byte(resolved), 0o644)
-		}
-		if rerr == nil {
-			_, rerr = run(ctx, r.dir, "add", f)
-		}
-		if rerr != nil {
+		if err := r.resolveFile(ctx, root, f, resolve); err != nil {
 			_, _ = run(context.Background(), r.dir, "merge", "--abort")
-			return "", fmt.Errorf("merge %s: %w in %s: %w", branch, gitmetrics.ErrConflict, f, rerr)
+			return "", fmt.Errorf("merge %s: %w in %s: %w", branch, gitmetrics.ErrConflict, f, err)
 		}
 	}
 	if _, err := run(ctx, r.dir, "commit", "-q", "--no-edit"); err != nil {
@@ -324,4 +374,31 @@ func (r *Repo) Merge(ctx context.Context, branch string, resolve Resolver) (resu
 		return "", fmt.Errorf("merge %s: %w: commit of the resolution: %w", branch, gitmetrics.ErrConflict, err)
 	}
 	return "", nil
+}
+
+// resolveFile resolves and stages one conflicted file.
+func (r *Repo) resolveFile(ctx context.Context, root *os.Root, f string, resolve Resolver) error {
+	if resolve == nil {
+		return errors.New("no resolver")
+	}
+	fi, err := root.Lstat(f)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("is a %s, not a regular file", kind(fi.Mode()))
+	}
+	content, err := root.ReadFile(f)
+	if err != nil {
+		return err
+	}
+	resolved, err := resolve(ctx, f, string(content))
+	if err != nil {
+		return err
+	}
+	if err := writeRegular(root, f, resolved); err != nil {
+		return err
+	}
+	_, err = run(ctx, r.dir, "add", f)
+	return err
 }

@@ -208,3 +208,169 @@ func TestWriteFileStaysInTheWorktree(t *testing.T) {
 		t.Error("WriteFile wrote into .git")
 	}
 }
+
+// git runs git in dir for a test's own set-up, failing the test on error.
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := run(t.Context(), dir, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// commitOnBase commits every change of r's base checkout, as a person
+// working in the repository would.
+func commitOnBase(t *testing.T, r *Repo, msg string) {
+	t.Helper()
+	git(t, r.Dir(), "add", "-A")
+	git(t, r.Dir(), "commit", "-q", "-m", msg)
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWriteFileRefusesSymlinksOut: symbolic links committed on the base
+// branch, to a directory or a file outside the worktree, must not take a
+// write out of it; nothing is created or changed outside.
+func TestWriteFileRefusesSymlinksOut(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	r, err := m.Open(t.Context(), filepath.Join(m.Root(), "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := t.TempDir()
+	victim := filepath.Join(outside, "victim.txt")
+	writeFile(t, victim, "original\n")
+	writeFile(t, filepath.Join(r.Dir(), "src", "keep.txt"), "kept\n")
+	symlink(t, outside, filepath.Join(r.Dir(), "outdir"))
+	symlink(t, victim, filepath.Join(r.Dir(), "outfile"))
+	symlink(t, "..", filepath.Join(r.Dir(), "up")) // the worktree's parent
+	symlink(t, "src", filepath.Join(r.Dir(), "inner"))
+	symlink(t, "README.md", filepath.Join(r.Dir(), "readme-link"))
+	commitOnBase(t, r, "links")
+	w, err := r.NewWorktree(t.Context(), "orch/links")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Remove()
+
+	for _, rel := range []string{"outdir/new.txt", "outdir/sub/new.txt", "outfile", "up/escape.txt", "up/ws/README.md", "readme-link"} {
+		if err := w.WriteFile(rel, "written\n"); err == nil {
+			t.Errorf("WriteFile(%q) through a symbolic link succeeded", rel)
+		}
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 1 {
+		t.Errorf("outside the worktree now holds %v, want victim.txt alone", entries)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "original\n" {
+		t.Errorf("the file outside has %q", b)
+	}
+	if _, err := os.Lstat(filepath.Join(filepath.Dir(w.dir), "escape.txt")); err == nil {
+		t.Error("WriteFile wrote next to the worktree")
+	}
+	if b, _ := os.ReadFile(filepath.Join(w.dir, "README.md")); !strings.HasPrefix(string(b), "# Agent Orchestrator") {
+		t.Errorf("README.md through its link has %q", b)
+	}
+	// Normal writes, nested or through a link that stays inside, still work.
+	for rel, want := range map[string]string{"a/b/c.txt": "a/b/c.txt", "inner/ok.txt": "src/ok.txt", "top.txt": "top.txt"} {
+		if err := w.WriteFile(rel, "content of "+rel); err != nil {
+			t.Errorf("WriteFile(%q) = %v", rel, err)
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join(w.dir, want)); err != nil || string(b) != "content of "+rel {
+			t.Errorf("%s = %q, %v", want, b, err)
+		}
+	}
+	if err := w.Commit(t.Context(), "files"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNewWorktreeRefusesALinkedWorktreesDir: the worktrees directory must
+// be a directory of the repository, not a link to elsewhere.
+func TestNewWorktreeRefusesALinkedWorktreesDir(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	r, err := m.Open(t.Context(), filepath.Join(m.Root(), "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := t.TempDir()
+	symlink(t, outside, filepath.Join(r.Dir(), ".worktrees"))
+	if w, err := r.NewWorktree(t.Context(), "orch/x"); err == nil {
+		w.Remove()
+		t.Fatal("NewWorktree created a worktree through a symbolic link")
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("outside the repository now holds %v", entries)
+	}
+}
+
+// TestMergeDoesNotWriteThroughAConflictedSymlink: when a symbolic link
+// conflicts, git leaves it in the checkout pointing where one side wanted;
+// the resolution must not read or write its target.
+func TestMergeDoesNotWriteThroughAConflictedSymlink(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	r, err := m.Open(t.Context(), filepath.Join(m.Root(), "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(t.TempDir(), "victim.txt")
+	writeFile(t, victim, "original\n")
+	writeFile(t, filepath.Join(r.Dir(), "a"), "a\n")
+	symlink(t, "a", filepath.Join(r.Dir(), "link"))
+	commitOnBase(t, r, "a link")
+	relink := func(name, target string) *Worktree {
+		w, err := r.NewWorktree(t.Context(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Remove() })
+		if err := os.Remove(filepath.Join(w.dir, "link")); err != nil {
+			t.Fatal(err)
+		}
+		symlink(t, target, filepath.Join(w.dir, "link"))
+		if err := w.Commit(t.Context(), "relink "+name); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	x, y := relink("orch/x", victim), relink("orch/y", "b")
+	if _, err := r.Merge(t.Context(), x.Branch(), nil); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	_, err = r.Merge(t.Context(), y.Branch(), func(_ context.Context, file, conflicted string) (string, error) {
+		seen = append(seen, file+": "+conflicted)
+		return "resolved\n", nil
+	})
+	if !errors.Is(err, gitmetrics.ErrConflict) || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("merge of a conflicted symbolic link = %v, want ErrConflict naming the link", err)
+	}
+	if len(seen) != 0 {
+		t.Errorf("the resolver was given %q", seen)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "original\n" {
+		t.Errorf("the link's target outside has %q", b)
+	}
+	if status := git(t, r.Dir(), "status", "--porcelain"); status != "" {
+		t.Errorf("base checkout not clean after the abort: %q", status)
+	}
+}
