@@ -136,19 +136,37 @@ func (r *Repo) Dir() string { return r.dir }
 // Base returns the branch merges go into.
 func (r *Repo) Base() string { return r.base }
 
-// run runs git in dir and returns its combined output.
-func run(ctx context.Context, dir string, args ...string) (string, error) {
+// command is git in dir with the server's identity, no hooks, no system
+// config and literal pathspecs (a file named "*.md" is that file).
+func command(ctx context.Context, dir string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "git", append([]string{
 		"-c", "user.name=Agent Orchestrator", "-c", "user.email=orchestrator@localhost",
 		"-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null", "-c", "init.defaultBranch=main",
 	}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_CONFIG_NOSYSTEM=1")
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_CONFIG_NOSYSTEM=1", "GIT_LITERAL_PATHSPECS=1")
+	return cmd
+}
+
+// run runs git in dir and returns its combined output.
+func run(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := command(ctx, dir, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if err != nil {
+	if err := cmd.Run(); err != nil {
 		return out.String(), fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(out.String()))
+	}
+	return out.String(), nil
+}
+
+// output runs git in dir and returns its standard output alone, for a
+// caller to parse; the error carries its standard error.
+func output(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := command(ctx, dir, args...)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()))
 	}
 	return out.String(), nil
 }
@@ -171,14 +189,14 @@ func (r *Repo) init(ctx context.Context) error {
 		if err := r.writeReadme(); err != nil {
 			return err
 		}
-		if _, err := run(ctx, r.dir, "add", "README.md"); err != nil {
+		if _, err := run(ctx, r.dir, "add", "--", "README.md"); err != nil {
 			return err
 		}
 		if _, err := run(ctx, r.dir, "commit", "-q", "-m", "Initialise the workspace"); err != nil {
 			return err
 		}
 	}
-	base, err := run(ctx, r.dir, "symbolic-ref", "--short", "HEAD")
+	base, err := output(ctx, r.dir, "symbolic-ref", "--short", "HEAD")
 	if err != nil {
 		return err
 	}
@@ -350,30 +368,42 @@ func (r *Repo) Merge(ctx context.Context, branch string, resolve Resolver) (resu
 	}
 	op.MarkConflict()
 	conflict = true
-	files, err := run(ctx, r.dir, "diff", "--name-only", "--diff-filter=U")
-	if err != nil {
+	if err := r.resolveAll(ctx, resolve); err != nil {
 		_, _ = run(context.Background(), r.dir, "merge", "--abort")
-		return "", err
-	}
-	// Read and written through an os.Root on the repository, as regular
-	// files only: a conflicted symbolic link is not written through.
-	root, err := os.OpenRoot(r.dir)
-	if err != nil {
-		_, _ = run(context.Background(), r.dir, "merge", "--abort")
-		return "", err
-	}
-	defer root.Close()
-	for _, f := range strings.Fields(files) {
-		if err := r.resolveFile(ctx, root, f, resolve); err != nil {
-			_, _ = run(context.Background(), r.dir, "merge", "--abort")
-			return "", fmt.Errorf("merge %s: %w in %s: %w", branch, gitmetrics.ErrConflict, f, err)
-		}
+		return "", fmt.Errorf("merge %s: %w", branch, err)
 	}
 	if _, err := run(ctx, r.dir, "commit", "-q", "--no-edit"); err != nil {
 		_, _ = run(context.Background(), r.dir, "merge", "--abort")
 		return "", fmt.Errorf("merge %s: %w: commit of the resolution: %w", branch, gitmetrics.ErrConflict, err)
 	}
 	return "", nil
+}
+
+// resolveAll has resolve resolve each conflicted file of a merge in
+// progress and stages it. The names come NUL-separated from git (any
+// character is allowed in them) and are read and written through an
+// os.Root on the repository, as regular files only: a conflicted symbolic
+// link is not written through. An error about a file wraps
+// gitmetrics.ErrConflict and names the file.
+func (r *Repo) resolveAll(ctx context.Context, resolve Resolver) error {
+	names, err := output(ctx, r.dir, "diff", "--name-only", "-z", "--diff-filter=U")
+	if err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(r.dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for f := range strings.SplitSeq(names, "\x00") {
+		if f == "" {
+			continue
+		}
+		if err := r.resolveFile(ctx, root, f, resolve); err != nil {
+			return fmt.Errorf("%w in %q: %w", gitmetrics.ErrConflict, f, err)
+		}
+	}
+	return nil
 }
 
 // resolveFile resolves and stages one conflicted file.
@@ -399,6 +429,6 @@ func (r *Repo) resolveFile(ctx context.Context, root *os.Root, f string, resolve
 	if err := writeRegular(root, f, resolved); err != nil {
 		return err
 	}
-	_, err = run(ctx, r.dir, "add", f)
+	_, err = run(ctx, r.dir, "add", "--", f)
 	return err
 }

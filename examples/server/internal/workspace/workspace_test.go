@@ -212,7 +212,7 @@ func TestWriteFileStaysInTheWorktree(t *testing.T) {
 // git runs git in dir for a test's own set-up, failing the test on error.
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	out, err := run(t.Context(), dir, args...)
+	out, err := output(t.Context(), dir, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,5 +372,57 @@ func TestMergeDoesNotWriteThroughAConflictedSymlink(t *testing.T) {
 	}
 	if status := git(t, r.Dir(), "status", "--porcelain"); status != "" {
 		t.Errorf("base checkout not clean after the abort: %q", status)
+	}
+}
+
+// TestConflictedFileNamesWithOddCharacters: git's names of conflicted files
+// reach the resolver exactly, whatever characters they hold, and the
+// resolution is committed.
+func TestConflictedFileNamesWithOddCharacters(t *testing.T) {
+	t.Parallel()
+	// Spaces, quoting, glob characters and pathspec magic (":(top)" would
+	// make git add look for "notes.md").
+	for _, name := range []string{"my notes.md", "naïve ü.md", "[draft] *.md", ":(top)notes.md", "dir with space/tab\there.md", `quote"and\back.md`} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			m, reader := newManager(t)
+			r, err := m.Open(t.Context(), filepath.Join(m.Root(), "ws"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := branch(t, r, "orch/a", name, "from a\n")
+			b := branch(t, r, "orch/b", name, "from b\n")
+			defer a.Remove()
+			defer b.Remove()
+			if _, err := r.Merge(t.Context(), a.Branch(), nil); err != nil {
+				t.Fatal(err)
+			}
+			var seen []string
+			res, err := r.Merge(t.Context(), b.Branch(), func(_ context.Context, file, conflicted string) (string, error) {
+				seen = append(seen, file)
+				if !strings.Contains(conflicted, "<<<<<<<") {
+					t.Errorf("no conflict markers in %q", conflicted)
+				}
+				return "from a and b\n", nil
+			})
+			if err != nil || res != gitmetrics.ResultConflict {
+				t.Fatalf("merge = %s, %v", res, err)
+			}
+			if len(seen) != 1 || seen[0] != name {
+				t.Errorf("the resolver was called for %q, want exactly [%q]", seen, name)
+			}
+			if got := git(t, r.Dir(), "show", "main:"+name); got != "from a and b" {
+				t.Errorf("main:%s = %q", name, got)
+			}
+			if parents := strings.Fields(git(t, r.Dir(), "rev-list", "--parents", "-n", "1", "main")); len(parents) != 3 {
+				t.Errorf("main's last commit is not the merge: %v", parents)
+			}
+			if status := git(t, r.Dir(), "status", "--porcelain"); status != "" {
+				t.Errorf("base checkout not clean: %q", status)
+			}
+			if res := mergeResults(t, reader); res["success"] != 1 || res["conflict"] != 1 {
+				t.Errorf("merge results = %v", res)
+			}
+		})
 	}
 }
