@@ -3,8 +3,13 @@
 // attempt, and merges of those branches into the base branch under a lock,
 // instrumented with gitmetrics.
 //
-// Writes into a worktree and the conflict resolutions in the repository go
-// through an os.Root, so no symbolic link can take them out of it.
+// The server uses only repositories it created: it records their base branch
+// in their local git config (BaseKey), so that a restart reuses them (and
+// recognises those an earlier version made by their first commit), and
+// refuses any other repository, since merging would commit onto whatever
+// branch that one has checked out. Writes into a worktree and the conflict
+// resolutions in the repository go through an os.Root, so no symbolic link
+// can take them out of it.
 package workspace
 
 import (
@@ -25,6 +30,29 @@ import (
 
 // ErrOutsideRoot is returned for a workspace path outside the root.
 var ErrOutsideRoot = errors.New("outside the workspace root")
+
+// ErrForeignRepository is returned for a workspace path that is a git
+// repository the server did not create (no BaseKey in its local config).
+var ErrForeignRepository = errors.New("is a git repository the server did not create")
+
+// ErrNotOnBase is returned by Merge when the repository has another branch
+// than its base branch checked out (or a detached HEAD): the merge would
+// land on that branch.
+var ErrNotOnBase = errors.New("the base branch is not checked out")
+
+// BaseKey is the local git config key with which the server marks the
+// repositories it creates; its value is the base branch merges go into.
+const BaseKey = "agent-orchestrator.base"
+
+// The server's identity on its commits, and its first commit's subject.
+const (
+	authorName   = "Agent Orchestrator"
+	authorEmail  = "orchestrator@localhost"
+	firstSubject = "Initialise the workspace"
+	// legacyBase is the base branch of the workspaces earlier versions
+	// made (they set init.defaultBranch=main) before BaseKey existed.
+	legacyBase = "main"
+)
 
 // Manager hands out one Repo per workspace path under a root directory.
 type Manager struct {
@@ -60,7 +88,8 @@ func (m *Manager) Root() string { return m.root }
 // Resolve checks a requested workspace path: absolute, free of control
 // characters, and inside the root (not the root itself) once cleaned and
 // with the symlinks of its existing part resolved, so that neither ".." nor
-// a symlink leads out.
+// a symlink leads out. It looks at the path only; Check also looks at what
+// is there.
 func (m *Manager) Resolve(path string) (string, error) {
 	if path == "" {
 		return "", errors.New("is empty")
@@ -98,9 +127,32 @@ func (m *Manager) Resolve(path string) (string, error) {
 	return real, nil
 }
 
+// Check is Resolve, and checks that what is at the path can be a
+// workspace: nothing yet, an empty directory, or a repository the server
+// created (see Open). The API asks it before accepting a run, so that a
+// path the run would refuse is a 400 at once.
+func (m *Manager) Check(ctx context.Context, path string) (string, error) {
+	dir, err := m.Resolve(path)
+	if err != nil {
+		return "", err
+	}
+	// Under the lock: a repository Open is creating is not yet marked.
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.repos[dir]; ok {
+		return dir, nil
+	}
+	if _, err := inspect(ctx, dir); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
 // Open returns the repository at path (see Resolve), creating and
-// initialising it when needed. An existing non-empty directory that is not a
-// git repository is refused.
+// initialising it when the path is missing or an empty directory. A
+// repository is reused only if the server created it (BaseKey in its local
+// config names its base branch); any other repository, and a non-empty
+// directory that is not one, is refused.
 func (m *Manager) Open(ctx context.Context, path string) (*Repo, error) {
 	dir, err := m.Resolve(path)
 	if err != nil {
@@ -111,12 +163,80 @@ func (m *Manager) Open(ctx context.Context, path string) (*Repo, error) {
 	if r, ok := m.repos[dir]; ok {
 		return r, nil
 	}
-	r := &Repo{dir: dir, git: m.git}
+	base, err := inspect(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("workspace %s %w", dir, err)
+	}
+	r := &Repo{dir: dir, base: base, git: m.git}
 	if err := r.init(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("workspace %s: %w", dir, err)
 	}
 	m.repos[dir] = r
 	return r, nil
+}
+
+// inspect looks at a resolved workspace directory: it returns the base
+// branch of a repository the server created, "" for a directory to create
+// one in (missing or empty), or an error saying why the directory cannot be
+// a workspace, phrased to follow its path.
+func inspect(ctx context.Context, dir string) (string, error) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "", nil
+	case err != nil:
+		return "", err
+	case !fi.IsDir():
+		return "", errors.New("is not a directory")
+	}
+	gitDir := filepath.Join(dir, ".git")
+	gfi, err := os.Lstat(gitDir)
+	if errors.Is(err, os.ErrNotExist) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return "", err
+		}
+		if len(entries) > 0 {
+			return "", errors.New("exists, is not empty and is not a git repository")
+		}
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if !gfi.IsDir() {
+		return "", fmt.Errorf("%w (its .git is not a directory: a linked worktree or a submodule); name a new or empty directory", ErrForeignRepository)
+	}
+	out, err := output(ctx, dir, "config", "--file", filepath.Join(gitDir, "config"), "--get", BaseKey)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 {
+		if madeByEarlierVersion(ctx, dir) {
+			return legacyBase, nil
+		}
+		return "", fmt.Errorf("%w (its .git/config has no %s): the server merges only into repositories it created, never onto a branch someone else has checked out; name a new or empty directory",
+			ErrForeignRepository, BaseKey)
+	}
+	if err != nil {
+		return "", err
+	}
+	base := strings.TrimSpace(out)
+	if _, err := output(ctx, dir, "check-ref-format", "--branch", base); err != nil || strings.HasPrefix(base, "-") {
+		return "", fmt.Errorf("has %s = %q in its .git/config, which is not a branch name", BaseKey, base)
+	}
+	return base, nil
+}
+
+// madeByEarlierVersion reports whether the repository in dir is a
+// workspace an earlier version of the server made, before it recorded
+// BaseKey: its one root commit is the server's first commit, and it has the
+// branch legacyBase.
+func madeByEarlierVersion(ctx context.Context, dir string) bool {
+	roots, err := output(ctx, dir, "log", "--max-parents=0", "--all", "--format=%an%x00%ae%x00%s")
+	if err != nil || strings.TrimSpace(roots) != authorName+"\x00"+authorEmail+"\x00"+firstSubject {
+		return false
+	}
+	_, err = output(ctx, dir, "rev-parse", "--verify", "--quiet", "refs/heads/"+legacyBase)
+	return err == nil
 }
 
 // Repo is a workspace repository. Its merge lock serialises merges into the
@@ -140,7 +260,7 @@ func (r *Repo) Base() string { return r.base }
 // config and literal pathspecs (a file named "*.md" is that file).
 func command(ctx context.Context, dir string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "git", append([]string{
-		"-c", "user.name=Agent Orchestrator", "-c", "user.email=orchestrator@localhost",
+		"-c", "user.name=" + authorName, "-c", "user.email=" + authorEmail,
 		"-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null", "-c", "init.defaultBranch=main",
 	}, args...)...)
 	cmd.Dir = dir
@@ -171,20 +291,31 @@ func output(ctx context.Context, dir string, args ...string) (string, error) {
 	return out.String(), nil
 }
 
+// init creates the repository when r.base is empty (a new or empty
+// directory): git init, the base branch recorded under BaseKey at once
+// (which also marks a workspace of an earlier version), then a first
+// commit. A marked repository whose base branch has no commit yet (a
+// creation cut short) gets its first commit now.
 func (r *Repo) init(ctx context.Context) error {
-	if err := os.MkdirAll(r.dir, 0o755); err != nil {
-		return fmt.Errorf("create workspace: %w", err)
-	}
-	if _, err := os.Stat(filepath.Join(r.dir, ".git")); errors.Is(err, os.ErrNotExist) {
-		entries, err := os.ReadDir(r.dir)
-		if err != nil {
-			return err
-		}
-		if len(entries) > 0 {
-			return fmt.Errorf("workspace %s exists, is not empty and is not a git repository", r.dir)
+	if r.base == "" {
+		if err := os.MkdirAll(r.dir, 0o755); err != nil {
+			return fmt.Errorf("create workspace: %w", err)
 		}
 		if _, err := run(ctx, r.dir, "init", "-q"); err != nil {
 			return err
+		}
+		head, err := output(ctx, r.dir, "symbolic-ref", "--short", "HEAD")
+		if err != nil {
+			return err
+		}
+		r.base = strings.TrimSpace(head)
+	}
+	if _, err := run(ctx, r.dir, "config", "--local", BaseKey, r.base); err != nil {
+		return err
+	}
+	if _, err := output(ctx, r.dir, "rev-parse", "--verify", "--quiet", "refs/heads/"+r.base); err != nil {
+		if head, _ := output(ctx, r.dir, "symbolic-ref", "--short", "HEAD"); strings.TrimSpace(head) != r.base {
+			return fmt.Errorf("its base branch %q (%s) does not exist", r.base, BaseKey)
 		}
 		if err := r.writeReadme(); err != nil {
 			return err
@@ -192,15 +323,10 @@ func (r *Repo) init(ctx context.Context) error {
 		if _, err := run(ctx, r.dir, "add", "--", "README.md"); err != nil {
 			return err
 		}
-		if _, err := run(ctx, r.dir, "commit", "-q", "-m", "Initialise the workspace"); err != nil {
+		if _, err := run(ctx, r.dir, "commit", "-q", "-m", firstSubject); err != nil {
 			return err
 		}
 	}
-	base, err := output(ctx, r.dir, "symbolic-ref", "--short", "HEAD")
-	if err != nil {
-		return err
-	}
-	r.base = strings.TrimSpace(base)
 	// Keep the worktrees out of the base branch's status.
 	exclude := filepath.Join(r.dir, ".git", "info", "exclude")
 	if b, _ := os.ReadFile(exclude); !bytes.Contains(b, []byte("/.worktrees/")) {
@@ -358,6 +484,15 @@ func (r *Repo) Merge(ctx context.Context, branch string, resolve Resolver) (resu
 		}
 	}()
 
+	// The merge lands on whatever is checked out: never on a foreign branch.
+	if head, herr := output(ctx, r.dir, "symbolic-ref", "-q", "--short", "HEAD"); herr != nil || strings.TrimSpace(head) != r.base {
+		got := "a detached HEAD"
+		if herr == nil {
+			got = fmt.Sprintf("branch %q", strings.TrimSpace(head))
+		}
+		return "", fmt.Errorf("merge %s: %w: %s has %s checked out, not its base branch %q; check %q out there for runs to merge",
+			branch, ErrNotOnBase, r.dir, got, r.base, r.base)
+	}
 	out, mergeErr := run(ctx, r.dir, "merge", "--no-ff", "--no-edit", "-m", "Merge "+branch, branch)
 	if mergeErr == nil {
 		return "", nil

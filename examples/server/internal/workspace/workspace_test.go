@@ -67,15 +67,6 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-func TestResolveNamesTheControlCharacter(t *testing.T) {
-	t.Parallel()
-	m, _ := newManager(t)
-	_, err := m.Resolve(filepath.Join(m.Root(), "a\x00b"))
-	if err == nil || !strings.Contains(err.Error(), "control character U+0000") {
-		t.Fatalf("Resolve with a NUL = %v, want it named", err)
-	}
-}
-
 func TestOpenRefusesNonEmptyNonRepo(t *testing.T) {
 	t.Parallel()
 	m, _ := newManager(t)
@@ -206,6 +197,15 @@ func TestWriteFileStaysInTheWorktree(t *testing.T) {
 	}
 	if err := w.WriteFile(".git/hooks/post-merge", "#!/bin/sh\n"); err == nil {
 		t.Error("WriteFile wrote into .git")
+	}
+}
+
+func TestResolveNamesTheControlCharacter(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	_, err := m.Resolve(filepath.Join(m.Root(), "a\x00b"))
+	if err == nil || !strings.Contains(err.Error(), "control character U+0000") {
+		t.Fatalf("Resolve with a NUL = %v, want it named", err)
 	}
 }
 
@@ -424,5 +424,259 @@ func TestConflictedFileNamesWithOddCharacters(t *testing.T) {
 				t.Errorf("merge results = %v", res)
 			}
 		})
+	}
+}
+
+// foreignRepo makes a repository as a person would, with a commit and a
+// feature branch checked out, and returns its refs and config to compare.
+func foreignRepo(t *testing.T, dir string) (snapshot func() string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "init", "-q")
+	writeFile(t, filepath.Join(dir, "theirs.txt"), "their work\n")
+	git(t, dir, "add", "-A")
+	git(t, dir, "-c", "user.name=Someone", "-c", "user.email=someone@localhost", "commit", "-q", "-m", "their commit")
+	git(t, dir, "checkout", "-q", "-b", "feature")
+	return func() string {
+		cfg, _ := os.ReadFile(filepath.Join(dir, ".git", "config"))
+		exclude, _ := os.ReadFile(filepath.Join(dir, ".git", "info", "exclude"))
+		return git(t, dir, "for-each-ref") + "\n" + git(t, dir, "symbolic-ref", "HEAD") + "\n" +
+			git(t, dir, "status", "--porcelain", "--ignored") + "\n" + string(cfg) + string(exclude)
+	}
+}
+
+// TestForeignRepositoriesAreRefused: a repository the server did not create
+// is refused by Check and Open, with an error naming the path and why, and
+// is left exactly as it was.
+func TestForeignRepositoriesAreRefused(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	dir := filepath.Join(m.Root(), "theirs")
+	snapshot := foreignRepo(t, dir)
+	before := snapshot()
+	if _, err := m.Check(t.Context(), dir); !errors.Is(err, ErrForeignRepository) || !strings.Contains(err.Error(), BaseKey) {
+		t.Errorf("Check = %v, want ErrForeignRepository naming %s", err, BaseKey)
+	}
+	_, err := m.Open(t.Context(), dir)
+	if !errors.Is(err, ErrForeignRepository) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "did not create") {
+		t.Errorf("Open = %v, want ErrForeignRepository naming %s", err, dir)
+	}
+	if after := snapshot(); after != before {
+		t.Errorf("the repository changed:\n%s\nwas:\n%s", after, before)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".worktrees")); err == nil {
+		t.Error("a worktree directory was made in their repository")
+	}
+}
+
+// TestCheck: what may be at a workspace path.
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	root := m.Root()
+	own, err := m.Open(t.Context(), filepath.Join(root, "own"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := own.NewWorktree(t.Context(), "orch/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Remove()
+	if err := os.Mkdir(filepath.Join(root, "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(root, "busy", "notes.txt"), "mine")
+	writeFile(t, filepath.Join(root, "a-file"), "x")
+	foreignRepo(t, filepath.Join(root, "theirs"))
+	earlierVersion(t, filepath.Join(root, "earlier"))
+	// An earlier version's workspace with a history of someone else's
+	// grafted in is not one.
+	grafted := filepath.Join(root, "grafted")
+	earlierVersion(t, grafted)
+	git(t, grafted, "checkout", "-q", "--orphan", "theirs")
+	git(t, grafted, "-c", "user.name=Someone", "commit", "-q", "--allow-empty", "-m", "their root")
+	git(t, grafted, "checkout", "-q", "main")
+	// A second manager, as after a restart: nothing is cached.
+	restarted, err := NewManager(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path string
+		want string // in the error; "" for ok
+	}{
+		{filepath.Join(root, "new", "ws"), ""},
+		{filepath.Join(root, "empty"), ""},
+		{filepath.Join(root, "own"), ""},
+		{filepath.Join(root, "busy"), "is not empty and is not a git repository"},
+		{filepath.Join(root, "a-file"), "is not a directory"},
+		{filepath.Join(root, "theirs"), "did not create"},
+		{filepath.Join(root, "earlier"), ""},
+		{grafted, "did not create"},
+		{w.dir, "its .git is not a directory"},
+		{"/etc", "outside the workspace root"},
+	}
+	for _, mgr := range []*Manager{m, restarted} {
+		for _, tt := range tests {
+			got, err := mgr.Check(t.Context(), tt.path)
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Check(%q) = %q, %v; want error containing %q", tt.path, got, err, tt.want)
+			}
+		}
+	}
+}
+
+// TestRestartReusesItsWorkspace: a workspace the server created is reused
+// by a new Manager (a restart), with its base branch.
+func TestRestartReusesItsWorkspace(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	dir := filepath.Join(m.Root(), "ws")
+	r, err := m.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := branch(t, r, "orch/a", "a.txt", "a\n")
+	defer a.Remove()
+	if _, err := r.Merge(t.Context(), a.Branch(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := git(t, dir, "config", "--local", "--get", BaseKey); got != "main" {
+		t.Errorf("%s = %q, want main", BaseKey, got)
+	}
+	restarted, err := NewManager(m.Root(), r.git)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := restarted.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatalf("a restarted server refuses its own workspace: %v", err)
+	}
+	b := branch(t, r2, "orch/b", "b.txt", "b\n")
+	defer b.Remove()
+	if res, err := r2.Merge(t.Context(), b.Branch(), nil); err != nil || res != gitmetrics.ResultSuccess {
+		t.Fatalf("merge after the restart = %s, %v", res, err)
+	}
+	if got := git(t, dir, "show", "main:a.txt"); got != "a" {
+		t.Errorf("main:a.txt = %q", got)
+	}
+	if got := git(t, dir, "log", "--format=%s", "main"); strings.Count(got, "Initialise the workspace") != 1 {
+		t.Errorf("main's history:\n%s", got)
+	}
+}
+
+// TestOpenFinishesAnInterruptedCreation: a repository marked at git init
+// whose first commit was never made is completed, not refused.
+func TestOpenFinishesAnInterruptedCreation(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	dir := filepath.Join(m.Root(), "ws")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "init", "-q")
+	git(t, dir, "config", "--local", BaseKey, "main")
+	r, err := m.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := branch(t, r, "orch/a", "a.txt", "a\n")
+	defer w.Remove()
+	if res, err := r.Merge(t.Context(), w.Branch(), nil); err != nil || res != gitmetrics.ResultSuccess {
+		t.Fatalf("merge = %s, %v", res, err)
+	}
+}
+
+// TestMergeNeverLandsOnAnotherBranch: someone checks another branch out in
+// a workspace; merges are refused (not committed onto that branch) until
+// the base branch is back, and a restart keeps the recorded base branch.
+func TestMergeNeverLandsOnAnotherBranch(t *testing.T) {
+	t.Parallel()
+	m, reader := newManager(t)
+	dir := filepath.Join(m.Root(), "ws")
+	r, err := m.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := branch(t, r, "orch/a", "a.txt", "a\n")
+	defer a.Remove()
+	git(t, dir, "checkout", "-q", "-b", "someone-else")
+	refs := git(t, dir, "for-each-ref", "refs/heads/main", "refs/heads/someone-else")
+	res, err := r.Merge(t.Context(), a.Branch(), nil)
+	if !errors.Is(err, ErrNotOnBase) || res != gitmetrics.ResultError ||
+		!strings.Contains(err.Error(), `"someone-else"`) || !strings.Contains(err.Error(), `"main"`) {
+		t.Errorf("merge with another branch checked out = %s, %v; want ErrNotOnBase naming both", res, err)
+	}
+	if got := git(t, dir, "for-each-ref", "refs/heads/main", "refs/heads/someone-else"); got != refs {
+		t.Errorf("branches moved:\n%s\nwere:\n%s", got, refs)
+	}
+	git(t, dir, "checkout", "-q", "--detach", "main")
+	if _, err := r.Merge(t.Context(), a.Branch(), nil); !errors.Is(err, ErrNotOnBase) || !strings.Contains(err.Error(), "detached HEAD") {
+		t.Errorf("merge on a detached HEAD = %v", err)
+	}
+	git(t, dir, "checkout", "-q", "someone-else")
+	restarted, err := NewManager(m.Root(), r.git)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := restarted.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.Base() != "main" {
+		t.Errorf("after a restart with someone-else checked out, base = %q; want main", r2.Base())
+	}
+	git(t, dir, "checkout", "-q", "main")
+	if res, err := r.Merge(t.Context(), a.Branch(), nil); err != nil || res != gitmetrics.ResultSuccess {
+		t.Fatalf("merge with main back = %s, %v", res, err)
+	}
+	if got := git(t, dir, "show", "main:a.txt"); got != "a" {
+		t.Errorf("main:a.txt = %q", got)
+	}
+	if res := mergeResults(t, reader); res["error"] != 2 || res["success"] != 1 {
+		t.Errorf("merge results = %v, want 2 errors and 1 success", res)
+	}
+}
+
+// earlierVersion makes a workspace as versions before BaseKey did: the
+// server's first commit on main, no mark.
+func earlierVersion(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "init", "-q")
+	writeFile(t, filepath.Join(dir, "README.md"), "# Agent Orchestrator workspace\n")
+	git(t, dir, "add", "README.md")
+	git(t, dir, "commit", "-q", "-m", "Initialise the workspace")
+}
+
+// TestOpenMarksAWorkspaceOfAnEarlierVersion: a workspace made before BaseKey
+// existed is the server's own: it is reused, with main as its base branch,
+// and marked.
+func TestOpenMarksAWorkspaceOfAnEarlierVersion(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	dir := filepath.Join(m.Root(), "earlier")
+	earlierVersion(t, dir)
+	git(t, dir, "checkout", "-q", "-b", "someone-else")
+	r, err := m.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Base() != "main" {
+		t.Errorf("base = %q, want main", r.Base())
+	}
+	if got := git(t, dir, "config", "--local", "--get", BaseKey); got != "main" {
+		t.Errorf("%s = %q, want main", BaseKey, got)
+	}
+	git(t, dir, "checkout", "-q", "main")
+	w := branch(t, r, "orch/a", "a.txt", "a\n")
+	defer w.Remove()
+	if res, err := r.Merge(t.Context(), w.Branch(), nil); err != nil || res != gitmetrics.ResultSuccess {
+		t.Fatalf("merge = %s, %v", res, err)
 	}
 }
