@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	osexec "os/exec"
 	"path/filepath"
 	"strings"
@@ -268,23 +269,9 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, s.URL+"/runs", strings.NewReader(tt.body))
-			if tt.ctype != "" {
-				req.Header.Set("Content-Type", tt.ctype)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var e struct {
-				Error struct{ Field, Message string }
-			}
-			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
-				t.Fatalf("error body is not JSON: %v", err)
-			}
-			if resp.StatusCode != tt.status || (tt.field != "" && e.Error.Field != tt.field) || e.Error.Message == "" {
-				t.Errorf("= %d %+v, want %d naming %q", resp.StatusCode, e.Error, tt.status, tt.field)
+			status, e := s.postError(t, tt.body, tt.ctype)
+			if status != tt.status || (tt.field != "" && e.Field != tt.field) || e.Message == "" {
+				t.Errorf("= %d %+v, want %d naming %q", status, e, tt.status, tt.field)
 			}
 		})
 	}
@@ -301,6 +288,79 @@ func TestBadInput(t *testing.T) {
 	// Nothing was started, and what was recorded is intact.
 	if m := s.metrics(t); strings.Contains(m, "agentorch_runs_total") || !strings.Contains(m, "http_server_request_duration_seconds") {
 		t.Errorf("bad requests started runs, or the request metrics are gone")
+	}
+}
+
+// apiError is the error object of an error response.
+type apiError struct{ Field, Message string }
+
+// postError posts body to /runs with Content-Type ctype (none when "") and
+// returns the status and the error object of the response.
+func (s *testServer) postError(t *testing.T, body, ctype string) (int, apiError) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/runs", strings.NewReader(body))
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct{ Error apiError }
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		t.Fatalf("error body is not JSON: %v", err)
+	}
+	return resp.StatusCode, e.Error
+}
+
+// TestBadWorkspacePaths: a workspace_path the run would refuse is a 400
+// naming the field and saying why, before any run starts, and what is at
+// the path is left as it was.
+func TestBadWorkspacePaths(t *testing.T) {
+	s := startApp(t, testEnv(t, nil))
+	ok := filepath.Join(s.root, "ok")
+	// A repository the server did not create, with a branch checked out.
+	theirs := filepath.Join(s.root, "theirs")
+	for _, args := range [][]string{{"init", "-q", theirs}, {"-C", theirs, "commit", "-q", "--allow-empty", "-m", "theirs"},
+		{"-C", theirs, "checkout", "-q", "-b", "feature"}} {
+		if out, err := exec(t, s.root, "git", append([]string{"-c", "user.name=t", "-c", "user.email=t@localhost"}, args...)...); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	refs := func() string {
+		out, _ := exec(t, theirs, "git", "for-each-ref", "--format=%(refname) %(objectname)")
+		cfg, _ := os.ReadFile(filepath.Join(theirs, ".git", "config"))
+		return out + string(cfg)
+	}
+	before := refs()
+	busy := filepath.Join(s.root, "busy")
+	if err := os.MkdirAll(busy, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(busy, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, path, want string }{
+		{"NUL", ok + "\x00.txt", "control character U+0000"},
+		{"newline", ok + "\nsecond", "control character U+000A"},
+		{"terminal escape", ok + "\x1b[31m", "control character U+001B"},
+		{"a repository the server did not create", theirs, "is a git repository the server did not create"},
+		{"a directory with files", busy, "is not empty and is not a git repository"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]string{"objective": "x", "workspace_path": tt.path})
+			status, e := s.postError(t, string(body), "application/json")
+			if status != http.StatusBadRequest || e.Field != "workspace_path" || !strings.Contains(e.Message, tt.want) {
+				t.Errorf("= %d %+v, want 400 naming workspace_path, saying %q", status, e, tt.want)
+			}
+		})
+	}
+	if after := refs(); after != before {
+		t.Errorf("their repository changed:\n%s\nwas:\n%s", after, before)
+	}
+	if m := s.metrics(t); strings.Contains(m, "agentorch_runs_total") {
+		t.Errorf("bad workspace paths started runs")
 	}
 }
 

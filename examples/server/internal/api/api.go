@@ -34,9 +34,12 @@ type Orchestrator interface {
 	List(limit int) []orchestrator.View
 }
 
-// Workspaces validates workspace paths.
+// Workspaces validates workspace paths. Check returns the resolved path, or
+// an error phrased to follow the path (`is not an absolute path`, `is a git
+// repository the server did not create …`), which becomes a 400 naming
+// workspace_path.
 type Workspaces interface {
-	Resolve(path string) (string, error)
+	Check(ctx context.Context, path string) (string, error)
 }
 
 // Defaults apply when a request leaves a field out.
@@ -204,7 +207,7 @@ func (h *Handler) parse(r *http.Request) (orchestrator.Spec, error) {
 	if req.WorkspacePath != nil {
 		ws = *req.WorkspacePath
 	}
-	resolved, err := h.ws.Resolve(ws)
+	resolved, err := h.ws.Check(r.Context(), ws)
 	if err != nil {
 		return spec, &fieldError{http.StatusBadRequest, "workspace_path", fmt.Sprintf("%q %v", ws, err)}
 	}
