@@ -11,11 +11,16 @@
 #   observability/run-local.sh up       # start; prints the addresses
 #   observability/run-local.sh status
 #   observability/run-local.sh down     # stop, and wait until they are gone
+#   observability/run-local.sh settings # the settings up uses, as KEY=VALUE
 #
-# Ports come from .env (PROMETHEUS_PORT, ALERTMANAGER_PORT, JAEGER_UI_PORT,
-# OTLP_GRPC_PORT, OTLP_HTTP_PORT, COLLECTOR_HEALTH_PORT,
-# COLLECTOR_METRICS_PORT, JAEGER_OTLP_GRPC_PORT, GRAFANA_PORT for the view);
-# state and logs go to .local/.
+# The settings are .env's as configure.sh reads and validates them (one
+# reading for every tool; `settings` prints them, GRAFANA_ADMIN_PASSWORD
+# included, as docker compose config would): ports (PROMETHEUS_PORT,
+# ALERTMANAGER_PORT, JAEGER_UI_PORT, OTLP_GRPC_PORT, OTLP_HTTP_PORT,
+# COLLECTOR_HEALTH_PORT, COLLECTOR_METRICS_PORT, JAEGER_OTLP_GRPC_PORT,
+# GRAFANA_PORT for the view), retention, scrape interval, API_HOST and
+# REMOTE_WRITE_*; the *_BIND_ADDRESS settings are for Docker and not used
+# here. State and logs go to .local/.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -24,13 +29,55 @@ state=${RUN_LOCAL_DIR:-$here/.local}
 env_file=${ENV_FILE:-$here/.env}
 [[ -f $env_file ]] || env_file=$here/.env.example
 
-val() { # KEY DEFAULT: a value of the env file (ports and sizes: no spaces, quotes or #)
-  local v
-  v=$(sed -nE "s/^[[:space:]]*$1=([^#]*).*/\1/p" "$env_file" | tail -n 1 | tr -d '[:space:]"'"'")
-  echo "${v:-$2}"
+settings=
+# load: the settings, as configure.sh reads .env, with Alertmanager on
+# loopback.
+load() {
+  local all line
+  all=$(bash "$here/configure.sh" --print-settings "$env_file") || exit 1
+  settings=
+  while IFS= read -r line; do
+    case $line in
+      ALERTMANAGER_HOST=*) line=ALERTMANAGER_HOST=127.0.0.1 ;;
+    esac
+    settings=$settings$line$'\n'
+  done <<<"$all"
+}
+
+get() { # KEY [SETTINGS]: the value of KEY in SETTINGS (default: the loaded ones)
+  local line
+  while IFS= read -r line; do
+    case $line in "$1="*)
+      printf '%s\n' "${line#*=}"
+      return
+      ;;
+    esac
+  done <<<"${2-$settings}"
+}
+
+val() { get "$1"; }
+
+# write_env FILE: the settings as a .env file, each value quoted (the
+# syntax has no value with both kinds of quote), readable by you only.
+write_env() {
+  local line key value
+  (
+    umask 077
+    while IFS= read -r line; do
+      [[ -n $line ]] || continue
+      key=${line%%=*} value=${line#*=}
+      case $value in
+        *\'*) printf '%s="%s"\n' "$key" "$value" ;;
+        *) printf "%s='%s'\n" "$key" "$value" ;;
+      esac
+    done <<<"$settings" >"$1.tmp"
+  )
+  chmod 600 "$1.tmp"
+  mv "$1.tmp" "$1"
 }
 
 up() {
+  load
   for b in prometheus alertmanager otelcol jaeger; do
     [[ -x $bin/$b ]] || { echo "run-local.sh: $bin/$b is missing: run scripts/install-backends.sh" >&2; exit 1; }
   done
@@ -39,18 +86,22 @@ up() {
     exit 1
   fi
   mkdir -p "$state/prometheus-data" "$state/alertmanager-data"
-  local prom=$(val PROMETHEUS_PORT 9090) am=$(val ALERTMANAGER_PORT 9093) ui=$(val JAEGER_UI_PORT 16686)
-  local grpc=$(val OTLP_GRPC_PORT 4317) http=$(val OTLP_HTTP_PORT 4318)
-  local health=$(val COLLECTOR_HEALTH_PORT 13133) colmetrics=$(val COLLECTOR_METRICS_PORT 8888)
-  local jotlp=$(val JAEGER_OTLP_GRPC_PORT 14317) viewport=$(val GRAFANA_PORT 3001)
+  local prom am ui grpc http health colmetrics jotlp viewport
+  prom=$(val PROMETHEUS_PORT) am=$(val ALERTMANAGER_PORT) ui=$(val JAEGER_UI_PORT)
+  grpc=$(val OTLP_GRPC_PORT) http=$(val OTLP_HTTP_PORT)
+  health=$(val COLLECTOR_HEALTH_PORT) colmetrics=$(val COLLECTOR_METRICS_PORT)
+  jotlp=$(val JAEGER_OTLP_GRPC_PORT) viewport=$(val GRAFANA_PORT)
   # The view, built from this checkout (a second or two once Go's cache is warm).
   (cd "$root" && go build -o "$state/otelobs" ./cmd/otelobs) ||
     { echo "run-local.sh: could not build the view (go build ./cmd/otelobs)" >&2; exit 1; }
-  # Prometheus's configuration, from the same .env, with Alertmanager on loopback.
-  # run-local binds loopback only and runs no Grafana, whatever the .env
-  # says for Docker.
-  { cat "$env_file"; echo; echo "ALERTMANAGER_HOST=127.0.0.1"; echo "STACK_BIND_ADDRESS=127.0.0.1"; } >"$state/env"
-  CONFIGURE_OUT_DIR=$state bash "$here/configure.sh" "$state/env" >/dev/null
+  # Prometheus's configuration, and the view's settings, from the settings
+  # read above (Alertmanager on loopback); configure.sh's notes are about
+  # Docker.
+  write_env "$state/env"
+  if ! CONFIGURE_OUT_DIR=$state bash "$here/configure.sh" "$state/env" >/dev/null 2>"$state/configure.log"; then
+    cat "$state/configure.log" >&2
+    exit 1
+  fi
   cp "$here/alerts.yml" "$state/alerts.yml"
   # Secret files named in prometheus.yml (remote_write) are relative to it.
   ln -sfn "$here/secrets" "$state/secrets"
@@ -87,7 +138,7 @@ JAEGER
   start prometheus -- "$bin/prometheus" --config.file="$state/prometheus.yml" \
     --storage.tsdb.path="$state/prometheus-data" --web.listen-address="127.0.0.1:$prom" \
     --enable-feature=exemplar-storage --web.enable-otlp-receiver --web.enable-lifecycle \
-    --storage.tsdb.retention.time="$(val PROMETHEUS_RETENTION_TIME 15d)" --storage.tsdb.retention.size="$(val PROMETHEUS_RETENTION_SIZE 10GB)"
+    --storage.tsdb.retention.time="$(val PROMETHEUS_RETENTION_TIME)" --storage.tsdb.retention.size="$(val PROMETHEUS_RETENTION_SIZE)"
   start alertmanager -- "$bin/alertmanager" --config.file="$state/alertmanager.yml" \
     --storage.path="$state/alertmanager-data" --web.listen-address="127.0.0.1:$am" --cluster.listen-address=
   start otelcol OTELCOL_OTLP_GRPC_ENDPOINT="127.0.0.1:$grpc" OTELCOL_OTLP_HTTP_ENDPOINT="127.0.0.1:$http" \
@@ -95,7 +146,7 @@ JAEGER
     PROMETHEUS_OTLP_ENDPOINT="http://127.0.0.1:$prom/api/v1/otlp" JAEGER_OTLP_ENDPOINT="127.0.0.1:$jotlp" \
     -- "$bin/otelcol" --config="file:$root/collector/otel-collector.yaml"
   start view -- "$state/otelobs" view -env "$state/env" -listen "127.0.0.1:$viewport" \
-    -prometheus "http://127.0.0.1:$prom" -jaeger "http://127.0.0.1:$ui" -min-step "$(val PROMETHEUS_SCRAPE_INTERVAL 15s)" \
+    -prometheus "http://127.0.0.1:$prom" -jaeger "http://127.0.0.1:$ui" -min-step "$(val PROMETHEUS_SCRAPE_INTERVAL)" \
     -dashboard "$here/grafana/dashboards/agent-orchestrator-overview.json" -datasources "$here/grafana/provisioning/datasources"
   # Ready?
   local url
@@ -153,5 +204,9 @@ case ${1:-} in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  settings)
+    load
+    printf '%s' "$settings"
+    ;;
+  *) echo "usage: $0 up|down|status|settings" >&2; exit 2 ;;
 esac
