@@ -12,7 +12,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -290,52 +292,70 @@ func TestAlertmanagerConfig(t *testing.T) {
 	}
 }
 
-// TestRunLocal: run-local.sh brings the stack up on loopback (the same
-// configuration files, the installed binaries) and down again cleanly.
-func TestRunLocal(t *testing.T) {
-	state := t.TempDir()
-	envFile := filepath.Join(state, "test.env")
-	var ports map[string]int
-	script := func(arg string) (string, error) {
+// runLocal is run-local.sh, started on free ports by startRunLocal.
+type runLocal struct {
+	state, envFile string
+	ports          map[string]int
+	up             string // up's output
+	script         func(arg string) (string, error)
+}
+
+// startRunLocal writes settings and free ports to a .env and runs
+// run-local.sh up with env added to the environment; down when the test
+// ends.
+func startRunLocal(t *testing.T, settings string, env ...string) *runLocal {
+	t.Helper()
+	dir := t.TempDir()
+	r := &runLocal{state: filepath.Join(dir, "run"), envFile: filepath.Join(dir, "test.env")}
+	r.script = func(arg string) (string, error) {
 		cmd := exec.Command("bash", "run-local.sh", arg)
-		cmd.Env = append(os.Environ(), "ENV_FILE="+envFile, "RUN_LOCAL_DIR="+filepath.Join(state, "run"),
-			"OTELOBS_BACKENDS_DIR="+filepath.Dir(filepath.Dir(backends.Bin(t, "prometheus"))))
+		cmd.Env = append(append(os.Environ(), "ENV_FILE="+r.envFile, "RUN_LOCAL_DIR="+r.state,
+			"OTELOBS_BACKENDS_DIR="+filepath.Dir(filepath.Dir(backends.Bin(t, "prometheus")))), env...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	t.Cleanup(func() { _, _ = script("down") })
+	t.Cleanup(func() { _, _ = r.script("down") })
 	// Free ports, written to the .env; up again on new ones (three times
 	// at most) if a port was taken meanwhile by a parallel test package.
 	for attempt := 1; ; attempt++ {
-		ports = map[string]int{}
-		var env strings.Builder
-		env.WriteString("API_HOST=127.0.0.1\n")
+		r.ports = map[string]int{}
+		var b strings.Builder
+		b.WriteString(settings)
 		for _, k := range []string{"PROMETHEUS_PORT", "ALERTMANAGER_PORT", "JAEGER_UI_PORT", "OTLP_GRPC_PORT", "OTLP_HTTP_PORT",
 			"COLLECTOR_HEALTH_PORT", "COLLECTOR_METRICS_PORT", "JAEGER_OTLP_GRPC_PORT", "GRAFANA_PORT"} {
-			ports[k] = backends.FreePort(t)
-			fmt.Fprintf(&env, "%s=%d\n", k, ports[k])
+			r.ports[k] = backends.FreePort(t)
+			fmt.Fprintf(&b, "%s=%d\n", k, r.ports[k])
 		}
-		if err := os.WriteFile(envFile, []byte(env.String()), 0o644); err != nil {
+		if err := os.WriteFile(r.envFile, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := script("up")
+		out, err := r.script("up")
 		if err == nil && strings.Contains(out, "up on 127.0.0.1") {
-			break
+			r.up = out
+			return r
 		}
 		if attempt == 3 || !strings.Contains(out, "address already in use") {
 			t.Fatalf("up: %v\n%s", err, out)
 		}
 		t.Logf("up, attempt %d, lost a port: %s", attempt, out)
 	}
+}
+
+// check: every port answers, status shows five processes running, each
+// the leader of its own process group (so that a terminal's signals and the
+// script's end leave it be), a second up is refused, and down stops them
+// all.
+func (r *runLocal) check(t *testing.T) {
+	t.Helper()
 	for _, url := range []string{
-		fmt.Sprintf("http://127.0.0.1:%d/-/ready", ports["PROMETHEUS_PORT"]),
-		fmt.Sprintf("http://127.0.0.1:%d/-/ready", ports["ALERTMANAGER_PORT"]),
-		fmt.Sprintf("http://127.0.0.1:%d/api/services", ports["JAEGER_UI_PORT"]),
-		fmt.Sprintf("http://127.0.0.1:%d/api/v1/rules", ports["PROMETHEUS_PORT"]),
-		fmt.Sprintf("http://127.0.0.1:%d/", ports["COLLECTOR_HEALTH_PORT"]),
-		fmt.Sprintf("http://127.0.0.1:%d/metrics", ports["COLLECTOR_METRICS_PORT"]),
-		fmt.Sprintf("http://127.0.0.1:%d/api/view", ports["GRAFANA_PORT"]),
-		fmt.Sprintf("http://localhost:%d/", ports["GRAFANA_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/-/ready", r.ports["PROMETHEUS_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/-/ready", r.ports["ALERTMANAGER_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/api/services", r.ports["JAEGER_UI_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/api/v1/rules", r.ports["PROMETHEUS_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/", r.ports["COLLECTOR_HEALTH_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/metrics", r.ports["COLLECTOR_METRICS_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/api/view", r.ports["GRAFANA_PORT"]),
+		fmt.Sprintf("http://localhost:%d/", r.ports["GRAFANA_PORT"]),
 	} {
 		resp, err := http.Get(url)
 		if err != nil || resp.StatusCode != http.StatusOK {
@@ -344,23 +364,89 @@ func TestRunLocal(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	t.Run("doctor in push mode", func(t *testing.T) { doctorOnRunLocal(t, envFile, ports) })
-	if out, _ := script("status"); strings.Count(out, "running") != 5 {
-		logs, _ := exec.Command("sh", "-c", "tail -n 15 "+filepath.Join(state, "run")+"/*.log").CombinedOutput()
+	if out, _ := r.script("status"); strings.Count(out, "running") != 5 {
+		logs, _ := exec.Command("sh", "-c", "tail -n 15 "+r.state+"/*.log").CombinedOutput()
 		t.Errorf("status:\n%s\nlogs:\n%s", out, logs)
 	}
-	if out, err := script("up"); err == nil {
+	pids, err := os.ReadFile(filepath.Join(r.state, "pids"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(strings.TrimSpace(string(pids)), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			t.Errorf("pids: %q has no start time", line)
+			continue
+		}
+		pid, _ := strconv.Atoi(f[1])
+		if pgid, err := syscall.Getpgid(pid); err != nil || pgid != pid {
+			t.Errorf("%s (pid %d) is in process group %d (%v), not its own", f[0], pid, pgid, err)
+		}
+	}
+	if out, err := r.script("up"); err == nil {
 		t.Errorf("a second up succeeded:\n%s", out)
 	}
-	if out, err := script("down"); err != nil || !strings.Contains(out, "stopped") {
+	if out, err := r.script("down"); err != nil || !strings.Contains(out, "stopped") {
 		t.Fatalf("down: %v\n%s", err, out)
 	}
-	for k, p := range ports {
+	for k, p := range r.ports {
 		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second); err == nil {
 			c.Close()
 			t.Errorf("%s %d still accepts connections after down", k, p)
 		}
 	}
+}
+
+// TestRunLocal: run-local.sh brings the stack up on loopback (the same
+// configuration files, the installed binaries) and down again cleanly. An
+// API_HOST for Docker (host.docker.internal) is scraped at 127.0.0.1, as
+// up says, since Prometheus runs on the host; the state folder and its copy
+// of the settings (the Grafana password among them) are private.
+func TestRunLocal(t *testing.T) {
+	r := startRunLocal(t, "API_HOST=host.docker.internal\nGRAFANA_ADMIN_PASSWORD='not for others'\n")
+	if !strings.Contains(r.up, "API_HOST=host.docker.internal is how a container reaches this machine") ||
+		!strings.Contains(r.up, "scraping API_HOST=127.0.0.1 instead") {
+		t.Errorf("up did not say it scrapes 127.0.0.1 for host.docker.internal:\n%s", r.up)
+	}
+	conf, _ := os.ReadFile(filepath.Join(r.state, "prometheus.yml"))
+	if !strings.Contains(string(conf), `targets: ["127.0.0.1:8000"]`) {
+		t.Errorf("run-local's prometheus.yml does not scrape 127.0.0.1:8000:\n%s", conf)
+	}
+	for path, want := range map[string]os.FileMode{r.state: 0o700, filepath.Join(r.state, "env"): 0o600} {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v (%v), want %v", path, fi.Mode().Perm(), err, want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(r.state, "env")); !strings.Contains(string(b), "GRAFANA_ADMIN_PASSWORD='not for others'") {
+		t.Errorf("run-local's env does not hold the settings as read:\n%s", b)
+	}
+	t.Run("doctor in push mode", func(t *testing.T) { doctorOnRunLocal(t, r.envFile, r.ports) })
+	r.check(t)
+}
+
+// TestRunLocalWithoutSetsid: on a machine without setsid (macOS), up
+// starts every process in its own process group all the same, and down
+// stops them.
+func TestRunLocalWithoutSetsid(t *testing.T) {
+	bin := t.TempDir()
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.Name() == "setsid" {
+				continue
+			}
+			if _, err := os.Lstat(filepath.Join(bin, e.Name())); err == nil {
+				continue // the first in PATH wins
+			}
+			if err := os.Symlink(filepath.Join(dir, e.Name()), filepath.Join(bin, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if out, err := exec.Command("env", "PATH="+bin, "bash", "-c", "command -v setsid").CombinedOutput(); err == nil {
+		t.Fatalf("setsid is still found: %s", out)
+	}
+	startRunLocal(t, "API_HOST=127.0.0.1\n", "PATH="+bin).check(t)
 }
 
 // TestScalingDocConfigs: every Prometheus configuration in docs/scaling.md
