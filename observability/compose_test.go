@@ -2,46 +2,36 @@ package observability
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
-// readEnv reads KEY=VALUE lines, as docker-compose --env-file does.
+// readEnv reads an env file with compose-go's dotenv, as
+// docker-compose --env-file does.
 func readEnv(t *testing.T, path string) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	env, err := dotenv.GetEnvFromFile(map[string]string{}, []string{path})
 	if err != nil {
 		t.Fatal(err)
-	}
-	env := map[string]string{}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, _ := strings.Cut(line, "=")
-		v, _, _ = strings.Cut(v, " #")
-		env[k] = strings.TrimSpace(v)
 	}
 	return env
 }
 
-// TestComposeFile loads docker-compose.yml with the compose-spec loader and
-// the variables of .env.example, and checks what users depend on: every
-// service, pinned images, the ports of .env.example, mounted files that
-// exist, Prometheus's exemplar storage and OTLP receiver, and the host
-// gateway that lets Prometheus reach an API on the host.
-func TestComposeFile(t *testing.T) {
+// loadCompose loads docker-compose.yml with the compose-spec loader and env
+// as its variables.
+func loadCompose(t *testing.T, env map[string]string) *types.Project {
+	t.Helper()
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := readEnv(t, ".env.example")
 	p, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
 		WorkingDir:  root,
 		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(root, "docker-compose.yml")}},
@@ -50,6 +40,17 @@ func TestComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docker-compose.yml does not load: %v", err)
 	}
+	return p
+}
+
+// TestComposeFile loads docker-compose.yml with the compose-spec loader and
+// the variables of .env.example, and checks what users depend on: every
+// service, pinned images, the ports of .env.example, mounted files that
+// exist, Prometheus's exemplar storage and OTLP receiver, and the host
+// gateway that lets Prometheus reach an API on the host.
+func TestComposeFile(t *testing.T) {
+	env := readEnv(t, ".env.example")
+	p := loadCompose(t, env)
 	want := map[string]string{ // service → the published port it must have
 		"prometheus": env["PROMETHEUS_PORT"], "grafana": env["GRAFANA_PORT"], "alertmanager": env["ALERTMANAGER_PORT"],
 		"jaeger": "16686", "otel-collector": "4318",
@@ -66,8 +67,8 @@ func TestComposeFile(t *testing.T) {
 		published := false
 		for _, pc := range s.Ports {
 			published = published || pc.Published == port
-			if pc.HostIP != env["STACK_BIND_ADDRESS"] {
-				t.Errorf("%s: port %s is published on %q, not STACK_BIND_ADDRESS (%s)", name, pc.Published, pc.HostIP, env["STACK_BIND_ADDRESS"])
+			if pc.HostIP != "127.0.0.1" {
+				t.Errorf("%s: port %s is published on %q, not loopback", name, pc.Published, pc.HostIP)
 			}
 		}
 		if !published {
@@ -100,6 +101,70 @@ func TestComposeFile(t *testing.T) {
 	for _, vol := range []string{"prometheus-data", "grafana-data", "alertmanager-data"} {
 		if _, ok := p.Volumes[vol]; !ok {
 			t.Errorf("no persistent volume %s", vol)
+		}
+	}
+}
+
+// bindAddresses maps each service's bind variable to the service whose
+// ports it publishes.
+var bindAddresses = map[string]string{
+	"GRAFANA_BIND_ADDRESS": "grafana", "PROMETHEUS_BIND_ADDRESS": "prometheus",
+	"ALERTMANAGER_BIND_ADDRESS": "alertmanager", "JAEGER_BIND_ADDRESS": "jaeger",
+	"COLLECTOR_BIND_ADDRESS": "otel-collector",
+}
+
+// TestComposeBindAddresses: each *_BIND_ADDRESS set to 0.0.0.0 publishes
+// that service's ports, all of them, on every interface, and no other
+// service's; .env.example sets every one to loopback; every service with
+// ports has its variable; and an old .env's STACK_BIND_ADDRESS=0.0.0.0
+// publishes nothing beyond loopback (configure.sh refuses it, naming the new
+// variables).
+func TestComposeBindAddresses(t *testing.T) {
+	example := readEnv(t, ".env.example")
+	published := func(env map[string]string) map[string][]string { // service → host IPs
+		out := map[string][]string{}
+		for name, s := range loadCompose(t, env).Services {
+			for _, pc := range s.Ports {
+				out[name] = append(out[name], pc.HostIP)
+			}
+		}
+		return out
+	}
+	with := func(k, v string) map[string]string {
+		env := maps.Clone(example)
+		env[k] = v
+		return env
+	}
+	for name, ips := range published(example) {
+		covered := false
+		for v, s := range bindAddresses {
+			covered = covered || s == name
+			if example[v] != "127.0.0.1" {
+				t.Errorf(".env.example: %s=%q, want 127.0.0.1", v, example[v])
+			}
+		}
+		if !covered && len(ips) > 0 {
+			t.Errorf("service %s publishes ports without a *_BIND_ADDRESS of its own", name)
+		}
+	}
+	for v, service := range bindAddresses {
+		for name, ips := range published(with(v, "0.0.0.0")) {
+			want := "127.0.0.1"
+			if name == service {
+				want = "0.0.0.0"
+			}
+			for _, ip := range ips {
+				if ip != want {
+					t.Errorf("%s=0.0.0.0: %s publishes a port on %q, want %s (%v)", v, name, ip, want, ips)
+				}
+			}
+		}
+	}
+	for name, ips := range published(with("STACK_BIND_ADDRESS", "0.0.0.0")) {
+		for _, ip := range ips {
+			if ip != "127.0.0.1" {
+				t.Errorf("STACK_BIND_ADDRESS=0.0.0.0: %s publishes a port on %q", name, ip)
+			}
 		}
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -210,22 +212,31 @@ func TestConfigureSeveralHosts(t *testing.T) {
 
 func TestConfigureRejectsBadValues(t *testing.T) {
 	for env, want := range map[string]string{
-		"API_PORT=80a0\n":                   "API_PORT",
-		"API_PORT=70000\n":                  "API_PORT",
-		"PROMETHEUS_PORT=0\n":               "PROMETHEUS_PORT",
-		"GRAFANA_PORT=-1\n":                 "GRAFANA_PORT",
-		"PROMETHEUS_SCRAPE_INTERVAL=fast\n": "PROMETHEUS_SCRAPE_INTERVAL",
-		"PROMETHEUS_SCRAPE_INTERVAL=0s\n":   "PROMETHEUS_SCRAPE_INTERVAL",
-		`API_HOST=local"host` + "\n":        "API_HOST",
-		"API_HOST=a b\n":                    "API_HOST",
-		"API_HOST=,\n":                      "API_HOST",
-		"API_HOST=vm:99999\n":               "API_HOST",
-		"ALERTMANAGER_HOST=$(reboot)\n":     "ALERTMANAGER_HOST",
-		"API_HOSTS=vm\n":                    "unknown variable API_HOSTS",
-		"this is not a setting\n":           "not KEY=VALUE",
-		"STACK_BIND_ADDRESS=localhost\n":    "STACK_BIND_ADDRESS",
-		"STACK_BIND_ADDRESS=0.0.0.0\n":      "GRAFANA_ADMIN_PASSWORD",
-		"STACK_BIND_ADDRESS=10.0.0.5\nGRAFANA_ADMIN_PASSWORD=short\n":                          "GRAFANA_ADMIN_PASSWORD",
+		"API_PORT=80a0\n":                       "API_PORT",
+		"API_PORT=70000\n":                      "API_PORT",
+		"PROMETHEUS_PORT=0\n":                   "PROMETHEUS_PORT",
+		"GRAFANA_PORT=-1\n":                     "GRAFANA_PORT",
+		"PROMETHEUS_SCRAPE_INTERVAL=fast\n":     "PROMETHEUS_SCRAPE_INTERVAL",
+		"PROMETHEUS_SCRAPE_INTERVAL=0s\n":       "PROMETHEUS_SCRAPE_INTERVAL",
+		`API_HOST=local"host` + "\n":            "API_HOST",
+		"API_HOST=a b\n":                        "API_HOST",
+		"API_HOST=,\n":                          "API_HOST",
+		"API_HOST=vm:99999\n":                   "API_HOST",
+		"ALERTMANAGER_HOST=$(reboot)\n":         "ALERTMANAGER_HOST",
+		"API_HOSTS=vm\n":                        "unknown variable API_HOSTS",
+		"this is not a setting\n":               "not KEY=VALUE",
+		"GRAFANA_ADMIN_PASSWORD=pa$word\n":      ".env:1: GRAFANA_ADMIN_PASSWORD: $ in the value",
+		"GRAFANA_BIND_ADDRESS=localhost\n":      "GRAFANA_BIND_ADDRESS=localhost: want an IPv4 address",
+		"GRAFANA_BIND_ADDRESS=0.0.0.0\n":        "GRAFANA_ADMIN_PASSWORD: with GRAFANA_BIND_ADDRESS=0.0.0.0 Grafana is open",
+		"PROMETHEUS_BIND_ADDRESS=::\n":          "PROMETHEUS_BIND_ADDRESS=::: want an IPv4 address",
+		"ALERTMANAGER_BIND_ADDRESS=300.1.1.1\n": "ALERTMANAGER_BIND_ADDRESS=300.1.1.1: want an IPv4 address",
+		"JAEGER_BIND_ADDRESS=\n":                "JAEGER_BIND_ADDRESS=: want an IPv4 address",
+		"COLLECTOR_BIND_ADDRESS=0.0.0.0/0\n":    "COLLECTOR_BIND_ADDRESS=0.0.0.0/0: want an IPv4 address",
+		"GRAFANA_BIND_ADDRESS=10.0.0.5\nGRAFANA_ADMIN_PASSWORD=short\n": "GRAFANA_ADMIN_PASSWORD",
+		// An old .env that opened every service is refused, even with a
+		// real password, and the error names the variables to use.
+		"STACK_BIND_ADDRESS=0.0.0.0\nGRAFANA_ADMIN_PASSWORD=correct-horse\n":                   "STACK_BIND_ADDRESS=0.0.0.0: no longer read: it published every service; set GRAFANA_BIND_ADDRESS=0.0.0.0 to reach Grafana, and PROMETHEUS_BIND_ADDRESS",
+		"STACK_BIND_ADDRESS=10.0.0.5\n":                                                        "set GRAFANA_BIND_ADDRESS=10.0.0.5",
 		"REMOTE_WRITE_URL=https://bob:pw@mimir/api/v1/push\n":                                  "without credentials",
 		"PROMETHEUS_RETENTION_TIME=15x\n":                                                      "PROMETHEUS_RETENTION_TIME",
 		"PROMETHEUS_RETENTION_SIZE=10G\n":                                                      "PROMETHEUS_RETENTION_SIZE",
@@ -251,6 +262,45 @@ func TestConfigureRejectsBadValues(t *testing.T) {
 	}
 }
 
+// TestConfigureBindAddresses: each service's bind address is accepted on
+// its own, Grafana's beyond loopback with a real password; opening one of
+// the services without authentication says what that exposes; a loopback
+// STACK_BIND_ADDRESS (an old .env) is accepted, with a note to remove it.
+// None of them changes prometheus.yml.
+func TestConfigureBindAddresses(t *testing.T) {
+	_, _, ok := configure(t, "")
+	if !ok {
+		t.Fatal("configure.sh on an empty .env failed")
+	}
+	for env, note := range map[string]string{
+		"GRAFANA_BIND_ADDRESS=0.0.0.0\nGRAFANA_ADMIN_PASSWORD=correct-horse\n": "",
+		"GRAFANA_BIND_ADDRESS=127.0.0.2\n":                                     "",
+		"PROMETHEUS_BIND_ADDRESS=0.0.0.0\n":                                    "opens Prometheus to the network without authentication: anyone reaching it can query every series, write through its OTLP receiver and stop it (--web.enable-lifecycle)",
+		"ALERTMANAGER_BIND_ADDRESS=10.0.0.5\n":                                 "opens Alertmanager to the network without authentication: anyone reaching it can silence alerts",
+		"JAEGER_BIND_ADDRESS=10.0.0.5\n":                                       "opens Jaeger to the network",
+		"COLLECTOR_BIND_ADDRESS=0.0.0.0\n":                                     "opens the Collector to the network",
+		"STACK_BIND_ADDRESS=127.0.0.1\n":                                       "STACK_BIND_ADDRESS is no longer read",
+	} {
+		dir, out, ok := configure(t, "API_HOST=10.0.0.9\n"+env)
+		if !ok {
+			t.Errorf("%q refused: %s", env, out)
+			continue
+		}
+		switch {
+		case note == "" && strings.Contains(out, "without authentication"):
+			t.Errorf("%q: a note about a service it does not open: %q", env, out)
+		case note != "" && (!strings.Contains(out, "configure.sh: note: ") || !strings.Contains(out, note)):
+			t.Errorf("%q: output %q, want a note with %q", env, out, note)
+		}
+		got, _ := os.ReadFile(filepath.Join(dir, "prometheus.yml"))
+		base, _, _ := configure(t, "API_HOST=10.0.0.9\n")
+		want, _ := os.ReadFile(filepath.Join(base, "prometheus.yml"))
+		if len(got) == 0 || string(got) != string(want) {
+			t.Errorf("%q changed prometheus.yml:\n%s", env, got)
+		}
+	}
+}
+
 func TestAlertmanagerConfig(t *testing.T) {
 	out := run(t, "amtool", "check-config", "alertmanager.yml")
 	if !strings.Contains(out, "SUCCESS") || !strings.Contains(out, "2 receivers") {
@@ -262,52 +312,70 @@ func TestAlertmanagerConfig(t *testing.T) {
 	}
 }
 
-// TestRunLocal: run-local.sh brings the stack up on loopback (the same
-// configuration files, the installed binaries) and down again cleanly.
-func TestRunLocal(t *testing.T) {
-	state := t.TempDir()
-	envFile := filepath.Join(state, "test.env")
-	var ports map[string]int
-	script := func(arg string) (string, error) {
+// runLocal is run-local.sh, started on free ports by startRunLocal.
+type runLocal struct {
+	state, envFile string
+	ports          map[string]int
+	up             string // up's output
+	script         func(arg string) (string, error)
+}
+
+// startRunLocal writes settings and free ports to a .env and runs
+// run-local.sh up with env added to the environment; down when the test
+// ends.
+func startRunLocal(t *testing.T, settings string, env ...string) *runLocal {
+	t.Helper()
+	dir := t.TempDir()
+	r := &runLocal{state: filepath.Join(dir, "run"), envFile: filepath.Join(dir, "test.env")}
+	r.script = func(arg string) (string, error) {
 		cmd := exec.Command("bash", "run-local.sh", arg)
-		cmd.Env = append(os.Environ(), "ENV_FILE="+envFile, "RUN_LOCAL_DIR="+filepath.Join(state, "run"),
-			"OTELOBS_BACKENDS_DIR="+filepath.Dir(filepath.Dir(backends.Bin(t, "prometheus"))))
+		cmd.Env = append(append(os.Environ(), "ENV_FILE="+r.envFile, "RUN_LOCAL_DIR="+r.state,
+			"OTELOBS_BACKENDS_DIR="+filepath.Dir(filepath.Dir(backends.Bin(t, "prometheus")))), env...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	t.Cleanup(func() { _, _ = script("down") })
+	t.Cleanup(func() { _, _ = r.script("down") })
 	// Free ports, written to the .env; up again on new ones (three times
 	// at most) if a port was taken meanwhile by a parallel test package.
 	for attempt := 1; ; attempt++ {
-		ports = map[string]int{}
-		var env strings.Builder
-		env.WriteString("API_HOST=127.0.0.1\n")
+		r.ports = map[string]int{}
+		var b strings.Builder
+		b.WriteString(settings)
 		for _, k := range []string{"PROMETHEUS_PORT", "ALERTMANAGER_PORT", "JAEGER_UI_PORT", "OTLP_GRPC_PORT", "OTLP_HTTP_PORT",
 			"COLLECTOR_HEALTH_PORT", "COLLECTOR_METRICS_PORT", "JAEGER_OTLP_GRPC_PORT", "GRAFANA_PORT"} {
-			ports[k] = backends.FreePort(t)
-			fmt.Fprintf(&env, "%s=%d\n", k, ports[k])
+			r.ports[k] = backends.FreePort(t)
+			fmt.Fprintf(&b, "%s=%d\n", k, r.ports[k])
 		}
-		if err := os.WriteFile(envFile, []byte(env.String()), 0o644); err != nil {
+		if err := os.WriteFile(r.envFile, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := script("up")
+		out, err := r.script("up")
 		if err == nil && strings.Contains(out, "up on 127.0.0.1") {
-			break
+			r.up = out
+			return r
 		}
 		if attempt == 3 || !strings.Contains(out, "address already in use") {
 			t.Fatalf("up: %v\n%s", err, out)
 		}
 		t.Logf("up, attempt %d, lost a port: %s", attempt, out)
 	}
+}
+
+// check: every port answers, status shows five processes running, each
+// the leader of its own process group (so that a terminal's signals and the
+// script's end leave it be), a second up is refused, and down stops them
+// all.
+func (r *runLocal) check(t *testing.T) {
+	t.Helper()
 	for _, url := range []string{
-		fmt.Sprintf("http://127.0.0.1:%d/-/ready", ports["PROMETHEUS_PORT"]),
-		fmt.Sprintf("http://127.0.0.1:%d/-/ready", ports["ALERTMANAGER_PORT"]),
-		fmt.Sprintf("http://127.0.0.1:%d/api/services", ports["JAEGER_UI_PORT"]),
-		fmt.Sprintf("http://127.0.0.1:%d/api/v1/rules", ports["PROMETHEUS_PORT"]),
-		fmt.Sprintf("http://127.0.0.1:%d/", ports["COLLECTOR_HEALTH_PORT"]),
-		fmt.Sprintf("http://127.0.0.1:%d/metrics", ports["COLLECTOR_METRICS_PORT"]),
-		fmt.Sprintf("http://127.0.0.1:%d/api/view", ports["GRAFANA_PORT"]),
-		fmt.Sprintf("http://localhost:%d/", ports["GRAFANA_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/-/ready", r.ports["PROMETHEUS_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/-/ready", r.ports["ALERTMANAGER_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/api/services", r.ports["JAEGER_UI_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/api/v1/rules", r.ports["PROMETHEUS_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/", r.ports["COLLECTOR_HEALTH_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/metrics", r.ports["COLLECTOR_METRICS_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/api/view", r.ports["GRAFANA_PORT"]),
+		fmt.Sprintf("http://localhost:%d/", r.ports["GRAFANA_PORT"]),
 	} {
 		resp, err := http.Get(url)
 		if err != nil || resp.StatusCode != http.StatusOK {
@@ -316,23 +384,89 @@ func TestRunLocal(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	t.Run("doctor in push mode", func(t *testing.T) { doctorOnRunLocal(t, envFile, ports) })
-	if out, _ := script("status"); strings.Count(out, "running") != 5 {
-		logs, _ := exec.Command("sh", "-c", "tail -n 15 "+filepath.Join(state, "run")+"/*.log").CombinedOutput()
+	if out, _ := r.script("status"); strings.Count(out, "running") != 5 {
+		logs, _ := exec.Command("sh", "-c", "tail -n 15 "+r.state+"/*.log").CombinedOutput()
 		t.Errorf("status:\n%s\nlogs:\n%s", out, logs)
 	}
-	if out, err := script("up"); err == nil {
+	pids, err := os.ReadFile(filepath.Join(r.state, "pids"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(strings.TrimSpace(string(pids)), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			t.Errorf("pids: %q has no start time", line)
+			continue
+		}
+		pid, _ := strconv.Atoi(f[1])
+		if pgid, err := syscall.Getpgid(pid); err != nil || pgid != pid {
+			t.Errorf("%s (pid %d) is in process group %d (%v), not its own", f[0], pid, pgid, err)
+		}
+	}
+	if out, err := r.script("up"); err == nil {
 		t.Errorf("a second up succeeded:\n%s", out)
 	}
-	if out, err := script("down"); err != nil || !strings.Contains(out, "stopped") {
+	if out, err := r.script("down"); err != nil || !strings.Contains(out, "stopped") {
 		t.Fatalf("down: %v\n%s", err, out)
 	}
-	for k, p := range ports {
+	for k, p := range r.ports {
 		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second); err == nil {
 			c.Close()
 			t.Errorf("%s %d still accepts connections after down", k, p)
 		}
 	}
+}
+
+// TestRunLocal: run-local.sh brings the stack up on loopback (the same
+// configuration files, the installed binaries) and down again cleanly. An
+// API_HOST for Docker (host.docker.internal) is scraped at 127.0.0.1, as
+// up says, since Prometheus runs on the host; the state folder and its copy
+// of the settings (the Grafana password among them) are private.
+func TestRunLocal(t *testing.T) {
+	r := startRunLocal(t, "API_HOST=host.docker.internal\nGRAFANA_ADMIN_PASSWORD='not for others'\n")
+	if !strings.Contains(r.up, "API_HOST=host.docker.internal is how a container reaches this machine") ||
+		!strings.Contains(r.up, "scraping API_HOST=127.0.0.1 instead") {
+		t.Errorf("up did not say it scrapes 127.0.0.1 for host.docker.internal:\n%s", r.up)
+	}
+	conf, _ := os.ReadFile(filepath.Join(r.state, "prometheus.yml"))
+	if !strings.Contains(string(conf), `targets: ["127.0.0.1:8000"]`) {
+		t.Errorf("run-local's prometheus.yml does not scrape 127.0.0.1:8000:\n%s", conf)
+	}
+	for path, want := range map[string]os.FileMode{r.state: 0o700, filepath.Join(r.state, "env"): 0o600} {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v (%v), want %v", path, fi.Mode().Perm(), err, want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(r.state, "env")); !strings.Contains(string(b), "GRAFANA_ADMIN_PASSWORD='not for others'") {
+		t.Errorf("run-local's env does not hold the settings as read:\n%s", b)
+	}
+	t.Run("doctor in push mode", func(t *testing.T) { doctorOnRunLocal(t, r.envFile, r.ports) })
+	r.check(t)
+}
+
+// TestRunLocalWithoutSetsid: on a machine without setsid (macOS), up
+// starts every process in its own process group all the same, and down
+// stops them.
+func TestRunLocalWithoutSetsid(t *testing.T) {
+	bin := t.TempDir()
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.Name() == "setsid" {
+				continue
+			}
+			if _, err := os.Lstat(filepath.Join(bin, e.Name())); err == nil {
+				continue // the first in PATH wins
+			}
+			if err := os.Symlink(filepath.Join(dir, e.Name()), filepath.Join(bin, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if out, err := exec.Command("env", "PATH="+bin, "bash", "-c", "command -v setsid").CombinedOutput(); err == nil {
+		t.Fatalf("setsid is still found: %s", out)
+	}
+	startRunLocal(t, "API_HOST=127.0.0.1\n", "PATH="+bin).check(t)
 }
 
 // TestScalingDocConfigs: every Prometheus configuration in docs/scaling.md
@@ -362,34 +496,6 @@ func TestScalingDocConfigs(t *testing.T) {
 		}
 		if out, err := exec.Command(backends.Bin(t, "promtool"), "check", "config", conf).CombinedOutput(); err != nil {
 			t.Errorf("docs/scaling.md configuration %d: %v\n%s\n%s", i+1, err, out, b[1])
-		}
-	}
-}
-
-// TestEnvFileParsingAgrees: configure.sh and doctor read a .env value the
-// same way (as docker compose does): quoted values whole, unquoted ones up
-// to a " #" comment.
-func TestEnvFileParsingAgrees(t *testing.T) {
-	for line, want := range map[string]string{
-		`REMOTE_WRITE_USERNAME="a#b"  # the user`: "a#b",
-		`REMOTE_WRITE_USERNAME='x#y'`:             "x#y",
-		`REMOTE_WRITE_USERNAME=ab # a comment`:    "ab",
-		`REMOTE_WRITE_USERNAME=a#b`:               "a#b",
-		`  REMOTE_WRITE_USERNAME=  ab  `:          "ab",
-	} {
-		env := "REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_PASSWORD_FILE=p\n" + line + "\n"
-		dir, out, ok := configure(t, env)
-		if !ok {
-			t.Errorf("%s: %s", line, out)
-			continue
-		}
-		conf, _ := os.ReadFile(filepath.Join(dir, "prometheus.yml"))
-		if !strings.Contains(string(conf), fmt.Sprintf("username: %q", want)) {
-			t.Errorf("configure.sh read %s as something other than %q:\n%s", line, want, conf)
-		}
-		got, err := doctor.ReadEnvFile(filepath.Join(dir, ".env"))
-		if err != nil || got["REMOTE_WRITE_USERNAME"] != want {
-			t.Errorf("doctor read %s as %q (%v), want %q", line, got["REMOTE_WRITE_USERNAME"], err, want)
 		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 func TestReadEnvFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, ".env")
-	content := "# comment\n\nAPI_HOST=10.0.0.5,vm2 # the VM\nAPI_PORT='8001'\r\nGRAFANA_ADMIN_PASSWORD=\"s3cret pw\"\n"
+	content := "# comment\n\nAPI_HOST=10.0.0.5,vm2 # the VM\nAPI_PORT='8001'\r\nGRAFANA_ADMIN_PASSWORD=\"s3cret pw\"\n  GRAFANA_ADMIN_USER=  \"it's me\"\t# quoted\nREMOTE_WRITE_URL=a=b"
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -24,17 +24,34 @@ func TestReadEnvFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"API_HOST": "10.0.0.5,vm2", "API_PORT": "8001", "GRAFANA_ADMIN_PASSWORD": "s3cret pw"}
+	want := map[string]string{"API_HOST": "10.0.0.5,vm2", "API_PORT": "8001", "GRAFANA_ADMIN_PASSWORD": "s3cret pw",
+		"GRAFANA_ADMIN_USER": "it's me", "REMOTE_WRITE_URL": "a=b"}
 	for k, v := range want {
 		if env[k] != v {
 			t.Errorf("%s = %q, want %q", k, env[k], v)
 		}
 	}
-	if err := os.WriteFile(path, []byte("API_HOST=x\n$(reboot)\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ReadEnvFile(path); err == nil || !strings.Contains(err.Error(), ".env:2: not KEY=VALUE") {
-		t.Errorf("a bad line: %v", err)
+	// Each error names the file:line and the variable; the readers'
+	// agreement with configure.sh and compose is observability's
+	// TestEnvFileSyntax.
+	for line, want := range map[string]string{
+		"$(reboot)":                       ".env:2: not KEY=VALUE",
+		"GRAFANA_ADMIN_PASSWORD=pa$word":  ".env:2: GRAFANA_ADMIN_PASSWORD: $ in the value",
+		"GRAFANA_ADMIN_PASSWORD='pa$wd'":  ".env:2: GRAFANA_ADMIN_PASSWORD: $ in the value",
+		`GRAFANA_ADMIN_PASSWORD="a\"b"`:   `.env:2: GRAFANA_ADMIN_PASSWORD: \ in the value`,
+		"GRAFANA_ADMIN_PASSWORD=a#b":      ".env:2: GRAFANA_ADMIN_PASSWORD: # inside an unquoted value",
+		"GRAFANA_ADMIN_PASSWORD=it's":     ".env:2: GRAFANA_ADMIN_PASSWORD: a quote inside an unquoted value",
+		`GRAFANA_ADMIN_PASSWORD="a" b`:    ".env:2: GRAFANA_ADMIN_PASSWORD: text after the closing quote",
+		`GRAFANA_ADMIN_PASSWORD="a`:       `.env:2: GRAFANA_ADMIN_PASSWORD: no closing " quote`,
+		"GRAFANA_ADMIN_PASSWORD=p\xe4ss":  ".env:2: GRAFANA_ADMIN_PASSWORD: a character other than printable ASCII",
+		"export GRAFANA_ADMIN_PASSWORD=x": `.env:2: GRAFANA_ADMIN_PASSWORD: no "export "`,
+	} {
+		if err := os.WriteFile(path, []byte("API_HOST=x\n"+line+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadEnvFile(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want an error with %q", line, err, want)
+		}
 	}
 }
 
@@ -49,7 +66,9 @@ func TestConfigFromEnv(t *testing.T) {
 		{map[string]string{"API_HOST": "10.0.0.5:8001, vm2"}, "http://10.0.0.5:8001", ""},
 		{map[string]string{"API_HOST": "[::1]:8002"}, "http://[::1]:8002", ""},
 		{map[string]string{"API_PORT": "80a"}, "", "API_PORT=80a"},
-		{map[string]string{"STACK_BIND_ADDRESS": "10.0.0.5"}, "http://localhost:8000", ""},
+		{map[string]string{"PROMETHEUS_BIND_ADDRESS": "10.0.0.5"}, "http://localhost:8000", ""},
+		{map[string]string{"STACK_BIND_ADDRESS": "127.0.0.1"}, "http://localhost:8000", ""},
+		{map[string]string{"STACK_BIND_ADDRESS": "0.0.0.0"}, "", "STACK_BIND_ADDRESS=0.0.0.0: no longer read: it published every service; set GRAFANA_BIND_ADDRESS=0.0.0.0"},
 		{map[string]string{"PROMETHEUS_PORT": "70000", "COLLECTOR_HEALTH_PORT": "0"}, "", "PROMETHEUS_PORT=70000: want a TCP port from 1 to 65535; COLLECTOR_HEALTH_PORT=0"},
 	} {
 		c, err := ConfigFromEnv(tt.env, "observability")
@@ -63,14 +82,20 @@ func TestConfigFromEnv(t *testing.T) {
 			t.Errorf("%v: app %q (%v), want %q", tt.env, c.AppURL, err, tt.app)
 		}
 	}
-	if c, _ := ConfigFromEnv(map[string]string{"STACK_BIND_ADDRESS": "10.0.0.5"}, "o"); c.PrometheusURL != "http://10.0.0.5:9090" ||
-		c.CollectorHealthURL != "http://10.0.0.5:13133/" {
-		t.Errorf("one interface: %+v", c)
+	// Each service at its own address: one interface's, or localhost for
+	// loopback and every interface; the others stay on localhost.
+	c, _ := ConfigFromEnv(map[string]string{"PROMETHEUS_BIND_ADDRESS": "10.0.0.5", "COLLECTOR_BIND_ADDRESS": "10.0.0.6",
+		"GRAFANA_BIND_ADDRESS": "0.0.0.0"}, "o")
+	if c.PrometheusURL != "http://10.0.0.5:9090" || c.CollectorHealthURL != "http://10.0.0.6:13133/" ||
+		c.CollectorMetricsURL != "http://10.0.0.6:8888/metrics" || c.GrafanaURL != "http://localhost:3001" ||
+		c.JaegerURL != "http://localhost:16686" {
+		t.Errorf("one interface each: %+v", c)
 	}
-	if c, _ := ConfigFromEnv(map[string]string{"STACK_BIND_ADDRESS": "0.0.0.0"}, "o"); c.PrometheusURL != "http://localhost:9090" {
-		t.Errorf("every interface: %+v", c)
+	c, _ = ConfigFromEnv(map[string]string{"JAEGER_BIND_ADDRESS": "192.168.1.9"}, "o")
+	if c.JaegerURL != "http://192.168.1.9:16686" || c.PrometheusURL != "http://localhost:9090" {
+		t.Errorf("Jaeger on one interface: %+v", c)
 	}
-	c, _ := ConfigFromEnv(nil, "observability")
+	c, _ = ConfigFromEnv(nil, "observability")
 	if c.PrometheusURL != "http://localhost:9090" || c.CollectorMetricsURL != "http://localhost:8888/metrics" ||
 		c.DatasourcesDir != filepath.Join("observability", "grafana", "provisioning", "datasources") {
 		t.Errorf("defaults: %+v", c)

@@ -1,7 +1,6 @@
 package doctor
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -18,45 +17,104 @@ var Defaults = map[string]string{
 	"PROMETHEUS_PORT": "9090", "GRAFANA_PORT": "3001",
 	"GRAFANA_ADMIN_USER": "admin", "GRAFANA_ADMIN_PASSWORD": "admin",
 	"JAEGER_UI_PORT": "16686", "COLLECTOR_HEALTH_PORT": "13133", "COLLECTOR_METRICS_PORT": "8888",
-	"STACK_BIND_ADDRESS": "127.0.0.1",
+	"GRAFANA_BIND_ADDRESS": "127.0.0.1", "PROMETHEUS_BIND_ADDRESS": "127.0.0.1",
+	"ALERTMANAGER_BIND_ADDRESS": "127.0.0.1", "JAEGER_BIND_ADDRESS": "127.0.0.1",
+	"COLLECTOR_BIND_ADDRESS": "127.0.0.1",
 }
 
 var (
-	envLine = regexp.MustCompile(`^\s*([A-Z_][A-Z0-9_]*)=(.*)$`)
-	quoted  = regexp.MustCompile(`^(?:"([^"]*)"|'([^']*)')\s*(?:#.*)?$`)
-	comment = regexp.MustCompile(`(?:^|\s+)#.*$`)
+	envSkip   = regexp.MustCompile(`^[ \t]*(#|$)`)
+	envExport = regexp.MustCompile(`^[ \t]*export[ \t]+([A-Z_][A-Z0-9_]*)=`)
+	envLine   = regexp.MustCompile(`^[ \t]*([A-Z_][A-Z0-9_]*)=(.*)$`)
+	envAfter  = regexp.MustCompile(`^[ \t]*(#.*)?$`)
 )
 
-// ReadEnvFile reads a .env file the way observability/configure.sh and
-// docker compose do: KEY=VALUE lines and # comments; a quoted value is kept
-// whole (a # in it included), an unquoted one ends at a " #" comment. It is
-// data, never executed.
+// ReadEnvFile reads a .env file in the one syntax that docker compose,
+// observability/configure.sh (and run-local.sh through it) and this package
+// read the same way (observability/.env.example's header): blank lines, #
+// comments and KEY=VALUE lines, a value unquoted (up to a " #" comment,
+// blanks at its ends dropped) or whole in '…' or "…" (then only blanks and a
+// # comment); a value is printable ASCII, spaces and tabs, without $ or \,
+// and an unquoted one without quotes or #. A line may end in CR LF. Any
+// other line is an error naming the file:line and the variable, in
+// configure.sh's words. The file is data, never executed.
 func ReadEnvFile(path string) (map[string]string, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSuffix(sc.Text(), "\r")
-		if t := strings.TrimSpace(line); t == "" || t[0] == '#' {
-			continue
-		}
-		m := envLine.FindStringSubmatch(line)
-		if m == nil {
-			return nil, fmt.Errorf("%s:%d: not KEY=VALUE: %s", path, n, line)
-		}
-		v := strings.TrimLeft(m[2], " \t")
-		if q := quoted.FindStringSubmatch(v); q != nil {
-			v = q[1] + q[2]
-		} else {
-			v = strings.TrimSpace(comment.ReplaceAllString(v, ""))
-		}
-		out[m[1]] = v
+	lines := strings.Split(string(b), "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
 	}
-	return out, sc.Err()
+	for i, line := range lines {
+		key, value, err := envFileLine(strings.TrimSuffix(line, "\r"), i == 0)
+		if err != "" {
+			return nil, fmt.Errorf("%s:%d: %s", path, i+1, err)
+		}
+		if key != "" {
+			out[key] = value
+		}
+	}
+	return out, nil
+}
+
+// envFileLine reads one line (without its line end): the key and value of
+// a KEY=VALUE line, no key for a blank or comment line, or what is wrong.
+func envFileLine(line string, first bool) (key, value, bad string) {
+	if first && strings.HasPrefix(line, "\uFEFF") {
+		return "", "", "a byte order mark: save the file as UTF-8 without BOM"
+	}
+	if envSkip.MatchString(line) {
+		return "", "", ""
+	}
+	if m := envExport.FindStringSubmatch(line); m != nil {
+		return "", "", m[1] + `: no "export ": the file holds KEY=VALUE lines and is not run`
+	}
+	m := envLine.FindStringSubmatch(line)
+	if m == nil {
+		return "", "", "not KEY=VALUE: a name in capitals, = and the value, or a # comment"
+	}
+	key, rest := m[1], strings.TrimLeft(m[2], " \t")
+	if rest != "" && (rest[0] == '"' || rest[0] == '\'') {
+		q := rest[:1]
+		value, after, closed := strings.Cut(rest[1:], q)
+		if !closed {
+			return "", "", key + ": no closing " + q + " quote (a value ends on its line)"
+		}
+		if bad := envValue(key, value, true); bad != "" {
+			return "", "", bad
+		}
+		if !envAfter.MatchString(after) {
+			return "", "", key + ": text after the closing quote: only a # comment may follow"
+		}
+		return key, value, ""
+	}
+	value, _, _ = strings.Cut(rest, " #")
+	value = strings.TrimRight(value, " \t")
+	if bad := envValue(key, value, false); bad != "" {
+		return "", "", bad
+	}
+	return key, value, ""
+}
+
+// envValue says what is wrong with a value, in configure.sh's order and
+// words, or "".
+func envValue(key, value string, quoted bool) string {
+	switch {
+	case strings.Contains(value, `\`):
+		return key + `: \ in the value: docker compose reads escapes there, the other readers do not; choose a value without \`
+	case strings.Contains(value, "$"):
+		return key + ": $ in the value: docker compose substitutes variables there, the other readers do not; choose a value without $"
+	case strings.IndexFunc(value, func(r rune) bool { return r != '\t' && (r < 0x20 || r > 0x7e) }) >= 0:
+		return key + ": a character other than printable ASCII, space or tab in the value"
+	case !quoted && strings.ContainsAny(value, `"'`):
+		return key + `: a quote inside an unquoted value: quote the whole value, "..." or '...'`
+	case !quoted && strings.Contains(value, "#"):
+		return key + ": # inside an unquoted value: quote the value ('a#b'), and start a comment with a space (KEY=value # comment)"
+	}
+	return ""
 }
 
 // ConfigFromEnv builds the configuration from .env settings (missing ones
@@ -89,26 +147,42 @@ func ConfigFromEnv(env map[string]string, dir string) (Config, error) {
 	case "host.docker.internal", "0.0.0.0", "":
 		host = "localhost"
 	}
-	// The stack's ports are published on STACK_BIND_ADDRESS: loopback and
+	// Each service is published on its own *_BIND_ADDRESS: loopback and
 	// 0.0.0.0 are reached at localhost, one interface at its address.
-	stack := "localhost"
-	if b := net.ParseIP(get("STACK_BIND_ADDRESS")); b != nil && !b.IsLoopback() && !b.IsUnspecified() {
-		stack = b.String()
+	at := func(bind, k string) string {
+		host := "localhost"
+		if b := net.ParseIP(get(bind)); b != nil && !b.IsLoopback() && !b.IsUnspecified() {
+			host = b.String()
+		}
+		return "http://" + net.JoinHostPort(host, port(k))
 	}
-	at := func(k string) string { return "http://" + net.JoinHostPort(stack, port(k)) }
+	// STACK_BIND_ADDRESS published every service at once; configure.sh
+	// refuses a .env that still opens it, and so does doctor.
+	if v := env["STACK_BIND_ADDRESS"]; v != "" && !strings.HasPrefix(v, "127.") {
+		errs = append(errs, stackBindRemoved(v))
+	}
 	c := Config{
 		AppURL:              "http://" + net.JoinHostPort(host, appPort),
-		PrometheusURL:       at("PROMETHEUS_PORT"),
-		JaegerURL:           at("JAEGER_UI_PORT"),
-		GrafanaURL:          at("GRAFANA_PORT"),
+		PrometheusURL:       at("PROMETHEUS_BIND_ADDRESS", "PROMETHEUS_PORT"),
+		JaegerURL:           at("JAEGER_BIND_ADDRESS", "JAEGER_UI_PORT"),
+		GrafanaURL:          at("GRAFANA_BIND_ADDRESS", "GRAFANA_PORT"),
 		GrafanaUser:         get("GRAFANA_ADMIN_USER"),
 		GrafanaPassword:     get("GRAFANA_ADMIN_PASSWORD"),
 		DatasourcesDir:      filepath.Join(dir, "grafana", "provisioning", "datasources"),
-		CollectorHealthURL:  at("COLLECTOR_HEALTH_PORT") + "/",
-		CollectorMetricsURL: at("COLLECTOR_METRICS_PORT") + "/metrics",
+		CollectorHealthURL:  at("COLLECTOR_BIND_ADDRESS", "COLLECTOR_HEALTH_PORT") + "/",
+		CollectorMetricsURL: at("COLLECTOR_BIND_ADDRESS", "COLLECTOR_METRICS_PORT") + "/metrics",
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// stackBindRemoved is the error for a .env whose STACK_BIND_ADDRESS, which
+// published every service at once, is not loopback: configure.sh's words,
+// naming the variables that replace it.
+func stackBindRemoved(value string) string {
+	return "STACK_BIND_ADDRESS=" + value + ": no longer read: it published every service; set GRAFANA_BIND_ADDRESS=" + value +
+		" to reach Grafana, and PROMETHEUS_BIND_ADDRESS, ALERTMANAGER_BIND_ADDRESS, JAEGER_BIND_ADDRESS or COLLECTOR_BIND_ADDRESS" +
+		" only for a service you mean to open (docs/security.md), then remove STACK_BIND_ADDRESS"
 }
