@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Generates prometheus.yml (and, for several API hosts, targets.json) in this
-# folder from .env, as the observability guide's Step 2 describes:
+# Generates prometheus.yml (and, for several API hosts,
+# targets/agent-orchestrator.json) in this folder from .env, as the
+# observability guide's Step 2 describes:
 #
 #   cp .env.example .env && ./configure.sh
 #   ./configure.sh --print-settings [ENV_FILE]   # validate, print KEY=VALUE, write nothing
@@ -35,7 +36,9 @@ fi
 defaults=(
   API_HOST=localhost API_PORT=8000 PROMETHEUS_PORT=9090 PROMETHEUS_SCRAPE_INTERVAL=15s
   GRAFANA_PORT=3001 GRAFANA_ADMIN_USER=admin GRAFANA_ADMIN_PASSWORD=admin
-  ALERTMANAGER_HOST=alertmanager ALERTMANAGER_PORT=9093
+  ALERTMANAGER_HOST=alertmanager:9093 ALERTMANAGER_PORT=9093
+  PROMETHEUS_HOST=prometheus:9090 COLLECTOR_HOST=otel-collector:8888
+  PROMETHEUS_EXTERNAL_URL= ALERTMANAGER_EXTERNAL_URL= COLLECTOR_MEMORY_LIMIT=512m
   JAEGER_UI_PORT=16686 OTLP_GRPC_PORT=4317 OTLP_HTTP_PORT=4318
   COLLECTOR_HEALTH_PORT=13133 COLLECTOR_METRICS_PORT=8888 JAEGER_OTLP_GRPC_PORT=14317
   GRAFANA_BIND_ADDRESS=127.0.0.1 PROMETHEUS_BIND_ADDRESS=127.0.0.1 ALERTMANAGER_BIND_ADDRESS=127.0.0.1
@@ -152,8 +155,6 @@ interval_re='^[1-9][0-9]*(ms|s|m|h)$'
 if [[ ! ${cfg[PROMETHEUS_SCRAPE_INTERVAL]} =~ $interval_re ]]; then
   errors+=("PROMETHEUS_SCRAPE_INTERVAL=${cfg[PROMETHEUS_SCRAPE_INTERVAL]}: want a duration such as 15s, 5s or 1m")
 fi
-[[ ${cfg[ALERTMANAGER_HOST]} =~ $host_re ]] ||
-  errors+=("ALERTMANAGER_HOST=${cfg[ALERTMANAGER_HOST]}: want a host name or IP address")
 targets=()
 hosts=()
 IFS=',' read -ra hosts <<<"${cfg[API_HOST]}"
@@ -238,6 +239,50 @@ fi
 if [[ -n ${cfg[REMOTE_WRITE_PASSWORD_FILE]} && -n ${cfg[REMOTE_WRITE_BEARER_TOKEN_FILE]} ]]; then
   errors+=("REMOTE_WRITE_PASSWORD_FILE and REMOTE_WRITE_BEARER_TOKEN_FILE: choose one way to authenticate")
 fi
+# The stack's own services as Prometheus reaches them, for alerting and for
+# the scrape jobs that watch the stack itself: host or host:port; a host alone
+# takes its *_PORT (run-local.sh: 127.0.0.1 and .env's ports). In Docker the
+# port is the one the container listens on (.env.example's), whatever port
+# is published. Each address goes to addr_<NAME> (no associative arrays on
+# bash 3.2).
+for v in PROMETHEUS_HOST:PROMETHEUS_PORT ALERTMANAGER_HOST:ALERTMANAGER_PORT COLLECTOR_HOST:COLLECTOR_METRICS_PORT; do
+  hv=${v%%:*} h=${cfg[${v%%:*}]} port=${cfg[${v#*:}]}
+  if [[ $h =~ $target_re ]]; then h=${BASH_REMATCH[1]} port=${BASH_REMATCH[2]}; fi
+  if [[ ! $h =~ $host_re ]] || ! port_ok "$port"; then
+    errors+=("$hv=${cfg[$hv]}: want a host name or IP address, or host:port")
+    continue
+  fi
+  printf -v "addr_$hv" '%s' "$h:$port"
+done
+# Links in alert notifications (Prometheus's generatorURL, Alertmanager's
+# silences) start with these; docker-compose.yml defaults them to
+# http://localhost:<published port>.
+for v in PROMETHEUS_EXTERNAL_URL ALERTMANAGER_EXTERNAL_URL; do
+  [[ -z ${cfg[$v]} || ${cfg[$v]} =~ $url_re ]] ||
+    errors+=("$v=${cfg[$v]}: want an http:// or https:// URL people open, e.g. https://prometheus.example.com")
+done
+for v in PROMETHEUS ALERTMANAGER; do
+  bind=${cfg[${v}_BIND_ADDRESS]}
+  if [[ $bind =~ $ipv4_re && ! $bind =~ $loopback_re && -z ${cfg[${v}_EXTERNAL_URL]} ]]; then
+    notes+=("with ${v}_BIND_ADDRESS=$bind, set ${v}_EXTERNAL_URL to the address people open, or the links in alert notifications point at localhost.")
+  fi
+done
+memory_re='^[1-9][0-9]*[mg]$'
+[[ ${cfg[COLLECTOR_MEMORY_LIMIT]} =~ $memory_re ]] ||
+  errors+=("COLLECTOR_MEMORY_LIMIT=${cfg[COLLECTOR_MEMORY_LIMIT]}: want a size such as 512m or 2g (the Collector container's memory limit)")
+# docker-compose.yml mounts the remote_write secret file alone into
+# Prometheus: it must be a file in secrets/, and should exist (a bind mount of
+# a missing file creates a directory in its place).
+secret_re='^secrets/[A-Za-z0-9_-][A-Za-z0-9_.-]*$'
+for v in REMOTE_WRITE_PASSWORD_FILE REMOTE_WRITE_BEARER_TOKEN_FILE; do
+  f=${cfg[$v]}
+  [[ -n $f ]] || continue
+  if [[ ! $f =~ $secret_re ]]; then
+    errors+=("$v=$f: want a file in secrets/, e.g. secrets/remote_write_password")
+  elif [[ ! -f $here/$f ]]; then
+    notes+=("$v=$f: $here/$f does not exist yet; create it before the stack starts")
+  fi
+done
 local_re='(^|,)[[:space:]]*(localhost|127\.[0-9.]+)([:,]|$)'
 if [[ ${cfg[API_HOST]} =~ $local_re ]]; then
   notes+=("API_HOST=${cfg[API_HOST]} is the Prometheus container itself when it runs in Docker; use host.docker.internal (Docker Desktop), 172.17.0.1 (Linux bridge) or the VM's IP, unless Prometheus runs on the host.")
@@ -267,7 +312,7 @@ interval=${cfg[PROMETHEUS_SCRAPE_INTERVAL]}
   echo "alerting:"
   echo "  alertmanagers:"
   echo "    - static_configs:"
-  echo "        - targets: [\"${cfg[ALERTMANAGER_HOST]}:${cfg[ALERTMANAGER_PORT]}\"]"
+  echo "        - targets: [\"$addr_ALERTMANAGER_HOST\"]"
   echo "scrape_configs:"
   echo "  - job_name: agent-orchestrator"
   echo "    # OpenMetrics first: the only text format that carries exemplars."
@@ -277,8 +322,16 @@ interval=${cfg[PROMETHEUS_SCRAPE_INTERVAL]}
     echo "      - targets: [\"${targets[0]}\"]"
   else
     echo "    file_sd_configs:"
-    echo "      - files: [targets.json]"
+    echo "      - files: [targets/*.json]"
   fi
+  # The stack watching itself: alert on up == 0 of these jobs, and on the
+  # Collector's otelcol_exporter_send_failed_* series.
+  for job in prometheus:PROMETHEUS_HOST otel-collector:COLLECTOR_HOST alertmanager:ALERTMANAGER_HOST; do
+    a=addr_${job#*:}
+    echo "  - job_name: ${job%%:*}"
+    echo "    static_configs:"
+    echo "      - targets: [\"${!a}\"]"
+  done
   if [[ -n $rw_url ]]; then
     echo "remote_write:"
     echo "  - url: \"$rw_url\""
@@ -299,16 +352,25 @@ interval=${cfg[PROMETHEUS_SCRAPE_INTERVAL]}
     fi
   fi
 } >"$out/prometheus.yml.tmp"
-mv "$out/prometheus.yml.tmp" "$out/prometheus.yml"
+# In place, not by a rename: docker-compose.yml mounts prometheus.yml alone,
+# and such a mount keeps showing the file it was made on, so that a renamed
+# new file would reach Prometheus only on a restart, not on a reload.
+cat "$out/prometheus.yml.tmp" >"$out/prometheus.yml"
+rm -f "$out/prometheus.yml.tmp"
+# Several API hosts: their list, in targets/ (docker-compose.yml mounts that
+# folder, so that Prometheus sees a new list without a restart). Before
+# targets/, the list was targets.json beside prometheus.yml.
+mkdir -p "$out/targets"
+rm -f "$out/targets.json"
 if ((${#targets[@]} > 1)); then
   {
     printf '[{"targets": ['
     sep=""
     for t in "${targets[@]}"; do printf '%s"%s"' "$sep" "$t"; sep=", "; done
     printf '], "labels": {"service": "agent-orchestrator"}}]\n'
-  } >"$out/targets.json.tmp"
-  mv "$out/targets.json.tmp" "$out/targets.json"
+  } >"$out/targets/agent-orchestrator.json.tmp"
+  mv "$out/targets/agent-orchestrator.json.tmp" "$out/targets/agent-orchestrator.json"
 else
-  rm -f "$out/targets.json"
+  rm -f "$out/targets/agent-orchestrator.json"
 fi
 echo "configure.sh: wrote $out/prometheus.yml: scraping ${targets[*]} every $interval${rw_url:+, remote_write to $rw_url}"

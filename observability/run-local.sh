@@ -62,7 +62,11 @@ load() {
   while IFS= read -r line; do
     case $line in
       API_HOST=*) [[ -z $moved ]] || line=API_HOST=$mapped ;;
+      # The stack's own services, on loopback with .env's ports (a host
+      # alone takes its *_PORT), for alerting and the self-scrape jobs.
       ALERTMANAGER_HOST=*) line=ALERTMANAGER_HOST=127.0.0.1 ;;
+      PROMETHEUS_HOST=*) line=PROMETHEUS_HOST=127.0.0.1 ;;
+      COLLECTOR_HOST=*) line=COLLECTOR_HOST=127.0.0.1 ;;
     esac
     settings=$settings$line$'\n'
   done <<<"$all"
@@ -165,24 +169,6 @@ up() {
   ln -sfn "$here/secrets" "$state/secrets"
   # Alertmanager's secrets: the user's, if any.
   sed "s#/etc/alertmanager/secrets#$here/secrets#g" "$here/alertmanager.yml" >"$state/alertmanager.yml"
-  # Jaeger: its OTLP/gRPC receiver (fed by the Collector) moves off the
-  # Collector's ports; its query gRPC API, unused here, takes any free port.
-  cat >"$state/jaeger.yaml" <<JAEGER
-service:
-  extensions: [jaeger_storage, jaeger_query]
-  pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [jaeger_storage_exporter]}
-  telemetry: {metrics: {level: none}, traces: {level: none}}
-extensions:
-  jaeger_query: {storage: {traces: mem}, http: {endpoint: "127.0.0.1:$ui"}, grpc: {endpoint: "127.0.0.1:0"}}
-  jaeger_storage: {backends: {mem: {memory: {max_traces: 100000}}}}
-receivers:
-  otlp: {protocols: {grpc: {endpoint: "127.0.0.1:$jotlp"}}}
-processors:
-  batch: {}
-exporters:
-  jaeger_storage_exporter: {trace_storage: mem}
-JAEGER
   : >"$state/pids"
   start() { # NAME ENV… -- COMMAND…: in its own process group, outliving this script
     local name=$1 envs=()
@@ -204,13 +190,24 @@ JAEGER
     # exec'd the program.
     echo "$name $! $(started $!)" >>"$state/pids"
   }
-  start jaeger -- "$bin/jaeger" --config="file:$state/jaeger.yaml"
+  # Jaeger with the shipped jaeger.yaml, its Badger storage in the state
+  # folder (traces outlive a down and up); its OTLP/gRPC receiver (fed by
+  # the Collector) moves off the Collector's ports, its query gRPC API and
+  # health check, unused here, take any free port.
+  start jaeger JAEGER_OTLP_GRPC_ENDPOINT="127.0.0.1:$jotlp" JAEGER_QUERY_HTTP_ENDPOINT="127.0.0.1:$ui" \
+    JAEGER_QUERY_GRPC_ENDPOINT=127.0.0.1:0 JAEGER_HEALTH_ENDPOINT=127.0.0.1:0 JAEGER_BADGER_DIR="$state/jaeger-data" \
+    -- "$bin/jaeger" --config="file:$here/jaeger.yaml"
+  # Links in alert notifications: .env's external URLs, else this machine.
+  local prom_url am_url
+  prom_url=$(val PROMETHEUS_EXTERNAL_URL) am_url=$(val ALERTMANAGER_EXTERNAL_URL)
   start prometheus -- "$bin/prometheus" --config.file="$state/prometheus.yml" \
     --storage.tsdb.path="$state/prometheus-data" --web.listen-address="127.0.0.1:$prom" \
     --enable-feature=exemplar-storage --web.enable-otlp-receiver --web.enable-lifecycle \
+    --web.external-url="${prom_url:-http://localhost:$prom}" --web.route-prefix=/ \
     --storage.tsdb.retention.time="$(val PROMETHEUS_RETENTION_TIME)" --storage.tsdb.retention.size="$(val PROMETHEUS_RETENTION_SIZE)"
   start alertmanager -- "$bin/alertmanager" --config.file="$state/alertmanager.yml" \
-    --storage.path="$state/alertmanager-data" --web.listen-address="127.0.0.1:$am" --cluster.listen-address=
+    --storage.path="$state/alertmanager-data" --web.listen-address="127.0.0.1:$am" --cluster.listen-address= \
+    --web.external-url="${am_url:-http://localhost:$am}" --web.route-prefix=/
   start otelcol OTELCOL_OTLP_GRPC_ENDPOINT="127.0.0.1:$grpc" OTELCOL_OTLP_HTTP_ENDPOINT="127.0.0.1:$http" \
     OTELCOL_HEALTH_ENDPOINT="127.0.0.1:$health" OTELCOL_METRICS_HOST=127.0.0.1 OTELCOL_METRICS_PORT="$colmetrics" \
     PROMETHEUS_OTLP_ENDPOINT="http://127.0.0.1:$prom/api/v1/otlp" JAEGER_OTLP_ENDPOINT="127.0.0.1:$jotlp" \

@@ -3,8 +3,10 @@
 package observability
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -157,12 +160,91 @@ func TestConfigureGeneratesValidConfig(t *testing.T) {
 			t.Errorf("prometheus.yml lacks %q", want)
 		}
 	}
-	// Idempotent.
+	// The stack's own jobs, at the compose services' in-container ports.
+	for job, target := range map[string]string{"prometheus": "prometheus:9090", "otel-collector": "otel-collector:8888", "alertmanager": "alertmanager:9093"} {
+		if got := scrapeTargets(t, string(first))[job]; got != target {
+			t.Errorf("job %s scrapes %q, want %q", job, got, target)
+		}
+	}
+	// Idempotent, and in place: docker-compose.yml mounts the file alone,
+	// and such a mount would not show a file renamed over it.
+	before, err := os.Stat(filepath.Join(dir, "prometheus.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if b, err := exec.Command("bash", filepath.Join(dir, "configure.sh")).CombinedOutput(); err != nil {
 		t.Fatalf("second run: %v\n%s", err, b)
 	}
 	if again, _ := os.ReadFile(filepath.Join(dir, "prometheus.yml")); string(again) != string(first) {
 		t.Error("a second run changed prometheus.yml")
+	}
+	if after, err := os.Stat(filepath.Join(dir, "prometheus.yml")); err != nil || !os.SameFile(before, after) {
+		t.Errorf("a second run replaced prometheus.yml by another file (%v), instead of rewriting it", err)
+	}
+}
+
+// scrapeTargets returns each scrape job of a generated prometheus.yml with
+// its static target (one each; "" for a job without one).
+func scrapeTargets(t *testing.T, conf string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^  - job_name: (\S+)\n((?:    .*\n)*)`).FindAllStringSubmatch(conf, -1) {
+		target := ""
+		if tm := regexp.MustCompile(`targets: \["([^"]*)"\]`).FindStringSubmatch(m[2]); tm != nil {
+			target = tm[1]
+		}
+		out[m[1]] = target
+	}
+	if len(out) == 0 {
+		t.Fatalf("no scrape jobs in:\n%s", conf)
+	}
+	return out
+}
+
+// TestConfigureStackTargets: the stack's own services as Prometheus reaches
+// them (the alerting target and the jobs prometheus, otel-collector and
+// alertmanager) are *_HOST with its own port, or with the *_PORT of .env when
+// it has none (run-local.sh, an older .env).
+func TestConfigureStackTargets(t *testing.T) {
+	for _, c := range []struct {
+		name, env string
+		want      map[string]string // job → target; "alerting" for Alertmanager
+	}{
+		{"compose, ports moved", "PROMETHEUS_PORT=19090\nALERTMANAGER_PORT=19093\nCOLLECTOR_METRICS_PORT=18888\n",
+			map[string]string{"prometheus": "prometheus:9090", "otel-collector": "otel-collector:8888", "alertmanager": "alertmanager:9093", "alerting": "alertmanager:9093"}},
+		{"hosts alone take .env's ports", "PROMETHEUS_HOST=127.0.0.1\nCOLLECTOR_HOST=127.0.0.1\nALERTMANAGER_HOST=127.0.0.1\n" +
+			"PROMETHEUS_PORT=19090\nALERTMANAGER_PORT=19093\nCOLLECTOR_METRICS_PORT=18888\n",
+			map[string]string{"prometheus": "127.0.0.1:19090", "otel-collector": "127.0.0.1:18888", "alertmanager": "127.0.0.1:19093", "alerting": "127.0.0.1:19093"}},
+		{"host:port", "PROMETHEUS_HOST=[::1]:9091\nCOLLECTOR_HOST=gw.example:9888\nALERTMANAGER_HOST=am.example:443\n",
+			map[string]string{"prometheus": "[::1]:9091", "otel-collector": "gw.example:9888", "alertmanager": "am.example:443", "alerting": "am.example:443"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir, out, ok := configure(t, c.env)
+			if !ok {
+				t.Fatalf("configure.sh: %s", out)
+			}
+			run(t, "promtool", "check", "config", filepath.Join(dir, "prometheus.yml"))
+			conf, _ := os.ReadFile(filepath.Join(dir, "prometheus.yml"))
+			got := scrapeTargets(t, string(conf))
+			if m := regexp.MustCompile(`(?s)alertmanagers:.*?targets: \["([^"]*)"\]`).FindSubmatch(conf); m != nil {
+				got["alerting"] = string(m[1])
+			}
+			for k, v := range c.want {
+				if got[k] != v {
+					t.Errorf("%s: %q, want %q\n%s", k, got[k], v, conf)
+				}
+			}
+		})
+	}
+	// Open to a network without external URLs: alert links would point at
+	// localhost, and configure.sh says so.
+	_, out, ok := configure(t, "PROMETHEUS_BIND_ADDRESS=0.0.0.0\nALERTMANAGER_BIND_ADDRESS=0.0.0.0\n")
+	if !ok || !strings.Contains(out, "PROMETHEUS_EXTERNAL_URL") || !strings.Contains(out, "ALERTMANAGER_EXTERNAL_URL") {
+		t.Errorf("PROMETHEUS_BIND_ADDRESS and ALERTMANAGER_BIND_ADDRESS=0.0.0.0 without external URLs: ok=%v, no note naming PROMETHEUS_EXTERNAL_URL:\n%s", ok, out)
+	}
+	if _, out, ok := configure(t, "PROMETHEUS_BIND_ADDRESS=0.0.0.0\nALERTMANAGER_BIND_ADDRESS=0.0.0.0\n"+
+		"PROMETHEUS_EXTERNAL_URL=https://prom.example\nALERTMANAGER_EXTERNAL_URL=https://am.example/alerts\n"); !ok || strings.Contains(out, "EXTERNAL_URL") {
+		t.Errorf("with both external URLs: ok=%v, output %s", ok, out)
 	}
 }
 
@@ -172,14 +254,31 @@ func TestConfigureSeveralHosts(t *testing.T) {
 		t.Fatalf("configure.sh failed:\n%s", out)
 	}
 	run(t, "promtool", "check", "config", filepath.Join(dir, "prometheus.yml"))
-	b, err := os.ReadFile(filepath.Join(dir, "targets.json"))
+	list := filepath.Join(dir, "targets", "agent-orchestrator.json")
+	b, err := os.ReadFile(list)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sd []struct{ Targets []string }
 	if err := json.Unmarshal(b, &sd); err != nil || len(sd) != 1 ||
 		strings.Join(sd[0].Targets, " ") != "10.0.0.5:8000 orchestrator-2:8001 [::1]:8000" {
-		t.Fatalf("targets.json = %s (%v)", b, err)
+		t.Fatalf("targets/agent-orchestrator.json = %s (%v)", b, err)
+	}
+	// Back to one host, in the same folder: the list goes away, and so does
+	// the targets.json an older configure.sh wrote.
+	if err := os.WriteFile(filepath.Join(dir, "targets.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("API_HOST=192.168.1.100\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("bash", filepath.Join(dir, "configure.sh")).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, f := range []string{list, filepath.Join(dir, "targets.json")} {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("%s is still there with one API host", f)
+		}
 	}
 	// remote_write, with each way to authenticate, is valid for promtool.
 	for _, auth := range []string{
@@ -203,10 +302,6 @@ func TestConfigureSeveralHosts(t *testing.T) {
 		if !strings.Contains(string(conf), "send_exemplars: true") || !strings.Contains(string(conf), `X-Scope-OrgID: "team-a"`) {
 			t.Errorf("remote_write without exemplars or tenant:\n%s", conf)
 		}
-	}
-	// Back to one host: the file_sd list goes away.
-	if _, out, ok := configure(t, "API_HOST=192.168.1.100\n"); !ok {
-		t.Fatalf("%s", out)
 	}
 }
 
@@ -248,6 +343,15 @@ func TestConfigureRejectsBadValues(t *testing.T) {
 		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_PASSWORD_FILE=$(id)\n":                        "REMOTE_WRITE_PASSWORD_FILE",
 		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=b:b\nREMOTE_WRITE_PASSWORD_FILE=p\n": "REMOTE_WRITE_USERNAME",
 		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=b\nREMOTE_WRITE_PASSWORD_FILE=p\nREMOTE_WRITE_BEARER_TOKEN_FILE=t\n": "choose one",
+		"PROMETHEUS_HOST=a b\n":                                                                               "PROMETHEUS_HOST",
+		"COLLECTOR_HOST=otel-collector:99999\n":                                                               "COLLECTOR_HOST",
+		"ALERTMANAGER_HOST=alertmanager:\n":                                                                   "ALERTMANAGER_HOST",
+		"PROMETHEUS_EXTERNAL_URL=ftp://prom\n":                                                                "PROMETHEUS_EXTERNAL_URL",
+		"ALERTMANAGER_EXTERNAL_URL=localhost:9093\n":                                                          "ALERTMANAGER_EXTERNAL_URL",
+		"COLLECTOR_MEMORY_LIMIT=512\n":                                                                        "COLLECTOR_MEMORY_LIMIT",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_BEARER_TOKEN_FILE=../.env\n":                                 "want a file in secrets/",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_BEARER_TOKEN_FILE=secrets/../.env\n":                         "want a file in secrets/",
+		"REMOTE_WRITE_URL=http://m\nREMOTE_WRITE_USERNAME=b\nREMOTE_WRITE_PASSWORD_FILE=/etc/prometheus/pw\n": "want a file in secrets/",
 	} {
 		dir, out, ok := configure(t, env)
 		if ok || !strings.Contains(out, want) {
@@ -340,6 +444,8 @@ func startRunLocal(t *testing.T, settings string, env ...string) *runLocal {
 	for attempt := 1; ; attempt++ {
 		r.ports = map[string]int{}
 		var b strings.Builder
+		// A short scrape interval, so that the stack's own jobs are up soon.
+		b.WriteString("PROMETHEUS_SCRAPE_INTERVAL=2s\n")
 		b.WriteString(settings)
 		for _, k := range []string{"PROMETHEUS_PORT", "ALERTMANAGER_PORT", "JAEGER_UI_PORT", "OTLP_GRPC_PORT", "OTLP_HTTP_PORT",
 			"COLLECTOR_HEALTH_PORT", "COLLECTOR_METRICS_PORT", "JAEGER_OTLP_GRPC_PORT", "GRAFANA_PORT"} {
@@ -441,6 +547,7 @@ func TestRunLocal(t *testing.T) {
 		t.Errorf("run-local's env does not hold the settings as read:\n%s", b)
 	}
 	t.Run("doctor in push mode", func(t *testing.T) { doctorOnRunLocal(t, r.envFile, r.ports) })
+	t.Run("the stack watches itself", func(t *testing.T) { stackWatchesItself(t, r.state, r.ports) })
 	r.check(t)
 }
 
@@ -569,5 +676,142 @@ func doctorOnRunLocal(t *testing.T, envFile string, ports map[string]int) {
 	}
 	if c, ok := r.Find("grafana.view"); !ok || c.Status != doctor.Pass {
 		t.Errorf("doctor did not find the view on GRAFANA_PORT: %+v\n%s", c, b.String())
+	}
+}
+
+// stackWatchesItself: after a push run through run-local's Collector,
+// Prometheus scrapes itself, the Collector and Alertmanager (up == 1 for
+// the jobs prometheus, otel-collector and alertmanager, which alerts can
+// use), has the Collector's counts of what it accepted and sent, and links
+// alerts to the external URLs.
+func stackWatchesItself(t *testing.T, state string, ports map[string]int) {
+	prom := &backends.Prometheus{URL: fmt.Sprintf("http://127.0.0.1:%d", ports["PROMETHEUS_PORT"])}
+	backends.Eventually(t, 60*time.Second, "up == 1 for the stack's own jobs", func(ctx context.Context) error {
+		got, err := prom.Query(ctx, `up{job=~"prometheus|otel-collector|alertmanager"} == 1`)
+		if err != nil {
+			return err
+		}
+		up := map[string]string{}
+		for _, s := range got {
+			up[s.Metric["job"]] = s.Metric["instance"]
+		}
+		want := map[string]string{
+			"prometheus":     fmt.Sprintf("127.0.0.1:%d", ports["PROMETHEUS_PORT"]),
+			"otel-collector": fmt.Sprintf("127.0.0.1:%d", ports["COLLECTOR_METRICS_PORT"]),
+			"alertmanager":   fmt.Sprintf("127.0.0.1:%d", ports["ALERTMANAGER_PORT"]),
+		}
+		if !maps.Equal(up, want) {
+			return fmt.Errorf("up == 1 for %v, want %v", up, want)
+		}
+		return nil
+	})
+	// (otelcol_exporter_send_failed_* appears with the first failure.)
+	sel := `{__name__=~"otelcol_exporter_sent_.*|otelcol_receiver_accepted_.*", job="otel-collector"}`
+	backends.Eventually(t, 60*time.Second, sel, func(ctx context.Context) error {
+		series, err := prom.Series(ctx, sel)
+		if err != nil || len(series) == 0 {
+			return fmt.Errorf("no series %s (%v)", sel, err)
+		}
+		return nil
+	})
+	var flags map[string]string
+	if err := prom.API(t.Context(), "status/flags", nil, &flags); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("http://localhost:%d", ports["PROMETHEUS_PORT"]); flags["web.external-url"] != want || flags["web.route-prefix"] != "/" {
+		t.Errorf("Prometheus runs with --web.external-url=%q --web.route-prefix=%q, want %q and /", flags["web.external-url"], flags["web.route-prefix"], want)
+	}
+	// Alertmanager shows its external URL in no API: its command line.
+	pids, err := os.ReadFile(filepath.Join(state, "pids"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^alertmanager (\d+)( \d+)?$`).FindSubmatch(pids)
+	if m == nil {
+		t.Fatalf("no alertmanager in %s:\n%s", filepath.Join(state, "pids"), pids)
+	}
+	cmdline, err := os.ReadFile("/proc/" + string(m[1]) + "/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Split(string(cmdline), "\x00")
+	if want := fmt.Sprintf("--web.external-url=http://localhost:%d", ports["ALERTMANAGER_PORT"]); !slices.Contains(args, want) || !slices.Contains(args, "--web.route-prefix=/") {
+		t.Errorf("Alertmanager runs without %s and --web.route-prefix=/: %q", want, args)
+	}
+}
+
+// jaegerEnv points the shipped jaeger.yaml at free 127.0.0.1 ports and at a
+// Badger folder, as run-local.sh does.
+func jaegerEnv(t *testing.T, badger string) (env []string, queryURL, otlp string) {
+	t.Helper()
+	query, grpc := backends.FreePort(t), backends.FreePort(t)
+	return []string{
+		fmt.Sprintf("JAEGER_OTLP_GRPC_ENDPOINT=127.0.0.1:%d", grpc), fmt.Sprintf("JAEGER_QUERY_HTTP_ENDPOINT=127.0.0.1:%d", query),
+		fmt.Sprintf("JAEGER_QUERY_GRPC_ENDPOINT=127.0.0.1:%d", backends.FreePort(t)),
+		fmt.Sprintf("JAEGER_HEALTH_ENDPOINT=127.0.0.1:%d", backends.FreePort(t)), "JAEGER_BADGER_DIR=" + badger,
+	}, fmt.Sprintf("http://127.0.0.1:%d", query), fmt.Sprintf("127.0.0.1:%d", grpc)
+}
+
+// startShippedJaeger starts Jaeger with observability/jaeger.yaml and waits
+// until its query API answers.
+func startShippedJaeger(t *testing.T, bin, badger string) (*backends.Process, *backends.Jaeger, string) {
+	t.Helper()
+	env, queryURL, otlp := jaegerEnv(t, badger)
+	p := backends.Start(t, "jaeger", t.TempDir(), bin, env, "--config=file:"+backends.RepoPath("observability", "jaeger.yaml"))
+	backends.Eventually(t, 60*time.Second, "Jaeger's query API", func(ctx context.Context) error {
+		if p.Exited() {
+			t.Fatalf("jaeger exited:\n%s", p.Log())
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, queryURL+"/api/services", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
+	return p, &backends.Jaeger{QueryURL: queryURL}, otlp
+}
+
+// TestJaegerConfigValidates: the shipped jaeger.yaml is valid for Jaeger.
+func TestJaegerConfigValidates(t *testing.T) {
+	run(t, "jaeger", "validate", "--config=file:"+backends.RepoPath("observability", "jaeger.yaml"))
+}
+
+// TestJaegerKeepsTracesAcrossRestart: with the shipped jaeger.yaml, a trace
+// sent over OTLP/gRPC (as the Collector sends) is still returned after
+// Jaeger stops and starts again on the same Badger folder, so that an
+// exemplar older than the restart still opens its trace.
+func TestJaegerKeepsTracesAcrossRestart(t *testing.T) {
+	badger := filepath.Join(t.TempDir(), "jaeger")
+	bin := backends.Bin(t, "jaeger") // before SetupTelemetry clears OTEL*, OTELOBS_BACKENDS_DIR included
+	p, j, otlp := startShippedJaeger(t, bin, badger)
+	tel := backends.SetupTelemetry(t, map[string]string{
+		"OTEL_SERVICE_NAME":           "jaeger-restart-test",
+		"OTEL_METRICS_EXPORTER":       "none",
+		"OTEL_TRACES_EXPORTER":        "otlp",
+		"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + otlp,
+	})
+	ctx, span := otel.Tracer("jaeger-restart-test").Start(t.Context(), "before-restart")
+	traceID := span.SpanContext().TraceID().String()
+	_, child := otel.Tracer("jaeger-restart-test").Start(ctx, "child")
+	child.End()
+	span.End()
+	if err := tel.ForceFlush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	j.WaitForTrace(t, traceID, "before-restart", "child")
+	p.Stop()
+	if _, err := os.Stat(filepath.Join(badger, "values")); err != nil {
+		t.Fatalf("no Badger values folder in %s: %v", badger, err)
+	}
+	_, j2, _ := startShippedJaeger(t, bin, badger)
+	spans, err := j2.TraceSpans(t.Context(), traceID)
+	if err != nil || !slices.Contains(spans, "before-restart") || !slices.Contains(spans, "child") {
+		t.Fatalf("after the restart, trace %s has spans %v (%v), want before-restart and child", traceID, spans, err)
 	}
 }

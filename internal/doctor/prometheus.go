@@ -157,7 +157,7 @@ func (d *doctor) checkScrapeJob(ctx context.Context) {
 	}
 	if n == 0 {
 		d.add(2, "prometheus.target", Fail, fmt.Sprintf("Prometheus: job %s has no targets", job),
-			"with several API_HOST values the targets are in observability/targets.json: run observability/configure.sh again")
+			"with several API_HOST values the targets are in observability/targets/agent-orchestrator.json: run observability/configure.sh again")
 	}
 }
 
