@@ -45,6 +45,9 @@ const envDoc = `Environment (telemetry: the OTEL_* variables of the otelobs pack
   ORCH_LLM_ATTEMPTS          attempts of one LLM call on 429/5xx (default 4)
   ORCH_WORKERS               worker pool sizes (default planner=1,coder=2,tester=1)
   ORCH_SHUTDOWN_GRACE        how long running tasks may finish on SIGTERM (default 30s)
+  ORCH_MAX_ACTIVE_RUNS       unfinished runs at most; beyond, POST /runs answers 429 (default 100)
+  ORCH_RUN_RETENTION         how long a finished run stays visible to GET /runs (default 1h)
+  ORCH_MAX_FINISHED_RUNS     finished runs kept at most, the oldest forgotten first (default 1000)
   <PROVIDER>_API_KEY         e.g. OPENAI_API_KEY: call that provider for real instead of simulating it
   <PROVIDER>_BASE_URL        e.g. OPENAI_BASE_URL: its OpenAI-compatible base URL`
 
@@ -78,6 +81,16 @@ func loadConfig(args []string, getenv func(string) string, seedNow func() uint64
 			return lo
 		}
 		return n
+	}
+
+	duration := func(name, def string, lo time.Duration) time.Duration {
+		v := env(name, def)
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo {
+			bad(name, v, fmt.Sprintf("want a duration of at least %s, such as %s", lo, def))
+			return lo
+		}
+		return d
 	}
 
 	var c config
@@ -145,5 +158,8 @@ func loadConfig(args []string, getenv func(string) string, seedNow func() uint64
 		bad("ORCH_SHUTDOWN_GRACE", g, "want a duration such as 30s")
 	}
 	c.grace = d
+	c.orch.MaxActiveRuns = integer("ORCH_MAX_ACTIVE_RUNS", "100", 1, 100000)
+	c.orch.MaxFinishedRuns = integer("ORCH_MAX_FINISHED_RUNS", "1000", 1, 1000000)
+	c.orch.Retention = duration("ORCH_RUN_RETENTION", "1h", time.Second)
 	return c, errors.Join(errs...)
 }

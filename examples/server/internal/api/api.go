@@ -1,6 +1,8 @@
 // Package api is the Agent Orchestrator's HTTP API: POST /runs, GET /runs,
 // GET /runs/{id} and GET /healthz. Errors are JSON objects naming the field
-// at fault.
+// at fault. POST /runs answers 429 with a Retry-After while the
+// orchestrator has as many unfinished runs as it may, and 503 once it is
+// shutting down.
 package api
 
 import (
@@ -26,6 +28,10 @@ const MaxBodyBytes = 64 << 10
 
 // MaxObjectiveLen bounds the objective, in bytes.
 const MaxObjectiveLen = 8000
+
+// BusyRetryAfter is the Retry-After, in seconds, of a POST /runs refused
+// with 429 because the orchestrator has as many unfinished runs as it may.
+const BusyRetryAfter = "5"
 
 // Orchestrator is what the API needs of the orchestrator.
 type Orchestrator interface {
@@ -238,6 +244,11 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, orchestrator.ErrShuttingDown) {
 		w.Header().Set("Retry-After", "10")
 		writeError(w, http.StatusServiceUnavailable, "", err.Error())
+		return
+	}
+	if errors.Is(err, orchestrator.ErrTooManyRuns) {
+		w.Header().Set("Retry-After", BusyRetryAfter)
+		writeError(w, http.StatusTooManyRequests, "", err.Error())
 		return
 	}
 	if err != nil {

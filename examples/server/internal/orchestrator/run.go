@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,7 @@ type Run struct {
 	traceID  string
 	results  chan taskResult
 	repo     *workspace.Repo
+	elem     *list.Element // in the orchestrator's byAge, under its mu
 
 	mu        sync.Mutex
 	state     State
@@ -174,8 +176,8 @@ func (r *Run) haltErr(ctx context.Context) error {
 func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 	defer func() {
 		r.mu.Lock()
-		r.finished = time.Now()
-		state, msg := r.state, r.err
+		r.finished = o.cfg.Now()
+		state, msg, at := r.state, r.err, r.finished
 		r.mu.Unlock()
 		span.SetAttributes(attribute.String("run.state", string(state)))
 		if state != StateCompleted {
@@ -185,6 +187,7 @@ func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 		o.runsActive.Add(ctx, -1)
 		o.runsCounter.Add(ctx, 1, metric.WithAttributes(attribute.String("state", string(state))))
 		o.log.Info("run finished", "run", r.ID, "state", state, "cost_usd", r.view().CostUSD, "trace_id", r.traceID)
+		o.done(r, at)
 	}()
 	fail := func(state State, err error) {
 		r.mu.Lock()
@@ -266,7 +269,9 @@ func (o *Orchestrator) runTasks(ctx context.Context, r *Run, plan provider.Plan)
 				cancel(sched.notStarted(i, err.Error()))
 				continue
 			}
-			o.enqueue(ctx, &job{ctx: ctx, run: r, entry: e})
+			if !o.enqueue(&job{ctx: ctx, run: r, entry: e}) {
+				cancel(sched.notStarted(i, ErrShuttingDown.Error()))
+			}
 		}
 	}
 	dispatch(sched.start())
@@ -300,21 +305,14 @@ func (o *Orchestrator) runTasks(ctx context.Context, r *Run, plan provider.Plan)
 	return sched.failed
 }
 
-// enqueue hands a job to its profile's pool (the coder pool for a profile
-// without one); if the run is cancelled first, the job reports that it was
-// not started.
-func (o *Orchestrator) enqueue(ctx context.Context, j *job) {
+// enqueue queues a job on its profile's pool (the coder pool for a profile
+// without one); it reports false once the pools are stopped.
+func (o *Orchestrator) enqueue(j *job) bool {
 	q := o.queues[j.entry.task.Info().Profile]
 	if q == nil {
 		q = o.queues[taskmetrics.Coder]
 	}
-	go func() {
-		select {
-		case q <- j:
-		case <-ctx.Done():
-			j.run.results <- taskResult{entry: j.entry, err: ctx.Err(), notStarted: true}
-		}
-	}()
+	return q.push(j)
 }
 
 func stateFor(ctx context.Context, err error) State {
@@ -328,10 +326,14 @@ func stateFor(ctx context.Context, err error) State {
 }
 
 // work is one worker of a pool.
-func (o *Orchestrator) work(q chan *job, w *taskmetrics.WorkerOp, id string) {
+func (o *Orchestrator) work(q *jobQueue, w *taskmetrics.WorkerOp, id string) {
 	defer o.workers.Done()
 	defer w.End()
-	for j := range q {
+	for {
+		j, ok := q.pop()
+		if !ok {
+			return
+		}
 		err := o.runTask(j, id)
 		j.run.results <- taskResult{entry: j.entry, err: err, notStarted: errors.Is(err, errNotStarted)}
 	}
