@@ -116,6 +116,7 @@ type Orchestrator struct {
 	byAge    list.List
 	finished []finishedRun
 	active   int
+	totals   map[State]int64 // finished runs by final state, evicted or not
 
 	stopPools sync.Once
 }
@@ -152,7 +153,7 @@ func New(cfg Config, in Instruments, providers *provider.Registry, ws *workspace
 		cfg: cfg, in: in, providers: providers, ws: ws, log: cfg.Logger,
 		runsCounter: runs, runsActive: active,
 		queues: map[taskmetrics.Profile]*jobQueue{}, stop: stop, base: base,
-		accepting: true, runs: map[string]*Run{},
+		accepting: true, runs: map[string]*Run{}, totals: map[State]int64{},
 	}
 	for _, p := range []taskmetrics.Profile{taskmetrics.Planner, taskmetrics.Coder, taskmetrics.Tester} {
 		n := max(cfg.Workers[p], 1)
@@ -249,12 +250,42 @@ func (o *Orchestrator) List(limit int) []View {
 	return out
 }
 
+// StopAccepting makes Submit refuse new runs with ErrShuttingDown, and
+// Accepting report false, from now on; the runs in progress go on. Shutdown
+// does it first.
+func (o *Orchestrator) StopAccepting() {
+	o.mu.Lock()
+	o.accepting = false
+	o.mu.Unlock()
+}
+
+// Accepting reports whether Submit accepts runs (it may still refuse one
+// with ErrTooManyRuns).
+func (o *Orchestrator) Accepting() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.accepting
+}
+
+// Finished returns how many runs have finished since New, by final state
+// (what agentorch_runs_total counts), evicted ones included.
+func (o *Orchestrator) Finished() map[State]int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make(map[State]int64, len(o.totals))
+	for s, n := range o.totals {
+		out[s] = n
+	}
+	return out
+}
+
 // done counts a run out of the active ones and keeps it among the finished
 // until it is evicted.
-func (o *Orchestrator) done(r *Run, at time.Time) {
+func (o *Orchestrator) done(r *Run, state State, at time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.active--
+	o.totals[state]++
 	o.finished = append(o.finished, finishedRun{run: r, at: at})
 	o.evict(o.cfg.Now())
 }
@@ -284,12 +315,12 @@ func (o *Orchestrator) SpentUSD() float64 {
 }
 
 // Shutdown stops accepting runs and waits for the running ones until ctx is
-// done; then it cancels them, and waits for their tasks to record their
-// final state. Finally it stops the worker pools.
+// done; then it cancels them (they end canceled), and waits for their tasks
+// to record their final state. Finally it stops the worker pools. When it
+// returns, every run's final state is recorded. Calling it again waits for
+// nothing more.
 func (o *Orchestrator) Shutdown(ctx context.Context) error {
-	o.mu.Lock()
-	o.accepting = false
-	o.mu.Unlock()
+	o.StopAccepting()
 	done := make(chan struct{})
 	go func() { o.running.Wait(); close(done) }()
 	var err error

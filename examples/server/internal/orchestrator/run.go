@@ -187,7 +187,7 @@ func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 		o.runsActive.Add(ctx, -1)
 		o.runsCounter.Add(ctx, 1, metric.WithAttributes(attribute.String("state", string(state))))
 		o.log.Info("run finished", "run", r.ID, "state", state, "cost_usd", r.view().CostUSD, "trace_id", r.traceID)
-		o.done(r, at)
+		o.done(r, state, at)
 	}()
 	fail := func(state State, err error) {
 		r.mu.Lock()
