@@ -26,6 +26,7 @@ type config struct {
 	sim              provider.SimOptions
 	orch             orchestrator.Config
 	grace            time.Duration
+	scrapeWait       time.Duration
 }
 
 // envDoc lists every variable the server reads, for -help and the README.
@@ -44,7 +45,11 @@ const envDoc = `Environment (telemetry: the OTEL_* variables of the otelobs pack
   ORCH_MAX_RETRIES           retries of a failed task (default 2)
   ORCH_LLM_ATTEMPTS          attempts of one LLM call on 429/5xx (default 4)
   ORCH_WORKERS               worker pool sizes (default planner=1,coder=2,tester=1)
-  ORCH_SHUTDOWN_GRACE        how long running tasks may finish on SIGTERM (default 30s)
+  ORCH_SHUTDOWN_GRACE        how long running tasks may finish on SIGTERM, then they are canceled (default 4s)
+  ORCH_MAX_ACTIVE_RUNS       unfinished runs at most; beyond, POST /runs answers 429 (default 100)
+  ORCH_RUN_RETENTION         how long a finished run stays visible to GET /runs (default 1h)
+  ORCH_MAX_FINISHED_RUNS     finished runs kept at most, the oldest forgotten first (default 1000)
+  ORCH_SHUTDOWN_SCRAPE_WAIT  on SIGTERM, how long /metrics waits for a scrape of the final states (default 2s)
   <PROVIDER>_API_KEY         e.g. OPENAI_API_KEY: call that provider for real instead of simulating it
   <PROVIDER>_BASE_URL        e.g. OPENAI_BASE_URL: its OpenAI-compatible base URL`
 
@@ -78,6 +83,16 @@ func loadConfig(args []string, getenv func(string) string, seedNow func() uint64
 			return lo
 		}
 		return n
+	}
+
+	duration := func(name, def string, lo time.Duration) time.Duration {
+		v := env(name, def)
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo {
+			bad(name, v, fmt.Sprintf("want a duration of at least %s, such as %s", lo, def))
+			return lo
+		}
+		return d
 	}
 
 	var c config
@@ -139,11 +154,15 @@ func loadConfig(args []string, getenv func(string) string, seedNow func() uint64
 		}
 		c.orch.Workers[p] = n
 	}
-	g := env("ORCH_SHUTDOWN_GRACE", "30s")
+	g := env("ORCH_SHUTDOWN_GRACE", "4s")
 	d, err := time.ParseDuration(g)
 	if err != nil || d < 0 {
-		bad("ORCH_SHUTDOWN_GRACE", g, "want a duration such as 30s")
+		bad("ORCH_SHUTDOWN_GRACE", g, "want a duration such as 4s")
 	}
 	c.grace = d
+	c.orch.MaxActiveRuns = integer("ORCH_MAX_ACTIVE_RUNS", "100", 1, 100000)
+	c.orch.MaxFinishedRuns = integer("ORCH_MAX_FINISHED_RUNS", "1000", 1, 1000000)
+	c.orch.Retention = duration("ORCH_RUN_RETENTION", "1h", time.Second)
+	c.scrapeWait = duration("ORCH_SHUTDOWN_SCRAPE_WAIT", "2s", 0)
 	return c, errors.Join(errs...)
 }

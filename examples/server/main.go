@@ -52,6 +52,7 @@ type app struct {
 	tel     *otelobs.Telemetry
 	orch    *orchestrator.Orchestrator
 	handler http.Handler
+	scrapes *scrapeWatch // the scrapes of /metrics, for the shutdown
 }
 
 // newApp wires telemetry, the domain instruments, the workspace manager, the
@@ -91,7 +92,8 @@ func newApp(ctx context.Context, c config, opts ...otelobs.Option) (a *app, err 
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", tel.MetricsHandler())
+	scrapes := newScrapeWatch()
+	mux.Handle("GET /metrics", scrapes.wrap(tel.MetricsHandler()))
 	api.New(orch, ws, api.Defaults{Workspace: c.defaultWorkspace, Model: c.defaultModel}, nil).Register(mux)
 	// Route-named server spans and http.server.* metrics; /metrics and
 	// /healthz untraced.
@@ -101,28 +103,36 @@ func newApp(ctx context.Context, c config, opts ...otelobs.Option) (a *app, err 
 			slog.Info("server: LLM provider called for real", "provider", name)
 		}
 	}
-	return &app{tel: tel, orch: orch, handler: h}, nil
+	return &app{tel: tel, orch: orch, handler: h, scrapes: scrapes}, nil
 }
 
 // run starts the server and blocks until SIGINT or SIGTERM (or ctx ends),
-// then stops accepting requests, gives running tasks the grace period, and
-// flushes telemetry. ready, when not nil, receives the listening address.
-func run(ctx context.Context, args []string, getenv func(string) string, ready chan<- string) (err error) {
+// then shuts it down in the order shutdown.go describes; a second signal
+// ends it at once. ready, when not nil, receives the listening address.
+func run(ctx context.Context, args []string, getenv func(string) string, ready chan<- string) error {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	return runWithSignals(ctx, args, getenv, ready, sigs)
+}
+
+// runWithSignals is run with the signals read from sigs: the end of ctx or
+// the first signal starts the shutdown, a second signal cuts it short.
+func runWithSignals(ctx context.Context, args []string, getenv func(string) string, ready chan<- string, sigs <-chan os.Signal) (err error) {
 	c, err := loadConfig(args, getenv, func() uint64 { return uint64(time.Now().UnixNano()) })
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 
 	a, err := newApp(ctx, c)
 	if err != nil {
 		return err
 	}
+	flush := true // not after a second signal
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		err = errors.Join(err, a.tel.Shutdown(sctx))
+		if flush {
+			err = errors.Join(err, a.flush(sigs))
+		}
 	}()
 
 	ln, err := net.Listen("tcp", c.addr)
@@ -147,16 +157,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, ready c
 	case err := <-serveErr:
 		return err
 	case <-ctx.Done():
+	case sig := <-sigs:
+		slog.Info("server: " + sig.String())
 	}
-	slog.Info("server: shutting down: no new runs; running tasks get the grace period", "grace", c.grace)
-	hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	herr := srv.Shutdown(hctx)
-	gctx, gcancel := context.WithTimeout(context.Background(), c.grace)
-	defer gcancel()
-	oerr := a.orch.Shutdown(gctx)
-	if oerr != nil {
-		slog.Warn("server: " + oerr.Error())
-	}
-	return herr
+	err = a.shutdown(srv, c, sigs)
+	flush = !errors.Is(err, errSecondSignal)
+	return err
 }

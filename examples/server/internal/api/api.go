@@ -1,6 +1,8 @@
 // Package api is the Agent Orchestrator's HTTP API: POST /runs, GET /runs,
 // GET /runs/{id} and GET /healthz. Errors are JSON objects naming the field
-// at fault.
+// at fault. POST /runs answers 429 with a Retry-After while the
+// orchestrator has as many unfinished runs as it may; once the server is
+// shutting down, POST /runs and GET /healthz answer 503.
 package api
 
 import (
@@ -27,11 +29,17 @@ const MaxBodyBytes = 64 << 10
 // MaxObjectiveLen bounds the objective, in bytes.
 const MaxObjectiveLen = 8000
 
+// BusyRetryAfter is the Retry-After, in seconds, of a POST /runs refused
+// with 429 because the orchestrator has as many unfinished runs as it may.
+const BusyRetryAfter = "5"
+
 // Orchestrator is what the API needs of the orchestrator.
 type Orchestrator interface {
 	Submit(ctx context.Context, spec orchestrator.Spec) (*orchestrator.Run, error)
 	Get(id string) (orchestrator.View, bool)
 	List(limit int) []orchestrator.View
+	// Accepting is false once the server is shutting down.
+	Accepting() bool
 }
 
 // Workspaces validates workspace paths. Check returns the resolved path, or
@@ -66,9 +74,7 @@ func New(o Orchestrator, ws Workspaces, d Defaults, log *slog.Logger) *Handler {
 	h.mux.HandleFunc("POST /runs", h.createRun)
 	h.mux.HandleFunc("GET /runs", h.listRuns)
 	h.mux.HandleFunc("GET /runs/{id}", h.getRun)
-	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	h.mux.HandleFunc("GET /healthz", h.healthz)
 	return h
 }
 
@@ -240,7 +246,12 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) {
 	run, err := h.orch.Submit(r.Context(), spec)
 	if errors.Is(err, orchestrator.ErrShuttingDown) {
 		w.Header().Set("Retry-After", "10")
-		writeError(w, http.StatusServiceUnavailable, "", err.Error())
+		writeError(w, http.StatusServiceUnavailable, "", "the server is shutting down and accepts no new runs; retry on another instance")
+		return
+	}
+	if errors.Is(err, orchestrator.ErrTooManyRuns) {
+		w.Header().Set("Retry-After", BusyRetryAfter)
+		writeError(w, http.StatusTooManyRequests, "", err.Error())
 		return
 	}
 	if err != nil {
@@ -256,6 +267,17 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) {
 		"trace_id":   v.TraceID,
 		"simulated":  v.Simulated,
 	})
+}
+
+// healthz answers 200 while the server accepts runs, and 503 from the
+// first SIGTERM on, so that a load balancer stops sending it runs while it
+// drains.
+func (h *Handler) healthz(w http.ResponseWriter, _ *http.Request) {
+	if !h.orch.Accepting() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 var runID = regexp.MustCompile(`^[0-9a-f]{16}$`)

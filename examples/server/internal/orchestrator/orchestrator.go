@@ -7,13 +7,13 @@
 package orchestrator
 
 import (
+	"container/list"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -30,6 +30,10 @@ import (
 
 // ErrShuttingDown is returned by Submit once Shutdown has begun.
 var ErrShuttingDown = errors.New("the orchestrator is shutting down")
+
+// ErrTooManyRuns is returned by Submit while Config.MaxActiveRuns runs are
+// unfinished.
+var ErrTooManyRuns = errors.New("too many active runs")
 
 // ErrBudgetExceeded stops a run whose next LLM call would pass a budget.
 var ErrBudgetExceeded = llmmetrics.NewError(llmmetrics.ErrorBudgetExceeded, errors.New("cost budget exceeded"))
@@ -50,6 +54,17 @@ type Config struct {
 	BackoffBase time.Duration
 	// Logger receives run events; slog.Default() when nil.
 	Logger *slog.Logger
+	// MaxActiveRuns bounds the unfinished runs: Submit refuses more with
+	// ErrTooManyRuns. 0 means no bound.
+	MaxActiveRuns int
+	// Retention is how long a finished run stays visible to Get and List,
+	// and MaxFinishedRuns how many finished runs are kept at most (the
+	// oldest finished are forgotten first). 0 means no bound.
+	Retention       time.Duration
+	MaxFinishedRuns int
+	// Now is the clock of the runs' times and of Retention; time.Now when
+	// nil.
+	Now func() time.Time
 }
 
 // Instruments are what the orchestrator records with.
@@ -86,7 +101,7 @@ type Orchestrator struct {
 	runsCounter metric.Int64Counter
 	runsActive  metric.Int64UpDownCounter
 
-	queues  map[taskmetrics.Profile]chan *job
+	queues  map[taskmetrics.Profile]*jobQueue
 	workers sync.WaitGroup
 	running sync.WaitGroup
 	stop    context.CancelFunc // cancels every run
@@ -96,6 +111,20 @@ type Orchestrator struct {
 	accepting bool
 	runs      map[string]*Run
 	spentUSD  float64
+	// The runs kept, by age (oldest at the front), and the finished ones in
+	// the order they finished, for eviction; active counts the unfinished.
+	byAge    list.List
+	finished []finishedRun
+	active   int
+	totals   map[State]int64 // finished runs by final state, evicted or not
+
+	stopPools sync.Once
+}
+
+// finishedRun is a finished run kept until it is evicted.
+type finishedRun struct {
+	run *Run
+	at  time.Time
 }
 
 // New starts the worker pools.
@@ -109,6 +138,9 @@ func New(cfg Config, in Instruments, providers *provider.Registry, ws *workspace
 	if cfg.BackoffBase <= 0 {
 		cfg.BackoffBase = 500 * time.Millisecond
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	runs, err1 := in.Meter.Int64Counter("agentorch.runs", metric.WithUnit("{run}"),
 		metric.WithDescription("Finished runs, by final state."))
 	active, err2 := in.Meter.Int64UpDownCounter("agentorch.runs.active", metric.WithUnit("{run}"),
@@ -120,12 +152,12 @@ func New(cfg Config, in Instruments, providers *provider.Registry, ws *workspace
 	o := &Orchestrator{
 		cfg: cfg, in: in, providers: providers, ws: ws, log: cfg.Logger,
 		runsCounter: runs, runsActive: active,
-		queues: map[taskmetrics.Profile]chan *job{}, stop: stop, base: base,
-		accepting: true, runs: map[string]*Run{},
+		queues: map[taskmetrics.Profile]*jobQueue{}, stop: stop, base: base,
+		accepting: true, runs: map[string]*Run{}, totals: map[State]int64{},
 	}
 	for _, p := range []taskmetrics.Profile{taskmetrics.Planner, taskmetrics.Coder, taskmetrics.Tester} {
 		n := max(cfg.Workers[p], 1)
-		q := make(chan *job)
+		q := newJobQueue()
 		o.queues[p] = q
 		for i := range n {
 			w := in.Tasks.StartWorker(base, p)
@@ -145,14 +177,22 @@ func (o *Orchestrator) Submit(ctx context.Context, spec Spec) (*Run, error) {
 	if !ok1 || !ok2 {
 		return nil, errors.New("unknown provider")
 	}
-	r := &Run{ID: newID(), spec: spec, state: StatePending, created: time.Now(),
+	r := &Run{ID: newID(), spec: spec, state: StatePending,
 		director: dirProv, worker: workProv, results: make(chan taskResult)}
 	o.mu.Lock()
 	if !o.accepting {
 		o.mu.Unlock()
 		return nil, ErrShuttingDown
 	}
+	if n := o.cfg.MaxActiveRuns; n > 0 && o.active >= n {
+		o.mu.Unlock()
+		return nil, fmt.Errorf("%w: %d of at most %d; retry when one has finished", ErrTooManyRuns, n, n)
+	}
+	r.created = o.cfg.Now()
+	o.evict(r.created)
 	o.runs[r.ID] = r
+	r.elem = o.byAge.PushBack(r)
+	o.active++
 	o.running.Add(1)
 	o.mu.Unlock()
 
@@ -180,9 +220,10 @@ func (o *Orchestrator) Submit(ctx context.Context, spec Spec) (*Run, error) {
 	return r, nil
 }
 
-// Get returns a run's view.
+// Get returns a run's view; a finished run is found until it is evicted.
 func (o *Orchestrator) Get(id string) (View, bool) {
 	o.mu.Lock()
+	o.evict(o.cfg.Now())
 	r, ok := o.runs[id]
 	o.mu.Unlock()
 	if !ok {
@@ -191,23 +232,79 @@ func (o *Orchestrator) Get(id string) (View, bool) {
 	return r.view(), true
 }
 
-// List returns every run's view, newest first (at most limit).
+// List returns the views of the newest runs kept, newest first (at most
+// limit). It reads only those: the runs are kept in the order they were
+// submitted.
 func (o *Orchestrator) List(limit int) []View {
 	o.mu.Lock()
-	runs := make([]*Run, 0, len(o.runs))
-	for _, r := range o.runs {
-		runs = append(runs, r)
+	o.evict(o.cfg.Now())
+	runs := make([]*Run, 0, min(max(limit, 0), len(o.runs)))
+	for e := o.byAge.Back(); e != nil && len(runs) < limit; e = e.Prev() {
+		runs = append(runs, e.Value.(*Run))
 	}
 	o.mu.Unlock()
-	sort.Slice(runs, func(i, j int) bool { return runs[i].created.After(runs[j].created) })
-	if len(runs) > limit {
-		runs = runs[:limit]
-	}
 	out := make([]View, len(runs))
 	for i, r := range runs {
 		out[i] = r.view()
 	}
 	return out
+}
+
+// StopAccepting makes Submit refuse new runs with ErrShuttingDown, and
+// Accepting report false, from now on; the runs in progress go on. Shutdown
+// does it first.
+func (o *Orchestrator) StopAccepting() {
+	o.mu.Lock()
+	o.accepting = false
+	o.mu.Unlock()
+}
+
+// Accepting reports whether Submit accepts runs (it may still refuse one
+// with ErrTooManyRuns).
+func (o *Orchestrator) Accepting() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.accepting
+}
+
+// Finished returns how many runs have finished since New, by final state
+// (what agentorch_runs_total counts), evicted ones included.
+func (o *Orchestrator) Finished() map[State]int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make(map[State]int64, len(o.totals))
+	for s, n := range o.totals {
+		out[s] = n
+	}
+	return out
+}
+
+// done counts a run out of the active ones and keeps it among the finished
+// until it is evicted.
+func (o *Orchestrator) done(r *Run, state State, at time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.active--
+	o.totals[state]++
+	o.finished = append(o.finished, finishedRun{run: r, at: at})
+	o.evict(o.cfg.Now())
+}
+
+// evict forgets the finished runs older than the retention, and the oldest
+// beyond the maximum kept. Unfinished runs are never evicted. o.mu is held.
+func (o *Orchestrator) evict(now time.Time) {
+	for len(o.finished) > 0 {
+		f := o.finished[0]
+		tooMany := o.cfg.MaxFinishedRuns > 0 && len(o.finished) > o.cfg.MaxFinishedRuns
+		tooOld := o.cfg.Retention > 0 && now.Sub(f.at) >= o.cfg.Retention
+		if !tooMany && !tooOld {
+			return
+		}
+		o.finished[0] = finishedRun{}
+		o.finished = o.finished[1:]
+		delete(o.runs, f.run.ID)
+		o.byAge.Remove(f.run.elem)
+	}
 }
 
 // SpentUSD returns the process's LLM cost so far.
@@ -218,12 +315,12 @@ func (o *Orchestrator) SpentUSD() float64 {
 }
 
 // Shutdown stops accepting runs and waits for the running ones until ctx is
-// done; then it cancels them, and waits for their tasks to record their
-// final state. Finally it stops the worker pools.
+// done; then it cancels them (they end canceled), and waits for their tasks
+// to record their final state. Finally it stops the worker pools. When it
+// returns, every run's final state is recorded. Calling it again waits for
+// nothing more.
 func (o *Orchestrator) Shutdown(ctx context.Context) error {
-	o.mu.Lock()
-	o.accepting = false
-	o.mu.Unlock()
+	o.StopAccepting()
 	done := make(chan struct{})
 	go func() { o.running.Wait(); close(done) }()
 	var err error
@@ -234,11 +331,13 @@ func (o *Orchestrator) Shutdown(ctx context.Context) error {
 		o.stop()
 		<-done
 	}
-	o.stop()
-	for _, q := range o.queues {
-		close(q)
-	}
-	o.workers.Wait()
+	o.stopPools.Do(func() {
+		o.stop()
+		for _, q := range o.queues {
+			q.close()
+		}
+		o.workers.Wait()
+	})
 	return err
 }
 

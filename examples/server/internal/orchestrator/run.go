@@ -1,10 +1,10 @@
 package orchestrator
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +44,7 @@ type Run struct {
 	traceID  string
 	results  chan taskResult
 	repo     *workspace.Repo
+	elem     *list.Element // in the orchestrator's byAge, under its mu
 
 	mu        sync.Mutex
 	state     State
@@ -61,9 +62,10 @@ type Run struct {
 }
 
 type taskEntry struct {
-	plan provider.PlanTask
-	task *taskmetrics.Task
-	err  string
+	index int // in the plan, and in the run's scheduler
+	plan  provider.PlanTask
+	task  *taskmetrics.Task
+	err   string
 }
 
 // job is one task handed to a worker pool.
@@ -174,8 +176,8 @@ func (r *Run) haltErr(ctx context.Context) error {
 func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 	defer func() {
 		r.mu.Lock()
-		r.finished = time.Now()
-		state, msg := r.state, r.err
+		r.finished = o.cfg.Now()
+		state, msg, at := r.state, r.err, r.finished
 		r.mu.Unlock()
 		span.SetAttributes(attribute.String("run.state", string(state)))
 		if state != StateCompleted {
@@ -185,6 +187,7 @@ func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 		o.runsActive.Add(ctx, -1)
 		o.runsCounter.Add(ctx, 1, metric.WithAttributes(attribute.String("state", string(state))))
 		o.log.Info("run finished", "run", r.ID, "state", state, "cost_usd", r.view().CostUSD, "trace_id", r.traceID)
+		o.done(r, state, at)
 	}()
 	fail := func(state State, err error) {
 		r.mu.Lock()
@@ -215,124 +218,7 @@ func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 		plan = provider.Plan{Tasks: []provider.PlanTask{{ID: "code", Profile: "coder", Title: r.spec.Objective, Files: []string{"RESULT.md"}}}}
 	}
 
-	byID := map[string]*taskEntry{}
-	r.mu.Lock()
-	for _, pt := range plan.Tasks {
-		e := &taskEntry{plan: pt, task: o.in.Tasks.NewTask(ctx, taskmetrics.TaskInfo{
-			ID: r.ID + "/" + pt.ID, Name: pt.Title, RunID: r.ID, Profile: taskmetrics.Profile(pt.Profile),
-		})}
-		r.tasks = append(r.tasks, e)
-		byID[pt.ID] = e
-	}
-	r.state = StateRunning
-	r.mu.Unlock()
-
-	depsDone := func(e *taskEntry) bool {
-		for _, d := range e.plan.DependsOn {
-			if de, ok := byID[d]; ok && de.task.State() != taskmetrics.Complete {
-				return false
-			}
-		}
-		return true
-	}
-	inflight := 0
-	dispatch := func(e *taskEntry) {
-		if err := e.task.Ready(ctx); err != nil {
-			return
-		}
-		inflight++
-		j := &job{ctx: ctx, run: r, entry: e}
-		q := o.queues[e.task.Info().Profile]
-		if q == nil {
-			q = o.queues[taskmetrics.Coder]
-		}
-		go func() {
-			select {
-			case q <- j:
-			case <-ctx.Done():
-				r.results <- taskResult{entry: e, err: ctx.Err(), notStarted: true}
-			}
-		}()
-	}
-	remaining := len(r.tasks)
-	for _, e := range r.tasks {
-		if depsDone(e) {
-			dispatch(e)
-		}
-	}
-	// cancel fails a task that will never run, and everything that depends
-	// on it.
-	var cancelTask func(e *taskEntry, reason string)
-	cancelDependents := func(e *taskEntry) {
-		for _, d := range r.tasks {
-			if slices.Contains(d.plan.DependsOn, e.plan.ID) {
-				cancelTask(d, "dependency "+e.plan.ID+" failed")
-			}
-		}
-	}
-	cancelTask = func(e *taskEntry, reason string) {
-		if e.task.Cancel(ctx) != nil {
-			return
-		}
-		remaining--
-		r.mu.Lock()
-		e.err = reason
-		r.mu.Unlock()
-		cancelDependents(e)
-	}
-	failed := false
-	for remaining > 0 {
-		if inflight == 0 {
-			// Nothing runs and nothing can start: the plan's dependencies
-			// form a cycle (or name each other wrongly). Fail what is left.
-			failed = true
-			for _, d := range r.tasks {
-				if d.task.State() == taskmetrics.Planned {
-					cancelTask(d, "its dependencies can never complete (a cycle in the plan)")
-				}
-			}
-			if remaining > 0 {
-				// Cannot happen: every task is planned, running or done.
-				break
-			}
-			continue
-		}
-		res := <-r.results
-		inflight--
-		switch {
-		case res.notStarted:
-			before := remaining
-			cancelTask(res.entry, res.err.Error())
-			if remaining == before { // already terminal: account for it once
-				remaining--
-			}
-		case res.err != nil:
-			remaining--
-			failed = true
-			r.mu.Lock()
-			res.entry.err = res.err.Error()
-			r.mu.Unlock()
-			if errors.Is(res.err, ErrBudgetExceeded) {
-				r.halt(ErrBudgetExceeded)
-			}
-			cancelDependents(res.entry)
-		default:
-			remaining--
-			for _, d := range r.tasks {
-				if d.task.State() == taskmetrics.Planned && depsDone(d) {
-					dispatch(d)
-				}
-			}
-		}
-		// A halted run (budget, shutdown) starts nothing more.
-		if err := r.haltErr(ctx); err != nil {
-			for _, d := range r.tasks {
-				if d.task.State() == taskmetrics.Planned {
-					cancelTask(d, err.Error())
-				}
-			}
-		}
-	}
+	failed := o.runTasks(ctx, r, plan)
 	switch err := r.haltErr(ctx); {
 	case errors.Is(err, ErrBudgetExceeded):
 		fail(StateBudgetExceeded, err)
@@ -343,6 +229,90 @@ func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 	default:
 		r.setState(StateCompleted)
 	}
+}
+
+// runTasks drives the plan's tasks through the worker pools, in the order
+// of their dependencies, until each is final; it reports whether any failed
+// or could never run.
+func (o *Orchestrator) runTasks(ctx context.Context, r *Run, plan provider.Plan) (failed bool) {
+	r.mu.Lock()
+	ids := make([]string, len(plan.Tasks))
+	deps := make([][]string, len(plan.Tasks))
+	for i, pt := range plan.Tasks {
+		e := &taskEntry{index: i, plan: pt, task: o.in.Tasks.NewTask(ctx, taskmetrics.TaskInfo{
+			ID: r.ID + "/" + pt.ID, Name: pt.Title, RunID: r.ID, Profile: taskmetrics.Profile(pt.Profile),
+		})}
+		r.tasks = append(r.tasks, e)
+		ids[i], deps[i] = pt.ID, pt.DependsOn
+	}
+	r.state = StateRunning
+	r.mu.Unlock()
+
+	sched := newScheduler(ids, deps)
+	// cancel records the tasks the scheduler gave up on as failed, with
+	// their reason.
+	cancel := func(cs []cancellation) {
+		for _, c := range cs {
+			e := r.tasks[c.task]
+			if e.task.Cancel(ctx) != nil {
+				continue
+			}
+			r.mu.Lock()
+			e.err = c.reason
+			r.mu.Unlock()
+		}
+	}
+	dispatch := func(tasks []int) {
+		for _, i := range tasks {
+			e := r.tasks[i]
+			if err := e.task.Ready(ctx); err != nil {
+				cancel(sched.notStarted(i, err.Error()))
+				continue
+			}
+			if !o.enqueue(&job{ctx: ctx, run: r, entry: e}) {
+				cancel(sched.notStarted(i, ErrShuttingDown.Error()))
+			}
+		}
+	}
+	dispatch(sched.start())
+	for !sched.done() {
+		// Nothing runs and nothing can start: the plan's dependencies form
+		// a cycle. Fail what is left.
+		if cs := sched.stuck(); cs != nil {
+			cancel(cs)
+			continue
+		}
+		res := <-r.results
+		switch i := res.entry.index; {
+		case res.notStarted:
+			cancel(sched.notStarted(i, res.err.Error()))
+		case res.err != nil:
+			r.mu.Lock()
+			res.entry.err = res.err.Error()
+			r.mu.Unlock()
+			if errors.Is(res.err, ErrBudgetExceeded) {
+				r.halt(ErrBudgetExceeded)
+			}
+			cancel(sched.fail(i))
+		default:
+			dispatch(sched.complete(i))
+		}
+		// A halted run (budget, shutdown) starts nothing more.
+		if err := r.haltErr(ctx); err != nil {
+			cancel(sched.halt(err.Error()))
+		}
+	}
+	return sched.failed
+}
+
+// enqueue queues a job on its profile's pool (the coder pool for a profile
+// without one); it reports false once the pools are stopped.
+func (o *Orchestrator) enqueue(j *job) bool {
+	q := o.queues[j.entry.task.Info().Profile]
+	if q == nil {
+		q = o.queues[taskmetrics.Coder]
+	}
+	return q.push(j)
 }
 
 func stateFor(ctx context.Context, err error) State {
@@ -356,10 +326,14 @@ func stateFor(ctx context.Context, err error) State {
 }
 
 // work is one worker of a pool.
-func (o *Orchestrator) work(q chan *job, w *taskmetrics.WorkerOp, id string) {
+func (o *Orchestrator) work(q *jobQueue, w *taskmetrics.WorkerOp, id string) {
 	defer o.workers.Done()
 	defer w.End()
-	for j := range q {
+	for {
+		j, ok := q.pop()
+		if !ok {
+			return
+		}
 		err := o.runTask(j, id)
 		j.run.results <- taskResult{entry: j.entry, err: err, notStarted: errors.Is(err, errNotStarted)}
 	}
