@@ -125,7 +125,8 @@ if [[ -n ${cfg[REMOTE_WRITE_PASSWORD_FILE]} && -n ${cfg[REMOTE_WRITE_BEARER_TOKE
 fi
 if [[ ${cfg[API_HOST]} =~ (^|,)[[:space:]]*(localhost|127\.[0-9.]+)([:,]|$) ]]; then
   echo "configure.sh: note: API_HOST=${cfg[API_HOST]} is the Prometheus container itself when it runs in Docker;" \
-    "use host.docker.internal (Docker Desktop), 172.17.0.1 (Linux bridge) or the VM's IP, unless Prometheus runs on the host." >&2
+    "use host.docker.internal (Docker Desktop), 172.17.0.1 (Linux bridge, with the server on ORCH_ADDR=172.17.0.1:8000) or the VM's IP," \
+    "unless Prometheus runs on the host." >&2
 fi
 if ((${#errors[@]} > 0)); then
   printf 'configure.sh: %s\n' "${errors[@]}" >&2

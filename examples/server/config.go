@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentorchestrator/observability/examples/server/internal/api"
 	"github.com/agentorchestrator/observability/examples/server/internal/orchestrator"
 	"github.com/agentorchestrator/observability/examples/server/internal/provider"
 	"github.com/agentorchestrator/observability/otelobs/taskmetrics"
@@ -19,6 +20,8 @@ import (
 // defaults. Telemetry is configured separately, by the OTEL_* variables.
 type config struct {
 	addr             string
+	loopback         bool     // addr is loopback only: the Host check is on
+	allowedHosts     []string // Host names served besides the loopback ones
 	workspaceRoot    string
 	defaultWorkspace string
 	defaultModel     orchestrator.ModelRef
@@ -30,7 +33,7 @@ type config struct {
 
 // envDoc lists every variable the server reads, for -help and the README.
 const envDoc = `Environment (telemetry: the OTEL_* variables of the otelobs package):
-  ORCH_ADDR                  listen address (default :8000)
+  ORCH_ADDR                  listen address, IP:port or localhost:port; :8000 is every interface (default 127.0.0.1:8000)
   ORCH_WORKSPACE_ROOT        runs may only use workspaces under this directory (default /tmp)
   ORCH_DEFAULT_WORKSPACE     workspace of a run that names none (default <root>/agent-orchestrator-workspace)
   ORCH_DEFAULT_MODEL         provider/model of a run that names none (default openai/gpt-4o-mini)
@@ -46,7 +49,8 @@ const envDoc = `Environment (telemetry: the OTEL_* variables of the otelobs pack
   ORCH_WORKERS               worker pool sizes (default planner=1,coder=2,tester=1)
   ORCH_SHUTDOWN_GRACE        how long running tasks may finish on SIGTERM (default 30s)
   <PROVIDER>_API_KEY         e.g. OPENAI_API_KEY: call that provider for real instead of simulating it
-  <PROVIDER>_BASE_URL        e.g. OPENAI_BASE_URL: its OpenAI-compatible base URL`
+  <PROVIDER>_BASE_URL        e.g. OPENAI_BASE_URL: its OpenAI-compatible base URL
+  ORCH_ALLOWED_HOSTS         Host names a loopback-bound server answers besides localhost, 127.0.0.0/8 and ::1 (default host.docker.internal)`
 
 // loadConfig reads the configuration; every bad value is reported, naming
 // its variable or flag.
@@ -82,7 +86,7 @@ func loadConfig(args []string, getenv func(string) string, seedNow func() uint64
 
 	var c config
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.StringVar(&c.addr, "addr", env("ORCH_ADDR", ":8000"), "listen address (env ORCH_ADDR)")
+	fs.StringVar(&c.addr, "addr", env("ORCH_ADDR", "127.0.0.1:8000"), "listen address (env ORCH_ADDR)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: server [-addr host:port]")
 		fs.PrintDefaults()
@@ -90,6 +94,21 @@ func loadConfig(args []string, getenv func(string) string, seedNow func() uint64
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	var err error
+	if c.loopback, err = api.LoopbackBind(c.addr); err != nil {
+		bad("ORCH_ADDR", c.addr, err.Error()+", e.g. 127.0.0.1:8000 (this machine), 172.17.0.1:8000 (Linux's Docker bridge) or :8000 (every interface)")
+	}
+	hosts := env("ORCH_ALLOWED_HOSTS", strings.Join(api.DefaultAllowedHosts, ","))
+	for h := range strings.SplitSeq(hosts, ",") {
+		if h = strings.TrimSpace(h); h == "" {
+			continue
+		}
+		if err := api.CheckAllowedHost(h); err != nil {
+			bad("ORCH_ALLOWED_HOSTS", hosts, err.Error()+"; want a comma-separated list, e.g. host.docker.internal,orchestrator.lan")
+			break
+		}
+		c.allowedHosts = append(c.allowedHosts, h)
 	}
 
 	c.workspaceRoot = env("ORCH_WORKSPACE_ROOT", "/tmp")

@@ -13,6 +13,16 @@
 //	curl localhost:8000/runs/<run_id>
 //	curl localhost:8000/metrics
 //
+// It listens on 127.0.0.1:8000 (ORCH_ADDR): this machine only. Bound to
+// loopback, it answers only requests whose Host is localhost, a 127.0.0.0/8
+// address, [::1] or a name in ORCH_ALLOWED_HOSTS (host.docker.internal by
+// default), so that no web page reaches it by DNS rebinding. Prometheus on
+// this machine or in Docker Desktop (API_HOST=host.docker.internal) scrapes
+// that default; Prometheus in Docker on Linux needs ORCH_ADDR=172.17.0.1:8000
+// (the bridge); one elsewhere, the address it scrapes, or :8000 (every
+// interface). Beyond loopback there is no Host check and no authentication,
+// and the start-up log says so.
+//
 // Telemetry is configured by the OTEL_* variables (see the otelobs package);
 // with none set, metrics are served on /metrics for Prometheus to scrape and
 // no other service is needed. `server -help` lists the ORCH_* variables.
@@ -94,8 +104,9 @@ func newApp(ctx context.Context, c config, opts ...otelobs.Option) (a *app, err 
 	mux.Handle("GET /metrics", tel.MetricsHandler())
 	api.New(orch, ws, api.Defaults{Workspace: c.defaultWorkspace, Model: c.defaultModel}, nil).Register(mux)
 	// Route-named server spans and http.server.* metrics; /metrics and
-	// /healthz untraced.
-	h := tel.HTTPHandler(mux)
+	// /healthz untraced. Bound to loopback, every path (/metrics too) checks
+	// the Host, against DNS rebinding.
+	h := tel.HTTPHandler(api.HostGuard(mux, c.loopback, c.allowedHosts))
 	for name := range provider.Known {
 		if p, _ := providers.Get(name); p != nil && !p.Simulated() {
 			slog.Info("server: LLM provider called for real", "provider", name)
@@ -135,8 +146,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, ready c
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
-	slog.Info("server: listening", "addr", ln.Addr().String(), "metrics", "http://"+ln.Addr().String()+"/metrics",
-		"workspace_root", c.workspaceRoot, "seed", c.seed)
+	logListening(slog.Default(), ln.Addr().String(), c)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

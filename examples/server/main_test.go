@@ -430,6 +430,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"ORCH_SIM_LATENCY_SCALE": "fast", "ORCH_RUN_BUDGET_USD": "-1", "ORCH_MAX_RETRIES": "many",
 		"ORCH_WORKERS": "coder=0", "ORCH_SHUTDOWN_GRACE": "soon", "ORCH_SEED": "-3",
 		"ORCH_DEFAULT_MODEL": "skynet/t-800", "ORCH_WORKSPACE_ROOT": "relative", "ORCH_SIM_CONFLICT_RATE": "2",
+		"ORCH_ADDR": "8000",
 	} {
 		_, err := loadConfig(nil, func(k string) string {
 			if k == name {
@@ -442,7 +443,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		}
 	}
 	c, err := loadConfig(nil, func(string) string { return "" }, func() uint64 { return 9 })
-	if err != nil || c.addr != ":8000" || c.workspaceRoot != "/tmp" || c.seed != 9 {
+	if err != nil || c.addr != "127.0.0.1:8000" || c.workspaceRoot != "/tmp" || c.seed != 9 {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
 }
