@@ -25,6 +25,7 @@ type config struct {
 	workspaceRoot    string
 	defaultWorkspace string
 	defaultModel     orchestrator.ModelRef
+	realProviders    []string // providers called for real (provider.ParseReal)
 	seed             uint64
 	sim              provider.SimOptions
 	orch             orchestrator.Config
@@ -43,14 +44,15 @@ const envDoc = `Environment (telemetry: the OTEL_* variables of the otelobs pack
   ORCH_SIM_ERROR_RATE        share of simulated calls answered 503 (default 0.02)
   ORCH_SIM_CONFLICT_RATE     share of simulated plans where two coders edit one file (default 0.5)
   ORCH_RUN_BUDGET_USD        LLM cost cap of one run, 0 for none (default 2)
-  ORCH_TOTAL_BUDGET_USD      LLM cost cap of the process, 0 for none (default 100)
+  ORCH_TOTAL_BUDGET_USD      LLM cost cap of the process, 0 for none (default 100; 10 when ORCH_REAL_PROVIDERS is set)
   ORCH_MAX_RETRIES           retries of a failed task (default 2)
   ORCH_LLM_ATTEMPTS          attempts of one LLM call on 429/5xx (default 4)
   ORCH_WORKERS               worker pool sizes (default planner=1,coder=2,tester=1)
   ORCH_SHUTDOWN_GRACE        how long running tasks may finish on SIGTERM (default 30s)
-  <PROVIDER>_API_KEY         e.g. OPENAI_API_KEY: call that provider for real instead of simulating it
+  <PROVIDER>_API_KEY         e.g. OPENAI_API_KEY: the key of a provider in ORCH_REAL_PROVIDERS (ignored otherwise)
   <PROVIDER>_BASE_URL        e.g. OPENAI_BASE_URL: its OpenAI-compatible base URL
-  ORCH_ALLOWED_HOSTS         Host names a loopback-bound server answers besides localhost, 127.0.0.0/8 and ::1 (default host.docker.internal)`
+  ORCH_ALLOWED_HOSTS         Host names a loopback-bound server answers besides localhost, 127.0.0.0/8 and ::1 (default host.docker.internal)
+  ORCH_REAL_PROVIDERS        providers called for real with their <PROVIDER>_API_KEY, e.g. openai,anthropic, or all (default none: all simulated)`
 
 // loadConfig reads the configuration; every bad value is reported, naming
 // its variable or flag.
@@ -140,9 +142,18 @@ func loadConfig(args []string, getenv func(string) string, seedNow func() uint64
 	if c.sim.RateLimitRate+c.sim.ErrorRate > 1 {
 		bad("ORCH_SIM_RATE_LIMIT_RATE", fmt.Sprint(c.sim.RateLimitRate), "with ORCH_SIM_ERROR_RATE, must add up to at most 1")
 	}
+	rp := env("ORCH_REAL_PROVIDERS", "")
+	if c.realProviders, err = provider.ParseReal(rp); err != nil {
+		bad("ORCH_REAL_PROVIDERS", rp, err.Error())
+	}
+	// A smaller default cap once real money is at stake.
+	totalBudget := "100"
+	if len(c.realProviders) > 0 {
+		totalBudget = "10"
+	}
 	c.orch = orchestrator.Config{
 		RunBudgetUSD:   float("ORCH_RUN_BUDGET_USD", "2", 0, 1e9),
-		TotalBudgetUSD: float("ORCH_TOTAL_BUDGET_USD", "100", 0, 1e9),
+		TotalBudgetUSD: float("ORCH_TOTAL_BUDGET_USD", totalBudget, 0, 1e9),
 		MaxRetries:     integer("ORCH_MAX_RETRIES", "2", 0, 10),
 		LLMAttempts:    integer("ORCH_LLM_ATTEMPTS", "4", 1, 20),
 		Workers:        map[taskmetrics.Profile]int{},

@@ -2,8 +2,9 @@
 // objective into tasks with an LLM director, planner/coder/tester workers
 // write files on their own git branches, and the branches are merged back
 // under a lock with real git. Every step is measured with the otelobs
-// packages, so the dashboard comes alive; with no API key, the LLM is
-// simulated.
+// packages, so the dashboard comes alive. The LLM is simulated unless
+// ORCH_REAL_PROVIDERS names the provider (and its API key is set): a key in
+// the shell alone calls nothing for real.
 //
 //	go run ./examples/server
 //	curl -X POST localhost:8000/runs -H 'Content-Type: application/json' \
@@ -87,7 +88,7 @@ func newApp(ctx context.Context, c config, opts ...otelobs.Option) (a *app, err 
 	if err != nil {
 		return nil, fmt.Errorf("ORCH_WORKSPACE_ROOT: %w", err)
 	}
-	providers, err := provider.NewRegistry(provider.Config{Seed: c.seed, Sim: c.sim, LLM: llm,
+	providers, err := provider.NewRegistry(provider.Config{Seed: c.seed, Sim: c.sim, LLM: llm, Real: c.realProviders,
 		HTTPClient: &http.Client{Transport: tel.HTTPTransport(nil)}, TracerProvider: tp})
 	if err != nil {
 		return nil, err

@@ -169,7 +169,7 @@ func (o *Orchestrator) Submit(ctx context.Context, spec Spec) (*Run, error) {
 	r.traceID = span.SpanContext().TraceID().String()
 	o.runsActive.Add(runCtx, 1)
 	if dirProv.Simulated() || workProv.Simulated() {
-		o.log.Info("run: simulating the LLM (no API key set for the provider)", "run", r.ID,
+		o.log.Info("run: simulating the LLM (the provider is not in ORCH_REAL_PROVIDERS, or has no API key)", "run", r.ID,
 			"director", spec.Director.Provider+"/"+spec.Director.Model, "worker", spec.Worker.Provider+"/"+spec.Worker.Model)
 	}
 	go func() {
