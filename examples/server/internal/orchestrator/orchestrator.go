@@ -31,7 +31,9 @@ import (
 // ErrShuttingDown is returned by Submit once Shutdown has begun.
 var ErrShuttingDown = errors.New("the orchestrator is shutting down")
 
-// ErrBudgetExceeded stops a run whose next LLM call would pass a budget.
+// ErrBudgetExceeded stops a run whose next LLM call, at its worst case, would
+// pass a budget together with what is spent and held by the calls in
+// flight.
 var ErrBudgetExceeded = llmmetrics.NewError(llmmetrics.ErrorBudgetExceeded, errors.New("cost budget exceeded"))
 
 // Config tunes the orchestrator.
@@ -41,7 +43,9 @@ type Config struct {
 	// MaxRetries is how often a failed task is retried.
 	MaxRetries int
 	// RunBudgetUSD and TotalBudgetUSD cap the LLM cost of one run and of the
-	// process; 0 means no cap.
+	// process; 0 means no cap. Each call reserves its worst case against
+	// both before it starts and settles to its cost after; while either is
+	// set, a run on a model with no price is refused (UnpricedModelError).
 	RunBudgetUSD, TotalBudgetUSD float64
 	// LLMAttempts is how often one LLM call is tried on 429s and 5xx.
 	LLMAttempts int
@@ -85,6 +89,7 @@ type Orchestrator struct {
 
 	runsCounter metric.Int64Counter
 	runsActive  metric.Int64UpDownCounter
+	budget      *budgets
 
 	queues  map[taskmetrics.Profile]chan *job
 	workers sync.WaitGroup
@@ -95,7 +100,6 @@ type Orchestrator struct {
 	mu        sync.Mutex
 	accepting bool
 	runs      map[string]*Run
-	spentUSD  float64
 }
 
 // New starts the worker pools.
@@ -113,13 +117,14 @@ func New(cfg Config, in Instruments, providers *provider.Registry, ws *workspace
 		metric.WithDescription("Finished runs, by final state."))
 	active, err2 := in.Meter.Int64UpDownCounter("agentorch.runs.active", metric.WithUnit("{run}"),
 		metric.WithDescription("Runs in progress."))
-	if err := errors.Join(err1, err2); err != nil {
+	budget := newBudgets(cfg.RunBudgetUSD, cfg.TotalBudgetUSD)
+	if err := errors.Join(err1, err2, budget.register(in.Meter)); err != nil {
 		return nil, err
 	}
 	base, stop := context.WithCancel(context.Background())
 	o := &Orchestrator{
 		cfg: cfg, in: in, providers: providers, ws: ws, log: cfg.Logger,
-		runsCounter: runs, runsActive: active,
+		runsCounter: runs, runsActive: active, budget: budget,
 		queues: map[taskmetrics.Profile]chan *job{}, stop: stop, base: base,
 		accepting: true, runs: map[string]*Run{},
 	}
@@ -136,14 +141,18 @@ func New(cfg Config, in Instruments, providers *provider.Registry, ws *workspace
 	return o, nil
 }
 
-// Submit validates nothing (the API does) and starts a run in the
-// background. ctx is the request's: the run's span continues its trace, but
-// the run outlives the request.
+// Submit validates nothing (the API does) but the models' prices under a
+// budget (an *UnpricedModelError), and starts a run in the background. ctx
+// is the request's: the run's span continues its trace, but the run
+// outlives the request.
 func (o *Orchestrator) Submit(ctx context.Context, spec Spec) (*Run, error) {
 	dirProv, ok1 := o.providers.Get(spec.Director.Provider)
 	workProv, ok2 := o.providers.Get(spec.Worker.Provider)
 	if !ok1 || !ok2 {
 		return nil, errors.New("unknown provider")
+	}
+	if err := o.checkPriced(spec); err != nil {
+		return nil, err
 	}
 	r := &Run{ID: newID(), spec: spec, state: StatePending, created: time.Now(),
 		director: dirProv, worker: workProv, results: make(chan taskResult)}
@@ -155,6 +164,7 @@ func (o *Orchestrator) Submit(ctx context.Context, spec Spec) (*Run, error) {
 	o.runs[r.ID] = r
 	o.running.Add(1)
 	o.mu.Unlock()
+	o.budget.start(r)
 
 	runCtx, cancel := context.WithCancel(o.base)
 	runCtx = trace.ContextWithSpan(runCtx, trace.SpanFromContext(ctx))
@@ -175,6 +185,7 @@ func (o *Orchestrator) Submit(ctx context.Context, spec Spec) (*Run, error) {
 	go func() {
 		defer o.running.Done()
 		defer cancel()
+		defer o.budget.end(r)
 		o.execute(runCtx, span, r)
 	}()
 	return r, nil
@@ -210,12 +221,8 @@ func (o *Orchestrator) List(limit int) []View {
 	return out
 }
 
-// SpentUSD returns the process's LLM cost so far.
-func (o *Orchestrator) SpentUSD() float64 {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.spentUSD
-}
+// SpentUSD returns the process's LLM cost so far (settled calls).
+func (o *Orchestrator) SpentUSD() float64 { return o.budget.spentUSD() }
 
 // Shutdown stops accepting runs and waits for the running ones until ctx is
 // done; then it cancels them, and waits for their tasks to record their
