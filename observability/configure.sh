@@ -285,7 +285,7 @@ for v in REMOTE_WRITE_PASSWORD_FILE REMOTE_WRITE_BEARER_TOKEN_FILE; do
 done
 local_re='(^|,)[[:space:]]*(localhost|127\.[0-9.]+)([:,]|$)'
 if [[ ${cfg[API_HOST]} =~ $local_re ]]; then
-  notes+=("API_HOST=${cfg[API_HOST]} is the Prometheus container itself when it runs in Docker; use host.docker.internal (Docker Desktop), 172.17.0.1 (Linux bridge) or the VM's IP, unless Prometheus runs on the host.")
+  notes+=("API_HOST=${cfg[API_HOST]} is the Prometheus container itself when it runs in Docker; use host.docker.internal (Docker Desktop), 172.17.0.1 (Linux bridge, with the server on ORCH_ADDR=172.17.0.1:8000) or the VM's IP, unless Prometheus runs on the host.")
 fi
 if ((${#errors[@]} > 0)); then
   printf 'configure.sh: %s\n' ${errors[@]+"${errors[@]}"} >&2

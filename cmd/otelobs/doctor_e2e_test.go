@@ -219,7 +219,8 @@ func TestDoctorAllGreen(t *testing.T) {
 // TestDoctorLoopbackBoundApp: the app listens on 127.0.0.1 only while
 // Prometheus scrapes another address of the machine (127.0.0.2 here, the
 // loopback stand-in for a VM's IP): the target is DOWN, and doctor says the
-// app is bound to loopback and how to bind it to every interface.
+// app is bound to loopback and how to bind it to the scraped address or to
+// every interface.
 func TestDoctorLoopbackBoundApp(t *testing.T) {
 	jaeger := backends.StartJaeger(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -237,7 +238,7 @@ func TestDoctorLoopbackBoundApp(t *testing.T) {
 	}
 	wantCheck(t, r, "app.metrics", doctor.Pass)
 	wantCheck(t, r, "prometheus.target", doctor.Fail, "DOWN", "connection refused",
-		fmt.Sprintf("listens on loopback only (127.0.0.1:%d)", port), "ORCH_ADDR=:"+fmt.Sprint(port))
+		fmt.Sprintf("listens on loopback only (127.0.0.1:%d)", port), fmt.Sprintf("ORCH_ADDR=127.0.0.2:%d", port), "ORCH_ADDR=:"+fmt.Sprint(port))
 	wantCheck(t, r, "exemplars.git_merge_duration_seconds", doctor.Fail, "cannot scrape the app")
 }
 

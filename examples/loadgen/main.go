@@ -3,8 +3,11 @@
 //
 //	go run ./examples/loadgen -runs 50 -rate 2
 //
-// Watch the dashboard meanwhile. Each run's LLM cost counts against the
-// server's budgets (ORCH_RUN_BUDGET_USD, ORCH_TOTAL_BUDGET_USD).
+// Watch the dashboard meanwhile. The runs use openai/gpt-4o-mini (-provider,
+// -model), which the server simulates unless it was started with
+// ORCH_REAL_PROVIDERS naming openai. Each run's LLM cost, simulated or not,
+// counts against the server's budgets (ORCH_RUN_BUDGET_USD,
+// ORCH_TOTAL_BUDGET_USD).
 package main
 
 import (
@@ -26,8 +29,8 @@ func main() {
 	flag.Float64Var(&cfg.Rate, "rate", 1, "runs started per second (0: as fast as -concurrency allows)")
 	flag.IntVar(&cfg.Concurrency, "concurrency", 8, "runs in flight at most")
 	flag.StringVar(&cfg.Workspace, "workspace", "/tmp/loadgen-workspace", "workspace_path of the runs")
-	flag.StringVar(&cfg.Provider, "provider", "openai", "provider of the director and workers")
-	flag.StringVar(&cfg.Model, "model", "gpt-4", "model of the director and workers")
+	flag.StringVar(&cfg.Provider, "provider", loadgen.DefaultProvider, "provider of the director and workers")
+	flag.StringVar(&cfg.Model, "model", loadgen.DefaultModel, "model of the director and workers")
 	flag.StringVar(&cfg.Objective, "objective", "Create a simple hello world function", "objective of the runs")
 	timeout := flag.Duration("timeout", 30*time.Minute, "give up after this long")
 	flag.Parse()

@@ -23,7 +23,8 @@ func TestAlertFromServerReachesWebhook(t *testing.T) {
 	am := backends.StartShippedAlertmanager(t, hook)
 
 	backends.CleanEnv(t, nil)
-	s := startApp(t, testEnv(t, nil))
+	// No budget: under one, a run on a model with no price is refused.
+	s := startApp(t, testEnv(t, map[string]string{"ORCH_RUN_BUDGET_USD": "0", "ORCH_TOTAL_BUDGET_USD": "0"}))
 	appURL, _ := url.Parse(s.URL)
 	amURL, _ := url.Parse(am.URL)
 	prom := backends.StartConfiguredPrometheus(t, fmt.Sprintf(

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentorchestrator/observability/examples/server/internal/api"
 	"github.com/agentorchestrator/observability/examples/server/internal/orchestrator"
 	"github.com/agentorchestrator/observability/examples/server/internal/provider"
 	"github.com/agentorchestrator/observability/otelobs/taskmetrics"
@@ -19,9 +20,12 @@ import (
 // defaults. Telemetry is configured separately, by the OTEL_* variables.
 type config struct {
 	addr             string
+	loopback         bool     // addr is loopback only: the Host check is on
+	allowedHosts     []string // Host names served besides the loopback ones
 	workspaceRoot    string
 	defaultWorkspace string
 	defaultModel     orchestrator.ModelRef
+	realProviders    []string // providers called for real (provider.ParseReal)
 	seed             uint64
 	sim              provider.SimOptions
 	orch             orchestrator.Config
@@ -31,7 +35,7 @@ type config struct {
 
 // envDoc lists every variable the server reads, for -help and the README.
 const envDoc = `Environment (telemetry: the OTEL_* variables of the otelobs package):
-  ORCH_ADDR                  listen address (default :8000)
+  ORCH_ADDR                  listen address, IP:port or localhost:port; :8000 is every interface (default 127.0.0.1:8000)
   ORCH_WORKSPACE_ROOT        runs may only use workspaces under this directory (default /tmp)
   ORCH_DEFAULT_WORKSPACE     workspace of a run that names none (default <root>/agent-orchestrator-workspace)
   ORCH_DEFAULT_MODEL         provider/model of a run that names none (default openai/gpt-4o-mini)
@@ -41,7 +45,7 @@ const envDoc = `Environment (telemetry: the OTEL_* variables of the otelobs pack
   ORCH_SIM_ERROR_RATE        share of simulated calls answered 503 (default 0.02)
   ORCH_SIM_CONFLICT_RATE     share of simulated plans where two coders edit one file (default 0.5)
   ORCH_RUN_BUDGET_USD        LLM cost cap of one run, 0 for none (default 2)
-  ORCH_TOTAL_BUDGET_USD      LLM cost cap of the process, 0 for none (default 100)
+  ORCH_TOTAL_BUDGET_USD      LLM cost cap of the process, 0 for none (default 100; 10 when ORCH_REAL_PROVIDERS is set)
   ORCH_MAX_RETRIES           retries of a failed task (default 2)
   ORCH_LLM_ATTEMPTS          attempts of one LLM call on 429/5xx (default 4)
   ORCH_WORKERS               worker pool sizes (default planner=1,coder=2,tester=1)
@@ -50,8 +54,10 @@ const envDoc = `Environment (telemetry: the OTEL_* variables of the otelobs pack
   ORCH_RUN_RETENTION         how long a finished run stays visible to GET /runs (default 1h)
   ORCH_MAX_FINISHED_RUNS     finished runs kept at most, the oldest forgotten first (default 1000)
   ORCH_SHUTDOWN_SCRAPE_WAIT  on SIGTERM, how long /metrics waits for a scrape of the final states (default 2s)
-  <PROVIDER>_API_KEY         e.g. OPENAI_API_KEY: call that provider for real instead of simulating it
-  <PROVIDER>_BASE_URL        e.g. OPENAI_BASE_URL: its OpenAI-compatible base URL`
+  <PROVIDER>_API_KEY         e.g. OPENAI_API_KEY: the key of a provider in ORCH_REAL_PROVIDERS (ignored otherwise)
+  <PROVIDER>_BASE_URL        e.g. OPENAI_BASE_URL: its OpenAI-compatible base URL
+  ORCH_ALLOWED_HOSTS         Host names a loopback-bound server answers besides localhost, 127.0.0.0/8 and ::1 (default host.docker.internal)
+  ORCH_REAL_PROVIDERS        providers called for real with their <PROVIDER>_API_KEY, e.g. openai,anthropic, or all (default none: all simulated)`
 
 // loadConfig reads the configuration; every bad value is reported, naming
 // its variable or flag.
@@ -97,7 +103,7 @@ func loadConfig(args []string, getenv func(string) string, seedNow func() uint64
 
 	var c config
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.StringVar(&c.addr, "addr", env("ORCH_ADDR", ":8000"), "listen address (env ORCH_ADDR)")
+	fs.StringVar(&c.addr, "addr", env("ORCH_ADDR", "127.0.0.1:8000"), "listen address (env ORCH_ADDR)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: server [-addr host:port]")
 		fs.PrintDefaults()
@@ -105,6 +111,21 @@ func loadConfig(args []string, getenv func(string) string, seedNow func() uint64
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	var err error
+	if c.loopback, err = api.LoopbackBind(c.addr); err != nil {
+		bad("ORCH_ADDR", c.addr, err.Error()+", e.g. 127.0.0.1:8000 (this machine), 172.17.0.1:8000 (Linux's Docker bridge) or :8000 (every interface)")
+	}
+	hosts := env("ORCH_ALLOWED_HOSTS", strings.Join(api.DefaultAllowedHosts, ","))
+	for h := range strings.SplitSeq(hosts, ",") {
+		if h = strings.TrimSpace(h); h == "" {
+			continue
+		}
+		if err := api.CheckAllowedHost(h); err != nil {
+			bad("ORCH_ALLOWED_HOSTS", hosts, err.Error()+"; want a comma-separated list, e.g. host.docker.internal,orchestrator.lan")
+			break
+		}
+		c.allowedHosts = append(c.allowedHosts, h)
 	}
 
 	c.workspaceRoot = env("ORCH_WORKSPACE_ROOT", "/tmp")
@@ -136,9 +157,18 @@ func loadConfig(args []string, getenv func(string) string, seedNow func() uint64
 	if c.sim.RateLimitRate+c.sim.ErrorRate > 1 {
 		bad("ORCH_SIM_RATE_LIMIT_RATE", fmt.Sprint(c.sim.RateLimitRate), "with ORCH_SIM_ERROR_RATE, must add up to at most 1")
 	}
+	rp := env("ORCH_REAL_PROVIDERS", "")
+	if c.realProviders, err = provider.ParseReal(rp); err != nil {
+		bad("ORCH_REAL_PROVIDERS", rp, err.Error())
+	}
+	// A smaller default cap once real money is at stake.
+	totalBudget := "100"
+	if len(c.realProviders) > 0 {
+		totalBudget = "10"
+	}
 	c.orch = orchestrator.Config{
 		RunBudgetUSD:   float("ORCH_RUN_BUDGET_USD", "2", 0, 1e9),
-		TotalBudgetUSD: float("ORCH_TOTAL_BUDGET_USD", "100", 0, 1e9),
+		TotalBudgetUSD: float("ORCH_TOTAL_BUDGET_USD", totalBudget, 0, 1e9),
 		MaxRetries:     integer("ORCH_MAX_RETRIES", "2", 0, 10),
 		LLMAttempts:    integer("ORCH_LLM_ATTEMPTS", "4", 1, 20),
 		Workers:        map[taskmetrics.Profile]int{},

@@ -2,8 +2,9 @@
 // objective into tasks with an LLM director, planner/coder/tester workers
 // write files on their own git branches, and the branches are merged back
 // under a lock with real git. Every step is measured with the otelobs
-// packages, so the dashboard comes alive; with no API key, the LLM is
-// simulated.
+// packages, so the dashboard comes alive. The LLM is simulated unless
+// ORCH_REAL_PROVIDERS names the provider (and its API key is set): a key in
+// the shell alone calls nothing for real.
 //
 //	go run ./examples/server
 //	curl -X POST localhost:8000/runs -H 'Content-Type: application/json' \
@@ -12,6 +13,16 @@
 //	                      "worker_model":{"provider":"openai","model_name":"gpt-4"}}}'
 //	curl localhost:8000/runs/<run_id>
 //	curl localhost:8000/metrics
+//
+// It listens on 127.0.0.1:8000 (ORCH_ADDR): this machine only. Bound to
+// loopback, it answers only requests whose Host is localhost, a 127.0.0.0/8
+// address, [::1] or a name in ORCH_ALLOWED_HOSTS (host.docker.internal by
+// default), so that no web page reaches it by DNS rebinding. Prometheus on
+// this machine or in Docker Desktop (API_HOST=host.docker.internal) scrapes
+// that default; Prometheus in Docker on Linux needs ORCH_ADDR=172.17.0.1:8000
+// (the bridge); one elsewhere, the address it scrapes, or :8000 (every
+// interface). Beyond loopback there is no Host check and no authentication,
+// and the start-up log says so.
 //
 // Telemetry is configured by the OTEL_* variables (see the otelobs package);
 // with none set, metrics are served on /metrics for Prometheus to scrape and
@@ -78,7 +89,7 @@ func newApp(ctx context.Context, c config, opts ...otelobs.Option) (a *app, err 
 	if err != nil {
 		return nil, fmt.Errorf("ORCH_WORKSPACE_ROOT: %w", err)
 	}
-	providers, err := provider.NewRegistry(provider.Config{Seed: c.seed, Sim: c.sim, LLM: llm,
+	providers, err := provider.NewRegistry(provider.Config{Seed: c.seed, Sim: c.sim, LLM: llm, Real: c.realProviders,
 		HTTPClient: &http.Client{Transport: tel.HTTPTransport(nil)}, TracerProvider: tp})
 	if err != nil {
 		return nil, err
@@ -96,8 +107,9 @@ func newApp(ctx context.Context, c config, opts ...otelobs.Option) (a *app, err 
 	mux.Handle("GET /metrics", scrapes.wrap(tel.MetricsHandler()))
 	api.New(orch, ws, api.Defaults{Workspace: c.defaultWorkspace, Model: c.defaultModel}, nil).Register(mux)
 	// Route-named server spans and http.server.* metrics; /metrics and
-	// /healthz untraced.
-	h := tel.HTTPHandler(mux)
+	// /healthz untraced. Bound to loopback, every path (/metrics too) checks
+	// the Host, against DNS rebinding.
+	h := tel.HTTPHandler(api.HostGuard(mux, c.loopback, c.allowedHosts))
 	for name := range provider.Known {
 		if p, _ := providers.Get(name); p != nil && !p.Simulated() {
 			slog.Info("server: LLM provider called for real", "provider", name)
@@ -145,8 +157,7 @@ func runWithSignals(ctx context.Context, args []string, getenv func(string) stri
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
-	slog.Info("server: listening", "addr", ln.Addr().String(), "metrics", "http://"+ln.Addr().String()+"/metrics",
-		"workspace_root", c.workspaceRoot, "seed", c.seed)
+	logListening(slog.Default(), ln.Addr().String(), c)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

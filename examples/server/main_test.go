@@ -446,8 +446,48 @@ func TestRunBudget(t *testing.T) {
 	if stopped == 0 {
 		t.Errorf("no task stopped by the budget: %+v", v.Tasks)
 	}
-	if m := s.metrics(t); !strings.Contains(m, `agentorch_runs_total{state="budget_exceeded"} 1`) {
+	m := s.metrics(t)
+	if !strings.Contains(m, `agentorch_runs_total{state="budget_exceeded"} 1`) {
 		t.Errorf("budget stop not in metrics:\n%s", grep(m, "agentorch_runs_total"))
+	}
+	// The budget as gauges, for spent against the cap on a dashboard.
+	for _, want := range []string{
+		`agentorch_budget_limit_dollars{scope="run"} 0.1`, `agentorch_budget_limit_dollars{scope="total"} 100`,
+		`agentorch_budget_spent_dollars{scope="run"} 0`, fmt.Sprintf(`agentorch_budget_spent_dollars{scope="total"} %g`, v.CostUSD),
+	} {
+		if !strings.Contains(m, want+"\n") {
+			t.Errorf("/metrics lacks %s:\n%s", want, grep(m, "agentorch_budget"))
+		}
+	}
+}
+
+// TestUnpricedModelUnderABudget: while a budget is set, a model with no
+// price is refused up front, naming its field; without budgets it runs.
+func TestUnpricedModelUnderABudget(t *testing.T) {
+	s := startApp(t, testEnv(t, nil))
+	ws := filepath.Join(s.root, "unpriced")
+	for field, body := range map[string]string{
+		"orch_config.director_model.model_name": guideBody(ws, "openai", "gpt-unreleased"),
+		"orch_config.worker_model.model_name": `{"objective": "x", "workspace_path": "` + ws + `",
+			"orch_config": {"worker_model": {"provider": "openai", "model_name": "gpt-unreleased"}}}`,
+	} {
+		code, resp := s.post(t, body, nil)
+		e, _ := resp["error"].(map[string]any)
+		if msg, _ := e["message"].(string); code != http.StatusBadRequest || e["field"] != field ||
+			!strings.Contains(msg, "no price") || !strings.Contains(msg, "OTELOBS_LLM_PRICES_FILE") {
+			t.Errorf("POST = %d %v, want 400 naming %s", code, resp, field)
+		}
+	}
+	if m := s.metrics(t); strings.Contains(m, "agentorch_runs_total") {
+		t.Error("a refused run was counted")
+	}
+	free := startApp(t, testEnv(t, map[string]string{"ORCH_RUN_BUDGET_USD": "0", "ORCH_TOTAL_BUDGET_USD": "0"}))
+	code, body := free.post(t, guideBody(filepath.Join(free.root, "unpriced"), "openai", "gpt-unreleased"), nil)
+	if code != http.StatusAccepted {
+		t.Fatalf("without budgets: POST = %d %v", code, body)
+	}
+	if v := free.wait(t, body["run_id"].(string)); v.State != orchestrator.StateCompleted || v.UnpricedCalls == 0 || v.CostUSD != 0 {
+		t.Errorf("without budgets: %s, %d unpriced calls, $%v", v.State, v.UnpricedCalls, v.CostUSD)
 	}
 }
 
@@ -490,6 +530,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"ORCH_SIM_LATENCY_SCALE": "fast", "ORCH_RUN_BUDGET_USD": "-1", "ORCH_MAX_RETRIES": "many",
 		"ORCH_WORKERS": "coder=0", "ORCH_SHUTDOWN_GRACE": "soon", "ORCH_SEED": "-3",
 		"ORCH_DEFAULT_MODEL": "skynet/t-800", "ORCH_WORKSPACE_ROOT": "relative", "ORCH_SIM_CONFLICT_RATE": "2",
+		"ORCH_ADDR": "8000",
 	} {
 		_, err := loadConfig(nil, func(k string) string {
 			if k == name {
@@ -502,7 +543,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		}
 	}
 	c, err := loadConfig(nil, func(string) string { return "" }, func() uint64 { return 9 })
-	if err != nil || c.addr != ":8000" || c.workspaceRoot != "/tmp" || c.seed != 9 {
+	if err != nil || c.addr != "127.0.0.1:8000" || c.workspaceRoot != "/tmp" || c.seed != 9 {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
 }

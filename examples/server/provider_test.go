@@ -12,6 +12,7 @@ import (
 	"github.com/agentorchestrator/observability/examples/server/internal/orchestrator"
 	"github.com/agentorchestrator/observability/examples/server/internal/provider"
 	"github.com/agentorchestrator/observability/internal/fakellm"
+	"github.com/agentorchestrator/observability/otelobs"
 )
 
 // simulatedReplies makes a fake API answer like the simulated provider
@@ -61,16 +62,16 @@ func promptOf(body map[string]any) (system, prompt string) {
 	return system, prompt
 }
 
-// TestRunWithHTTPProvider: with OPENAI_API_KEY set, the run calls the
-// OpenAI-compatible API for real (here a local fake), honours its 429, and
-// never records the key.
+// TestRunWithHTTPProvider: with ORCH_REAL_PROVIDERS=openai and
+// OPENAI_API_KEY set, the run calls the OpenAI-compatible API for real (here
+// a local fake), honours its 429, and never records the key.
 func TestRunWithHTTPProvider(t *testing.T) {
 	const key = "sk-test-secret-0123456789"
 	fake := fakellm.OpenAI(t)
 	simulatedReplies(fake, key, func(h http.Header) bool { return h.Get("Authorization") == "Bearer "+key })
 	t.Setenv("OPENAI_API_KEY", key)
 	t.Setenv("OPENAI_BASE_URL", fake.URL+"/v1")
-	s := startApp(t, testEnv(t, map[string]string{"ORCH_SIM_CONFLICT_RATE": "0"}))
+	s := startApp(t, testEnv(t, map[string]string{"ORCH_SIM_CONFLICT_RATE": "0", "ORCH_REAL_PROVIDERS": "openai"}))
 	code, body := s.post(t, guideBody(filepath.Join(s.root, "real"), "openai", "gpt-4"), nil)
 	if code != http.StatusAccepted || body["simulated"] != false {
 		t.Fatalf("POST = %d %v, want a non-simulated run", code, body)
@@ -110,8 +111,8 @@ func TestRunWithHTTPProvider(t *testing.T) {
 	}
 }
 
-// TestRunWithAnthropicProvider: with ANTHROPIC_API_KEY set, the run calls
-// the Messages API through anthropic-sdk-go (here a local fake), each call
+// TestRunWithAnthropicProvider: with ORCH_REAL_PROVIDERS=anthropic and
+// ANTHROPIC_API_KEY set, the run calls the Messages API through anthropic-sdk-go (here a local fake), each call
 // recorded once, on the SDK's own span, with the purpose and the cost.
 func TestRunWithAnthropicProvider(t *testing.T) {
 	const key = "sk-ant-test-secret-0123456789"
@@ -119,7 +120,7 @@ func TestRunWithAnthropicProvider(t *testing.T) {
 	simulatedReplies(fake, key, func(h http.Header) bool { return h.Get("X-Api-Key") == key || h.Get("Authorization") == "Bearer "+key })
 	t.Setenv("ANTHROPIC_API_KEY", key)
 	t.Setenv("ANTHROPIC_BASE_URL", fake.URL)
-	s := startApp(t, testEnv(t, map[string]string{"ORCH_SIM_CONFLICT_RATE": "0"}))
+	s := startApp(t, testEnv(t, map[string]string{"ORCH_SIM_CONFLICT_RATE": "0", "ORCH_REAL_PROVIDERS": "all"}))
 	code, body := s.post(t, guideBody(filepath.Join(s.root, "real"), "anthropic", "claude-sonnet-4-5"), nil)
 	if code != http.StatusAccepted || body["simulated"] != false {
 		t.Fatalf("POST = %d %v, want a non-simulated run", code, body)
@@ -158,5 +159,54 @@ func TestRunWithAnthropicProvider(t *testing.T) {
 	}
 	if sdkSpans != calls || purposes != calls {
 		t.Errorf("%d calls, %d SDK spans, %d with a purpose", calls, sdkSpans, purposes)
+	}
+}
+
+// TestAPIKeyAloneIsSimulated: a key left in the shell calls nothing for
+// real: without ORCH_REAL_PROVIDERS the run is simulated and the API (a
+// local fake) gets no request.
+func TestAPIKeyAloneIsSimulated(t *testing.T) {
+	fake := fakellm.OpenAI(t)
+	t.Setenv("OPENAI_API_KEY", "sk-test-secret-0123456789")
+	t.Setenv("OPENAI_BASE_URL", fake.URL+"/v1")
+	s := startApp(t, testEnv(t, nil))
+	code, body := s.post(t, guideBody(filepath.Join(s.root, "sim"), "openai", "gpt-4o-mini"), nil)
+	if code != http.StatusAccepted || body["simulated"] != true {
+		t.Fatalf("POST = %d %v, want a simulated run", code, body)
+	}
+	if v := s.wait(t, body["run_id"].(string)); v.State != orchestrator.StateCompleted || !v.Simulated || v.CostUSD <= 0 {
+		t.Fatalf("run = %+v", v)
+	}
+	if n := len(fake.Requests()); n != 0 {
+		t.Errorf("the API got %d requests without ORCH_REAL_PROVIDERS", n)
+	}
+}
+
+// TestRealProvidersConfig: ORCH_REAL_PROVIDERS names known providers, each
+// with its key; it lowers the default process budget.
+func TestRealProvidersConfig(t *testing.T) {
+	for value, want := range map[string]float64{"": 100, "openai": 10, "all": 10} {
+		c, err := loadConfig(nil, testEnv(t, map[string]string{"ORCH_REAL_PROVIDERS": value}), func() uint64 { return 1 })
+		if err != nil || c.orch.TotalBudgetUSD != want {
+			t.Errorf("ORCH_REAL_PROVIDERS=%q: total budget %v (%v), want %v", value, c.orch.TotalBudgetUSD, err, want)
+		}
+	}
+	c, err := loadConfig(nil, testEnv(t, map[string]string{"ORCH_REAL_PROVIDERS": "openai", "ORCH_TOTAL_BUDGET_USD": "50"}), func() uint64 { return 1 })
+	if err != nil || c.orch.TotalBudgetUSD != 50 {
+		t.Errorf("an explicit budget: %v (%v)", c.orch.TotalBudgetUSD, err)
+	}
+	if _, err := loadConfig(nil, testEnv(t, map[string]string{"ORCH_REAL_PROVIDERS": "skynet"}), func() uint64 { return 1 }); err == nil ||
+		!strings.Contains(err.Error(), "ORCH_REAL_PROVIDERS") {
+		t.Errorf("skynet: err = %v", err)
+	}
+	t.Setenv("OPENAI_API_KEY", "")
+	t.Setenv("OTEL_METRICS_EXPORTER", "prometheus")
+	t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	c, err = loadConfig(nil, testEnv(t, map[string]string{"ORCH_REAL_PROVIDERS": "openai"}), func() uint64 { return 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newApp(t.Context(), c, otelobs.WithoutGlobals()); err == nil || !strings.Contains(err.Error(), "OPENAI_API_KEY") {
+		t.Errorf("openai for real without a key: err = %v", err)
 	}
 }

@@ -126,7 +126,7 @@ func (d *doctor) checkContract(step int, has func(string) bool, where string) {
 // appDownFix explains an app that does not answer.
 func appDownFix(err error) string {
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		return "nothing listens there: start the API (go run ./examples/server listens on ORCH_ADDR, :8000 by default),\n" +
+		return "nothing listens there: start the API (go run ./examples/server listens on ORCH_ADDR, 127.0.0.1:8000 by default),\n" +
 			"or set API_HOST/API_PORT in observability/.env (or -app) to where it runs"
 	}
 	var dns *net.DNSError

@@ -190,12 +190,19 @@ func diagnoseDown(scrapeURL, lastError string) string {
 		case reach(host) && isLoopback(host):
 			return fmt.Sprintf("the app answers here at %s:%s, so Prometheus runs in a container, where %s is the container itself:\n"+
 				"set API_HOST=host.docker.internal (Docker Desktop, or Linux with the compose file's host-gateway), 172.17.0.1 (Linux bridge)\n"+
-				"or this machine's address (%s); %s", host, port, host, strings.Join(addrs, ", "), redo)
+				"or this machine's address (%s); %s. On Linux, bind the app there too (the example server: ORCH_ADDR=172.17.0.1:%s):\n"+
+				"the containers do not reach this machine's loopback", host, port, host, strings.Join(addrs, ", "), redo, port)
 		case reach(host):
 			return fmt.Sprintf("this machine reaches %s:%s but Prometheus is refused: a firewall rejects it (e.g. sudo ufw allow %s)", host, port, port)
 		case host != "127.0.0.1" && host != "localhost" && reach("127.0.0.1"):
+			bind := net.JoinHostPort(host, port) // the example server takes an IP address only
+			if net.ParseIP(host) == nil {
+				bind = fmt.Sprintf("<%s's IP address>:%s", host, port)
+			}
 			return fmt.Sprintf("the app listens on loopback only (127.0.0.1:%s) while Prometheus scrapes %s:%s:\n"+
-				"make it listen on every interface (ORCH_ADDR=:%s; for a separate metrics listener OTEL_EXPORTER_PROMETHEUS_HOST=0.0.0.0)", port, host, port, port)
+				"make it listen on the address Prometheus scrapes (the example server: ORCH_ADDR=%s), or on every interface (ORCH_ADDR=:%s;\n"+
+				"its API has no authentication: see docs/security.md); for a separate metrics listener OTEL_EXPORTER_PROMETHEUS_HOST=%s",
+				port, host, port, bind, port, host)
 		}
 		if ip := net.ParseIP(host); ip != nil && !ip.IsLoopback() && !slices.Contains(addrs, ip.String()) {
 			return fmt.Sprintf("nothing listens at %s:%s, and %s is not an address of this machine (%s):\n"+

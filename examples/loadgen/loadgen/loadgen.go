@@ -27,7 +27,9 @@ type Config struct {
 	Rate float64
 	// Concurrency caps the runs in flight (default 8).
 	Concurrency int
-	// Objective, Workspace, Provider and Model fill the guide's request body.
+	// Objective, Workspace, Provider and Model fill the guide's request body
+	// (Provider and Model: DefaultProvider and DefaultModel when Provider is
+	// empty).
 	Objective, Workspace, Provider, Model string
 	// Poll is the status polling interval (default 50 ms).
 	Poll time.Duration
@@ -99,10 +101,16 @@ func (c *Config) defaults() error {
 		c.Objective = "Create a simple hello world function"
 	}
 	if c.Provider == "" {
-		c.Provider, c.Model = "openai", "gpt-4"
+		c.Provider, c.Model = DefaultProvider, DefaultModel
 	}
 	return nil
 }
+
+// DefaultProvider and DefaultModel are the runs' model when Config.Provider
+// is empty: the server's default, priced in llmmetrics' table, so that its
+// simulated calls have a cost, and cheap should the server call it for
+// real (ORCH_REAL_PROVIDERS).
+const DefaultProvider, DefaultModel = "openai", "gpt-4o-mini"
 
 // Run starts the runs and waits for all of them, until ctx ends.
 func Run(ctx context.Context, cfg Config) (Result, error) {

@@ -1,8 +1,10 @@
 // Package api is the Agent Orchestrator's HTTP API: POST /runs, GET /runs,
 // GET /runs/{id} and GET /healthz. Errors are JSON objects naming the field
-// at fault. POST /runs answers 429 with a Retry-After while the
-// orchestrator has as many unfinished runs as it may; once the server is
-// shutting down, POST /runs and GET /healthz answer 503.
+// at fault; a model with no price is a 400 on its model_name while a budget
+// is set. POST /runs answers 429 with a Retry-After while the orchestrator
+// has as many unfinished runs as it may; once the server is shutting down,
+// POST /runs and GET /healthz answer 503. HostGuard checks the Host of a
+// loopback-bound server.
 package api
 
 import (
@@ -244,6 +246,11 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	run, err := h.orch.Submit(r.Context(), spec)
+	var unpriced *orchestrator.UnpricedModelError
+	if errors.As(err, &unpriced) {
+		writeError(w, http.StatusBadRequest, "orch_config."+unpriced.Role+"_model.model_name", unpriced.Error())
+		return
+	}
 	if errors.Is(err, orchestrator.ErrShuttingDown) {
 		w.Header().Set("Retry-After", "10")
 		writeError(w, http.StatusServiceUnavailable, "", "the server is shutting down and accepts no new runs; retry on another instance")

@@ -15,16 +15,22 @@ import (
 
 // llm calls a provider through llmmetrics, retrying rate limits, server
 // errors and timeouts up to LLMAttempts times with backoff (a Retry-After
-// wins). Each attempt is its own measured call. Before each attempt the
-// budgets are checked against the call's worst case.
+// wins). Each attempt is its own measured call, which reserves its worst
+// case against the budgets before it starts and settles to its cost after.
 func (o *Orchestrator) llm(ctx context.Context, r *Run, p provider.Provider, ref ModelRef, req provider.Request) (provider.Response, error) {
 	req.Model = ref.Model
 	var last error
 	for attempt := 1; attempt <= o.cfg.LLMAttempts; attempt++ {
-		if err := o.checkBudget(r, p, req); err != nil {
+		worst, priced := o.worstCase(p, req)
+		if !priced && o.budget.limited() { // Submit refuses such runs; a provider renamed since?
+			return provider.Response{}, fmt.Errorf("%w: %w", &UnpricedModelError{Model: ModelRef{Provider: p.Name(), Model: req.Model}}, ErrBudgetExceeded)
+		}
+		hold, err := o.budget.reserve(r, worst)
+		if err != nil {
 			return provider.Response{}, err
 		}
-		resp, err := o.callOnce(ctx, r, p, req)
+		resp, cost, err := o.callOnce(ctx, r, p, req)
+		hold.settle(cost)
 		if err == nil {
 			return resp, nil
 		}
@@ -57,10 +63,11 @@ func (o *Orchestrator) llm(ctx context.Context, r *Run, p provider.Provider, ref
 // code or resolve.
 const PurposeKey = attribute.Key("agent_orchestrator.llm.purpose")
 
-// callOnce is one measured provider call. A provider whose SDK records
-// its calls (provider.SelfRecording) is not recorded again here; its span
-// gets the purpose from the context.
-func (o *Orchestrator) callOnce(ctx context.Context, r *Run, p provider.Provider, req provider.Request) (resp provider.Response, err error) {
+// callOnce is one measured provider call; it returns its cost, which the
+// caller settles. A provider whose SDK records its calls
+// (provider.SelfRecording) is not recorded again here; its span gets the
+// purpose from the context.
+func (o *Orchestrator) callOnce(ctx context.Context, r *Run, p provider.Provider, req provider.Request) (resp provider.Response, costUSD float64, err error) {
 	// Every call is a chat to the conventions; what it is for here
 	// (planning, writing a file, resolving a conflict) is the app's own
 	// attribute.
@@ -88,37 +95,9 @@ func (o *Orchestrator) callOnce(ctx context.Context, r *Run, p provider.Provider
 	}
 	r.tokensIn += resp.Usage.InputTokens
 	r.tokensOut += resp.Usage.OutputTokens
-	r.costUSD += res.CostUSD
 	if !res.Priced {
 		r.unpriced++
 	}
 	r.mu.Unlock()
-	o.mu.Lock()
-	o.spentUSD += res.CostUSD
-	o.mu.Unlock()
-	return resp, err
-}
-
-// checkBudget refuses a call whose worst case (its prompt and MaxTokens of
-// output at the model's price) would take the run or the process past its
-// budget.
-func (o *Orchestrator) checkBudget(r *Run, p provider.Provider, req provider.Request) error {
-	price, _ := o.in.LLM.Price(p.Name(), req.Model)
-	worst := price.Cost(llmmetrics.Usage{
-		InputTokens:  int64(len(req.System)+len(req.Prompt)+3) / 4,
-		OutputTokens: int64(req.MaxTokens),
-	})
-	r.mu.Lock()
-	runSpent := r.costUSD
-	r.mu.Unlock()
-	if b := o.cfg.RunBudgetUSD; b > 0 && runSpent+worst > b {
-		return fmt.Errorf("run budget $%.2f: spent $%.4f, next call up to $%.4f: %w", b, runSpent, worst, ErrBudgetExceeded)
-	}
-	o.mu.Lock()
-	total := o.spentUSD
-	o.mu.Unlock()
-	if b := o.cfg.TotalBudgetUSD; b > 0 && total+worst > b {
-		return fmt.Errorf("process budget $%.2f: spent $%.4f, next call up to $%.4f: %w", b, total, worst, ErrBudgetExceeded)
-	}
-	return nil
+	return resp, res.CostUSD, err
 }

@@ -35,7 +35,9 @@ var ErrShuttingDown = errors.New("the orchestrator is shutting down")
 // unfinished.
 var ErrTooManyRuns = errors.New("too many active runs")
 
-// ErrBudgetExceeded stops a run whose next LLM call would pass a budget.
+// ErrBudgetExceeded stops a run whose next LLM call, at its worst case, would
+// pass a budget together with what is spent and held by the calls in
+// flight.
 var ErrBudgetExceeded = llmmetrics.NewError(llmmetrics.ErrorBudgetExceeded, errors.New("cost budget exceeded"))
 
 // Config tunes the orchestrator.
@@ -45,7 +47,9 @@ type Config struct {
 	// MaxRetries is how often a failed task is retried.
 	MaxRetries int
 	// RunBudgetUSD and TotalBudgetUSD cap the LLM cost of one run and of the
-	// process; 0 means no cap.
+	// process; 0 means no cap. Each call reserves its worst case against
+	// both before it starts and settles to its cost after; while either is
+	// set, a run on a model with no price is refused (UnpricedModelError).
 	RunBudgetUSD, TotalBudgetUSD float64
 	// LLMAttempts is how often one LLM call is tried on 429s and 5xx.
 	LLMAttempts int
@@ -100,6 +104,7 @@ type Orchestrator struct {
 
 	runsCounter metric.Int64Counter
 	runsActive  metric.Int64UpDownCounter
+	budget      *budgets
 
 	queues  map[taskmetrics.Profile]*jobQueue
 	workers sync.WaitGroup
@@ -110,7 +115,6 @@ type Orchestrator struct {
 	mu        sync.Mutex
 	accepting bool
 	runs      map[string]*Run
-	spentUSD  float64
 	// The runs kept, by age (oldest at the front), and the finished ones in
 	// the order they finished, for eviction; active counts the unfinished.
 	byAge    list.List
@@ -145,13 +149,14 @@ func New(cfg Config, in Instruments, providers *provider.Registry, ws *workspace
 		metric.WithDescription("Finished runs, by final state."))
 	active, err2 := in.Meter.Int64UpDownCounter("agentorch.runs.active", metric.WithUnit("{run}"),
 		metric.WithDescription("Runs in progress."))
-	if err := errors.Join(err1, err2); err != nil {
+	budget := newBudgets(cfg.RunBudgetUSD, cfg.TotalBudgetUSD)
+	if err := errors.Join(err1, err2, budget.register(in.Meter)); err != nil {
 		return nil, err
 	}
 	base, stop := context.WithCancel(context.Background())
 	o := &Orchestrator{
 		cfg: cfg, in: in, providers: providers, ws: ws, log: cfg.Logger,
-		runsCounter: runs, runsActive: active,
+		runsCounter: runs, runsActive: active, budget: budget,
 		queues: map[taskmetrics.Profile]*jobQueue{}, stop: stop, base: base,
 		accepting: true, runs: map[string]*Run{}, totals: map[State]int64{},
 	}
@@ -168,14 +173,18 @@ func New(cfg Config, in Instruments, providers *provider.Registry, ws *workspace
 	return o, nil
 }
 
-// Submit validates nothing (the API does) and starts a run in the
-// background. ctx is the request's: the run's span continues its trace, but
-// the run outlives the request.
+// Submit validates nothing (the API does) but the models' prices under a
+// budget (an *UnpricedModelError), and starts a run in the background. ctx
+// is the request's: the run's span continues its trace, but the run
+// outlives the request.
 func (o *Orchestrator) Submit(ctx context.Context, spec Spec) (*Run, error) {
 	dirProv, ok1 := o.providers.Get(spec.Director.Provider)
 	workProv, ok2 := o.providers.Get(spec.Worker.Provider)
 	if !ok1 || !ok2 {
 		return nil, errors.New("unknown provider")
+	}
+	if err := o.checkPriced(spec); err != nil {
+		return nil, err
 	}
 	r := &Run{ID: newID(), spec: spec, state: StatePending,
 		director: dirProv, worker: workProv, results: make(chan taskResult)}
@@ -195,6 +204,7 @@ func (o *Orchestrator) Submit(ctx context.Context, spec Spec) (*Run, error) {
 	o.active++
 	o.running.Add(1)
 	o.mu.Unlock()
+	o.budget.start(r)
 
 	runCtx, cancel := context.WithCancel(o.base)
 	runCtx = trace.ContextWithSpan(runCtx, trace.SpanFromContext(ctx))
@@ -209,12 +219,13 @@ func (o *Orchestrator) Submit(ctx context.Context, spec Spec) (*Run, error) {
 	r.traceID = span.SpanContext().TraceID().String()
 	o.runsActive.Add(runCtx, 1)
 	if dirProv.Simulated() || workProv.Simulated() {
-		o.log.Info("run: simulating the LLM (no API key set for the provider)", "run", r.ID,
+		o.log.Info("run: simulating the LLM (the provider is not in ORCH_REAL_PROVIDERS, or has no API key)", "run", r.ID,
 			"director", spec.Director.Provider+"/"+spec.Director.Model, "worker", spec.Worker.Provider+"/"+spec.Worker.Model)
 	}
 	go func() {
 		defer o.running.Done()
 		defer cancel()
+		defer o.budget.end(r)
 		o.execute(runCtx, span, r)
 	}()
 	return r, nil
@@ -307,12 +318,8 @@ func (o *Orchestrator) evict(now time.Time) {
 	}
 }
 
-// SpentUSD returns the process's LLM cost so far.
-func (o *Orchestrator) SpentUSD() float64 {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.spentUSD
-}
+// SpentUSD returns the process's LLM cost so far (settled calls).
+func (o *Orchestrator) SpentUSD() float64 { return o.budget.spentUSD() }
 
 // Shutdown stops accepting runs and waits for the running ones until ctx is
 // done; then it cancels them (they end canceled), and waits for their tasks

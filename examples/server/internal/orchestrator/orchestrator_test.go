@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
@@ -41,11 +40,17 @@ func (s scripted) Complete(_ context.Context, req provider.Request) (provider.Re
 
 func newOrch(t *testing.T, p provider.Provider, cfg Config) (*Orchestrator, string, *sdkmetric.ManualReader) {
 	t.Helper()
+	return newOrchPriced(t, p, cfg, llmmetrics.DefaultPrices())
+}
+
+// newOrchPriced is newOrch with a price table of the test's.
+func newOrchPriced(t *testing.T, p provider.Provider, cfg Config, prices *llmmetrics.Prices) (*Orchestrator, string, *sdkmetric.ManualReader) {
+	t.Helper()
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	git, _ := gitmetrics.New(gitmetrics.WithMeterProvider(mp))
 	tasks, _ := taskmetrics.New(taskmetrics.WithMeterProvider(mp))
-	llm, _ := llmmetrics.New(llmmetrics.WithMeterProvider(mp), llmmetrics.WithPrices(llmmetrics.DefaultPrices()))
+	llm, _ := llmmetrics.New(llmmetrics.WithMeterProvider(mp), llmmetrics.WithPrices(prices))
 	root := t.TempDir()
 	ws, err := workspace.NewManager(root, git)
 	if err != nil {
@@ -56,7 +61,7 @@ func newOrch(t *testing.T, p provider.Provider, cfg Config) (*Orchestrator, stri
 		t.Fatal(err)
 	}
 	reg.Set(p)
-	o, err := New(cfg, Instruments{Git: git, Tasks: tasks, LLM: llm, Meter: metricnoop.NewMeterProvider().Meter("t"),
+	o, err := New(cfg, Instruments{Git: git, Tasks: tasks, LLM: llm, Meter: mp.Meter("t"),
 		Tracer: tracenoop.NewTracerProvider().Tracer("t")}, reg, ws)
 	if err != nil {
 		t.Fatal(err)

@@ -1,14 +1,20 @@
 // Package provider holds the LLM providers of the example server: a
 // simulated provider (the default, so that the server works without an API
 // key), and real ones on the official SDKs with their llmmetrics options:
-// OpenAI (any OpenAI-compatible API) and Anthropic.
+// OpenAI (any OpenAI-compatible API) and Anthropic. A provider is real only
+// when it is named in Config.Real (the server's ORCH_REAL_PROVIDERS) and its
+// API key is set: a key that happens to be in the environment spends no
+// money.
 package provider
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,8 +84,8 @@ func (e *RateLimitError) Unwrap() error { return e.Err }
 func (e *RateLimitError) ErrorType() string { return string(llmmetrics.ErrorRateLimited) }
 
 // Known lists the providers a run may name, with the base URL used when the
-// provider's API key is set: Anthropic's own API, and OpenAI-compatible ones
-// for the others.
+// provider is called for real: Anthropic's own API, and OpenAI-compatible
+// ones for the others.
 var Known = map[string]string{
 	"openai":    "https://api.openai.com/v1",
 	"anthropic": "https://api.anthropic.com",
@@ -97,12 +103,51 @@ func IsKnown(name string) bool {
 	return ok
 }
 
+// RealAll in Config.Real makes every provider whose API key is set real.
+const RealAll = "all"
+
+// ParseReal reads ORCH_REAL_PROVIDERS: a comma-separated list of known
+// providers (not simulated), or all. Names are lower-cased; all absorbs the
+// others.
+func ParseReal(s string) ([]string, error) {
+	var out []string
+	for name := range strings.SplitSeq(s, ",") {
+		name = strings.ToLower(strings.TrimSpace(name))
+		switch {
+		case name == "":
+			continue
+		case name == RealAll:
+			return []string{RealAll}, nil
+		case name == "simulated" || !IsKnown(name):
+			return nil, fmt.Errorf("%q is not a provider that can be called for real; want all or a comma-separated list of %s",
+				name, strings.Join(realNames(), ", "))
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// realNames are the known providers but simulated, sorted.
+func realNames() []string {
+	return slices.DeleteFunc(slices.Sorted(maps.Keys(Known)), func(n string) bool { return n == "simulated" })
+}
+
 // Config says how to build providers.
 type Config struct {
 	// Env looks up environment variables (os.Getenv when nil):
-	// <PROVIDER>_API_KEY (e.g. OPENAI_API_KEY) switches a provider to real
-	// calls through its SDK, <PROVIDER>_BASE_URL overrides its base URL.
+	// <PROVIDER>_API_KEY (e.g. OPENAI_API_KEY) is the key of a provider
+	// called for real through its SDK, <PROVIDER>_BASE_URL overrides its
+	// base URL.
 	Env func(string) string
+	// Real names the providers that are called for real (ParseReal; RealAll
+	// for every one whose key is set). Any other is simulated, even with its
+	// key set; a named provider without its key is an error.
+	Real []string
+	// Logger receives the notes on keys that are set but ignored;
+	// slog.Default() when nil.
+	Logger *slog.Logger
 	// LLM records the real providers' calls (their SDK options); the
 	// orchestrator records the simulated ones.
 	LLM *llmmetrics.Metrics
@@ -121,18 +166,32 @@ type Registry struct {
 	providers map[string]Provider
 }
 
-// NewRegistry builds every known provider up front: simulated ones, or real
-// ones for providers whose API key is set (Anthropic on its SDK, the others
-// on openai-go).
+// NewRegistry builds every known provider up front: real ones for the
+// providers in cfg.Real (Anthropic on its SDK, the others on openai-go),
+// simulated ones for the others. A key set for a provider that is not in
+// cfg.Real is logged once, by its variable's name, with how to opt in.
 func NewRegistry(cfg Config) (*Registry, error) {
 	if cfg.Env == nil {
 		cfg.Env = os.Getenv
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	all := slices.Contains(cfg.Real, RealAll)
 	r := &Registry{providers: map[string]Provider{}}
-	for name, base := range Known {
+	for _, name := range slices.Sorted(maps.Keys(Known)) {
+		base := Known[name]
 		env := strings.ToUpper(name)
-		key := cfg.Env(env + "_API_KEY")
-		if name == "simulated" || key == "" {
+		key := strings.TrimSpace(cfg.Env(env + "_API_KEY"))
+		optIn := name != "simulated" && (all || slices.Contains(cfg.Real, name))
+		switch {
+		case optIn && key == "" && !all:
+			return nil, fmt.Errorf("ORCH_REAL_PROVIDERS names %s, but %s_API_KEY is not set", name, env)
+		case key != "" && !optIn && name != "simulated":
+			cfg.Logger.Info(fmt.Sprintf("provider: %s_API_KEY is set but ignored: runs on %s are simulated; "+
+				"set ORCH_REAL_PROVIDERS=%s (or all) to call it for real", env, name, name))
+		}
+		if !optIn || key == "" {
 			r.providers[name] = NewSimulated(name, cfg.Seed, cfg.Sim)
 			continue
 		}
