@@ -42,6 +42,7 @@ type stack struct {
 	app, prom, jaeger          string
 	collectorHealth, colMetric string
 	datasources                string
+	alerting                   chain
 }
 
 // doctorRun runs `otelobs doctor -json` against the stack and returns the
@@ -61,9 +62,16 @@ func doctorRun(t *testing.T, s stack, extra ...string) (doctor.Report, int) {
 	if err := os.WriteFile(env, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if s.alerting.am == "" {
+		s.alerting = chain{am: closedURL(t), secrets: t.TempDir()}
+	}
+	if s.alerting.config == "" {
+		s.alerting.config = backends.RepoPath("observability", "alertmanager.yml")
+	}
 	args := append([]string{"doctor", "-env", env, "-app", s.app, "-prometheus", s.prom, "-jaeger", s.jaeger,
 		"-grafana", closedURL(t), "-datasources", s.datasources,
-		"-collector-health", s.collectorHealth, "-collector-metrics", s.colMetric}, extra...)
+		"-collector-health", s.collectorHealth, "-collector-metrics", s.colMetric,
+		"-alertmanager", s.alerting.am, "-alertmanager-config", s.alerting.config, "-secrets", s.alerting.secrets}, extra...)
 	var out, errOut bytes.Buffer
 	code := run(t.Context(), append(args, "-json"), &out, &errOut)
 	var r doctor.Report
@@ -142,11 +150,52 @@ func pullApp(t *testing.T, ln net.Listener, tracesEndpoint string) (url, traceID
 }
 
 // configuredPrometheus starts Prometheus as configure.sh sets it up for
-// API_HOST=host:port, scraping every second.
-func configuredPrometheus(t *testing.T, hostPort string, extra backends.PrometheusConfig) *backends.Prometheus {
+// API_HOST=host:port, scraping every second, with the shipped alerts.yml,
+// sending alerts to a healthy alerting chain, which it returns.
+func configuredPrometheus(t *testing.T, target string, extra backends.PrometheusConfig) (*backends.Prometheus, chain) {
 	t.Helper()
+	c := startChain(t, nil)
 	return backends.StartConfiguredPrometheus(t, fmt.Sprintf(
-		"API_HOST=%s\nPROMETHEUS_SCRAPE_INTERVAL=1s\nALERTMANAGER_HOST=127.0.0.1\nALERTMANAGER_PORT=1\n", hostPort), extra)
+		"API_HOST=%s\nPROMETHEUS_SCRAPE_INTERVAL=1s\nALERTMANAGER_HOST=%s\n", target, hostPort(c.am)), extra), c
+}
+
+// chain is an alerting chain for doctor's step 7: Alertmanager's URL, the
+// alertmanager.yml doctor reads and the folder of its secret files.
+type chain struct {
+	am, config, secrets string
+}
+
+// startChain starts Alertmanager with the shipped alertmanager.yml, its
+// secret files (Slack's and the webhook's URLs) in a folder of their own
+// holding the URLs of a local receiver, or the content given per file.
+func startChain(t *testing.T, content map[string]string) chain {
+	t.Helper()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(hook.Close)
+	secrets := t.TempDir()
+	for _, f := range []string{"slack_webhook_url", "webhook_url"} {
+		c, ok := content[f]
+		if !ok {
+			c = hook.URL + "/" + f + "\n"
+		}
+		if c == "-" { // no such file
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(secrets, f), []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shipped := backends.RepoPath("observability", "alertmanager.yml")
+	b, err := os.ReadFile(shipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Notifications at once, and a failed one given up after a second (its
+	// retries last a group_interval), instead of after 30 s and 5 min.
+	conf := strings.NewReplacer("/etc/alertmanager/secrets/", secrets+"/",
+		"group_wait: 30s", "group_wait: 0s", "group_interval: 5m", "group_interval: 1s").Replace(string(b))
+	am := backends.StartAlertmanager(t, conf)
+	return chain{am: am.URL, config: shipped, secrets: secrets}
 }
 
 func hostPort(rawURL string) string {
@@ -162,10 +211,11 @@ func hostPort(rawURL string) string {
 func TestDoctorAllGreen(t *testing.T) {
 	_, jaeger, col := backends.StartPushStack(t)
 	app, traceID := pullApp(t, nil, col.HTTPEndpoint)
-	scraper := configuredPrometheus(t, hostPort(app), backends.PrometheusConfig{})
+	scraper, alerting := configuredPrometheus(t, hostPort(app), backends.PrometheusConfig{})
 	scraper.WaitForExemplar(t, "git_merge_duration_seconds_bucket", traceID)
 	jaeger.WaitForTrace(t, traceID)
-	s := stack{app: app, prom: scraper.URL, jaeger: jaeger.QueryURL, collectorHealth: col.HealthURL, colMetric: col.MetricsURL}
+	s := stack{app: app, prom: scraper.URL, jaeger: jaeger.QueryURL, collectorHealth: col.HealthURL, colMetric: col.MetricsURL,
+		alerting: alerting}
 
 	r, code := doctorRun(t, s)
 	if code != 0 || !r.OK || r.Mode != doctor.ModePull {
@@ -173,7 +223,8 @@ func TestDoctorAllGreen(t *testing.T) {
 	}
 	for _, id := range []string{"app.metrics", "app.exemplars", "contract.series", "prometheus.ready", "prometheus.exemplar_storage",
 		"prometheus.scrape_job", "prometheus.target", "exemplars.git_merge_duration_seconds", "exemplars.task_execution_duration_seconds",
-		"exemplars.llm_cost_dollars_total", "trace", "grafana.exemplar_link", "grafana.traces_to_metrics", "collector.health", "collector.pipeline"} {
+		"exemplars.llm_cost_dollars_total", "trace", "grafana.exemplar_link", "grafana.traces_to_metrics", "collector.health", "collector.pipeline",
+		"alerting.rules", "alerting.alertmanagers", "alerting.prometheus_sends", "alerting.alertmanager", "alerting.secrets"} {
 		wantCheck(t, r, id, doctor.Pass)
 	}
 	wantCheck(t, r, "collector.pipeline", doctor.Pass, "otlp_grpc/jaeger sent")
@@ -229,7 +280,7 @@ func TestDoctorLoopbackBoundApp(t *testing.T) {
 	}
 	app, _ := pullApp(t, ln, "http://"+jaeger.OTLPHTTP)
 	port := ln.Addr().(*net.TCPAddr).Port
-	prom := configuredPrometheus(t, fmt.Sprintf("127.0.0.2:%d", port), backends.PrometheusConfig{})
+	prom, _ := configuredPrometheus(t, fmt.Sprintf("127.0.0.2:%d", port), backends.PrometheusConfig{})
 	prom.WaitForTargetHealth(t, "agent-orchestrator", "down")
 
 	r, code := doctorRun(t, stack{app: app, prom: prom.URL, jaeger: jaeger.QueryURL})
@@ -247,7 +298,7 @@ func TestDoctorLoopbackBoundApp(t *testing.T) {
 func TestDoctorExemplarStorageOff(t *testing.T) {
 	jaeger := backends.StartJaeger(t)
 	app, _ := pullApp(t, nil, "http://"+jaeger.OTLPHTTP)
-	prom := configuredPrometheus(t, hostPort(app), backends.PrometheusConfig{NoExemplarStorage: true})
+	prom, _ := configuredPrometheus(t, hostPort(app), backends.PrometheusConfig{NoExemplarStorage: true})
 	prom.WaitForTargetHealth(t, "agent-orchestrator", "up")
 	prom.WaitForData(t, "git_merge_duration_seconds_bucket")
 
@@ -281,7 +332,7 @@ func TestDoctorOpenMetricsOff(t *testing.T) {
 	contract.Run(t.Context(), in, tp.Tracer("doctor-test"), 1)
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	t.Cleanup(srv.Close)
-	prom := configuredPrometheus(t, hostPort(srv.URL), backends.PrometheusConfig{})
+	prom, _ := configuredPrometheus(t, hostPort(srv.URL), backends.PrometheusConfig{})
 	prom.WaitForTargetHealth(t, "agent-orchestrator", "up")
 	prom.WaitForData(t, "git_merge_duration_seconds_bucket")
 
@@ -359,10 +410,20 @@ func TestDoctorPushAllGreen(t *testing.T) {
 	jaeger.WaitForTrace(t, traceID)
 
 	r, code := doctorRun(t, stack{app: app.URL, prom: prom.URL, jaeger: jaeger.QueryURL,
-		collectorHealth: col.HealthURL, colMetric: col.MetricsURL})
-	if code != 0 || !r.OK || r.Mode != doctor.ModePush {
-		t.Errorf("exit %d, ok %v, mode %s; want 0, true, push; failed: %+v", code, r.OK, r.Mode, r.Failed())
+		collectorHealth: col.HealthURL, colMetric: col.MetricsURL, alerting: startChain(t, nil)})
+	// This Prometheus has no rules and no Alertmanager: step 7 says so
+	// (TestDoctorAlertingChain covers it); every other check passes.
+	var failed []doctor.Check
+	for _, c := range r.Failed() {
+		if c.ID != "alerting.rules" && c.ID != "alerting.alertmanagers" {
+			failed = append(failed, c)
+		}
 	}
+	if code != 1 || len(failed) > 0 || r.Mode != doctor.ModePush {
+		t.Errorf("exit %d, mode %s; want 1 (step 7 only), push; failed: %+v", code, r.Mode, r.Failed())
+	}
+	wantCheck(t, r, "alerting.rules", doctor.Fail, "no alert rules loaded")
+	wantCheck(t, r, "alerting.alertmanager", doctor.Pass)
 	wantCheck(t, r, "app.metrics", doctor.Skip, "push mode")
 	wantCheck(t, r, "prometheus.otlp_receiver", doctor.Pass)
 	wantCheck(t, r, "contract.series", doctor.Pass, "in Prometheus")

@@ -72,6 +72,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sources := fs.String("datasources", "", "Grafana data source provisioning folder, read when Grafana does not answer")
 	health := fs.String("collector-health", "", "the Collector's health check URL (default http://localhost:COLLECTOR_HEALTH_PORT/)")
 	colMetrics := fs.String("collector-metrics", "", "the Collector's own metrics URL (default http://localhost:COLLECTOR_METRICS_PORT/metrics)")
+	am := fs.String("alertmanager", "", "Alertmanager's URL (default http://localhost:ALERTMANAGER_PORT)")
+	amConfig := fs.String("alertmanager-config", "", "the alertmanager.yml whose receivers' secret files are checked (default observability/alertmanager.yml)")
+	secrets := fs.String("secrets", "", "the folder of those secret files (default observability/secrets)")
 	mode := fs.String("mode", "auto", "pull, push or auto (decided by the app's /metrics)")
 	job := fs.String("job", "agent-orchestrator", "the app's Prometheus scrape job")
 	timeout := fs.Duration("timeout", 5*time.Second, "timeout of each request")
@@ -114,6 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		{*app, &cfg.AppURL}, {*prom, &cfg.PrometheusURL}, {*jaeger, &cfg.JaegerURL}, {*grafana, &cfg.GrafanaURL},
 		{*gUser, &cfg.GrafanaUser}, {*gPass, &cfg.GrafanaPassword}, {*sources, &cfg.DatasourcesDir},
 		{*health, &cfg.CollectorHealthURL}, {*colMetrics, &cfg.CollectorMetricsURL},
+		{*am, &cfg.AlertmanagerURL}, {*amConfig, &cfg.AlertmanagerConfig}, {*secrets, &cfg.SecretsDir},
 	} {
 		if o.flag != "" {
 			*o.to = o.flag

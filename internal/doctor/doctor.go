@@ -1,7 +1,8 @@
 // Package doctor checks the chain from an app's measurements to the trace
 // behind them, link by link: the app's /metrics and its exemplars,
 // Prometheus (exemplar storage, the scrape target, query_exemplars), the
-// trace store, Grafana's exemplar link and the Collector's pipeline. Every
+// trace store, Grafana's exemplar link, the Collector's pipeline and the
+// alerting chain (rules, Alertmanager, notifications, receivers). Every
 // failed check says what to change. It backs `otelobs doctor`.
 package doctor
 
@@ -45,6 +46,13 @@ type Config struct {
 	// CollectorMetricsURL its own /metrics.
 	CollectorHealthURL  string
 	CollectorMetricsURL string
+	// AlertmanagerURL is Alertmanager's base URL, as this machine reaches
+	// it.
+	AlertmanagerURL string
+	// AlertmanagerConfig is the alertmanager.yml whose receivers' secret
+	// files (under /etc/alertmanager/secrets/ in the container) are checked
+	// in SecretsDir (observability/secrets/).
+	AlertmanagerConfig, SecretsDir string
 	// Job is the Prometheus scrape job of the app ("agent-orchestrator").
 	Job string
 	// Mode is pull, push or auto (the default).
@@ -69,8 +77,8 @@ const (
 
 // Check is one line of the report.
 type Check struct {
-	// Step is the link of the chain, 1 to 6: app, Prometheus, exemplars,
-	// trace store, Grafana, Collector.
+	// Step is the link of the chain, 1 to 7: app, Prometheus, exemplars,
+	// trace store, Grafana, Collector, alerting.
 	Step int `json:"step"`
 	// ID names the check, e.g. "prometheus.target".
 	ID     string `json:"id"`
@@ -174,6 +182,7 @@ func Run(ctx context.Context, cfg Config) Report {
 	d.checkTrace(ctx)
 	d.checkGrafana(ctx)
 	d.checkCollector(ctx)
+	d.checkAlerting(ctx)
 	r := Report{Mode: d.mode, OK: true, Checks: d.checks}
 	if r.Mode == ModeAuto {
 		r.Mode = "unknown"

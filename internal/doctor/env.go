@@ -16,7 +16,7 @@ var Defaults = map[string]string{
 	"API_HOST": "localhost", "API_PORT": "8000",
 	"PROMETHEUS_PORT": "9090", "GRAFANA_PORT": "3001",
 	"GRAFANA_ADMIN_USER": "admin", "GRAFANA_ADMIN_PASSWORD": "admin",
-	"JAEGER_UI_PORT": "16686", "COLLECTOR_HEALTH_PORT": "13133", "COLLECTOR_METRICS_PORT": "8888",
+	"JAEGER_UI_PORT": "16686", "COLLECTOR_HEALTH_PORT": "13133", "COLLECTOR_METRICS_PORT": "8888", "ALERTMANAGER_PORT": "9093",
 	"GRAFANA_BIND_ADDRESS": "127.0.0.1", "PROMETHEUS_BIND_ADDRESS": "127.0.0.1",
 	"ALERTMANAGER_BIND_ADDRESS": "127.0.0.1", "JAEGER_BIND_ADDRESS": "127.0.0.1",
 	"COLLECTOR_BIND_ADDRESS": "127.0.0.1",
@@ -171,6 +171,9 @@ func ConfigFromEnv(env map[string]string, dir string) (Config, error) {
 		DatasourcesDir:      filepath.Join(dir, "grafana", "provisioning", "datasources"),
 		CollectorHealthURL:  at("COLLECTOR_BIND_ADDRESS", "COLLECTOR_HEALTH_PORT") + "/",
 		CollectorMetricsURL: at("COLLECTOR_BIND_ADDRESS", "COLLECTOR_METRICS_PORT") + "/metrics",
+		AlertmanagerURL:     at("ALERTMANAGER_BIND_ADDRESS", "ALERTMANAGER_PORT"),
+		AlertmanagerConfig:  filepath.Join(dir, "alertmanager.yml"),
+		SecretsDir:          filepath.Join(dir, "secrets"),
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("%s", strings.Join(errs, "; "))
