@@ -167,7 +167,14 @@ func (m *Manager) Open(ctx context.Context, path string) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("workspace %s %w", dir, err)
 	}
-	r := &Repo{dir: dir, base: base, git: m.git}
+	// Its name, for the merge span and the merge lock's accounting
+	// (gitmetrics counts two merges of one repository at once as a lock
+	// violation): its path under the root, unique where base names are not.
+	name, err := filepath.Rel(m.root, dir)
+	if err != nil {
+		name = dir
+	}
+	r := &Repo{dir: dir, name: name, base: base, git: m.git}
 	if err := r.init(ctx); err != nil {
 		return nil, fmt.Errorf("workspace %s: %w", dir, err)
 	}
@@ -243,6 +250,7 @@ func madeByEarlierVersion(ctx context.Context, dir string) bool {
 // base branch; its admin lock serialises worktree and branch bookkeeping.
 type Repo struct {
 	dir  string
+	name string
 	base string
 	git  *gitmetrics.Metrics
 
@@ -470,7 +478,7 @@ func (r *Repo) Merge(ctx context.Context, branch string, resolve Resolver) (resu
 	w.End()
 	defer r.mergeMu.Unlock()
 
-	ctx, op := r.git.StartMerge(ctx, gitmetrics.MergeInfo{Repository: filepath.Base(r.dir), Base: r.base, Head: branch})
+	ctx, op := r.git.StartMerge(ctx, gitmetrics.MergeInfo{Repository: r.name, Base: r.base, Head: branch})
 	conflict := false
 	defer func() {
 		op.End(&err)

@@ -680,3 +680,23 @@ func TestOpenMarksAWorkspaceOfAnEarlierVersion(t *testing.T) {
 		t.Fatalf("merge = %s, %v", res, err)
 	}
 }
+
+// TestRepositoriesAreNamedByTheirPath: two workspaces with the same base name
+// in different folders are two repositories for the merge lock's
+// accounting (gitmetrics counts overlapping merges of one repository as a
+// lock violation): each is named by its path under the root.
+func TestRepositoriesAreNamedByTheirPath(t *testing.T) {
+	t.Parallel()
+	m, _ := newManager(t)
+	a, err := m.Open(t.Context(), filepath.Join(m.Root(), "team-a", "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Open(t.Context(), filepath.Join(m.Root(), "team-b", "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.name != filepath.Join("team-a", "ws") || b.name != filepath.Join("team-b", "ws") {
+		t.Errorf("names %q and %q, want team-a/ws and team-b/ws", a.name, b.name)
+	}
+}
