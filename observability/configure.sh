@@ -34,7 +34,7 @@ fi
 # STACK_BIND_ADDRESS is no longer a setting: it is read only to refuse a
 # value other than loopback (see below).
 defaults=(
-  API_HOST=localhost API_PORT=8000 PROMETHEUS_PORT=9090 PROMETHEUS_SCRAPE_INTERVAL=15s
+  API_HOST=localhost API_PORT=8000 API_METRICS=pull PROMETHEUS_PORT=9090 PROMETHEUS_SCRAPE_INTERVAL=15s
   GRAFANA_PORT=3001 GRAFANA_ADMIN_USER=admin GRAFANA_ADMIN_PASSWORD=admin
   ALERTMANAGER_HOST=alertmanager:9093 ALERTMANAGER_PORT=9093
   PROMETHEUS_HOST=prometheus:9090 COLLECTOR_HOST=otel-collector:8888
@@ -152,6 +152,10 @@ for v in API_PORT PROMETHEUS_PORT GRAFANA_PORT ALERTMANAGER_PORT JAEGER_UI_PORT 
   port_ok "${cfg[$v]}" || errors+=("$v=${cfg[$v]}: want a TCP port from 1 to 65535")
 done
 interval_re='^[1-9][0-9]*(ms|s|m|h)$'
+case ${cfg[API_METRICS]} in
+  pull | push) ;;
+  *) errors+=("API_METRICS=${cfg[API_METRICS]}: want pull (Prometheus scrapes the API's /metrics) or push (the API sends OTLP to the Collector)") ;;
+esac
 if [[ ! ${cfg[PROMETHEUS_SCRAPE_INTERVAL]} =~ $interval_re ]]; then
   errors+=("PROMETHEUS_SCRAPE_INTERVAL=${cfg[PROMETHEUS_SCRAPE_INTERVAL]}: want a duration such as 15s, 5s or 1m")
 fi
@@ -284,7 +288,7 @@ for v in REMOTE_WRITE_PASSWORD_FILE REMOTE_WRITE_BEARER_TOKEN_FILE; do
   fi
 done
 local_re='(^|,)[[:space:]]*(localhost|127\.[0-9.]+)([:,]|$)'
-if [[ ${cfg[API_HOST]} =~ $local_re ]]; then
+if [[ ${cfg[API_METRICS]} == pull && ${cfg[API_HOST]} =~ $local_re ]]; then
   notes+=("API_HOST=${cfg[API_HOST]} is the Prometheus container itself when it runs in Docker; use host.docker.internal (Docker Desktop), 172.17.0.1 (Linux bridge, with the server on ORCH_ADDR=172.17.0.1:8000) or the VM's IP, unless Prometheus runs on the host.")
 fi
 if ((${#errors[@]} > 0)); then
@@ -314,15 +318,20 @@ interval=${cfg[PROMETHEUS_SCRAPE_INTERVAL]}
   echo "    - static_configs:"
   echo "        - targets: [\"$addr_ALERTMANAGER_HOST\"]"
   echo "scrape_configs:"
-  echo "  - job_name: agent-orchestrator"
-  echo "    # OpenMetrics first: the only text format that carries exemplars."
-  echo "    scrape_protocols: [OpenMetricsText1.0.0, OpenMetricsText0.0.1, PrometheusText1.0.0, PrometheusText0.0.4]"
-  if ((${#targets[@]} == 1)); then
-    echo "    static_configs:"
-    echo "      - targets: [\"${targets[0]}\"]"
+  if [[ ${cfg[API_METRICS]} == pull ]]; then
+    echo "  - job_name: agent-orchestrator"
+    echo "    # OpenMetrics first: the only text format that carries exemplars."
+    echo "    scrape_protocols: [OpenMetricsText1.0.0, OpenMetricsText0.0.1, PrometheusText1.0.0, PrometheusText0.0.4]"
+    if ((${#targets[@]} == 1)); then
+      echo "    static_configs:"
+      echo "      - targets: [\"${targets[0]}\"]"
+    else
+      echo "    file_sd_configs:"
+      echo "      - files: [targets/*.json]"
+    fi
   else
-    echo "    file_sd_configs:"
-    echo "      - files: [targets/*.json]"
+    echo "  # API_METRICS=push: the API sends its metrics through the Collector, so"
+    echo "  # no job scrapes it (a scrape would fail, and TargetDown would fire)."
   fi
   # The stack watching itself: alert on up == 0 of these jobs, and on the
   # Collector's otelcol_exporter_send_failed_* series.
@@ -362,7 +371,7 @@ rm -f "$out/prometheus.yml.tmp"
 # targets/, the list was targets.json beside prometheus.yml.
 mkdir -p "$out/targets"
 rm -f "$out/targets.json"
-if ((${#targets[@]} > 1)); then
+if [[ ${cfg[API_METRICS]} == pull ]] && ((${#targets[@]} > 1)); then
   {
     printf '[{"targets": ['
     sep=""
@@ -373,4 +382,8 @@ if ((${#targets[@]} > 1)); then
 else
   rm -f "$out/targets/agent-orchestrator.json"
 fi
-echo "configure.sh: wrote $out/prometheus.yml: scraping ${targets[*]} every $interval${rw_url:+, remote_write to $rw_url}"
+if [[ ${cfg[API_METRICS]} == pull ]]; then
+  echo "configure.sh: wrote $out/prometheus.yml: scraping ${targets[*]} every $interval${rw_url:+, remote_write to $rw_url}"
+else
+  echo "configure.sh: wrote $out/prometheus.yml: the API pushes (API_METRICS=push); scraping the stack every $interval${rw_url:+, remote_write to $rw_url}"
+fi

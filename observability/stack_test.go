@@ -815,3 +815,34 @@ func TestJaegerKeepsTracesAcrossRestart(t *testing.T) {
 		t.Fatalf("after the restart, trace %s has spans %v (%v), want before-restart and child", traceID, spans, err)
 	}
 }
+
+// TestConfigureAPIMetricsPush: with API_METRICS=push no job scrapes the API
+// (its scrape would fail and TargetDown would fire for an API that is
+// fine), the stack's own jobs stay, and the file is valid; a value other
+// than pull or push is refused, naming both.
+func TestConfigureAPIMetricsPush(t *testing.T) {
+	dir, out, ok := configure(t, "API_METRICS=push\nAPI_HOST=10.0.0.5,10.0.0.6\n")
+	if !ok {
+		t.Fatalf("configure.sh: %s", out)
+	}
+	run(t, "promtool", "check", "config", filepath.Join(dir, "prometheus.yml"))
+	conf, _ := os.ReadFile(filepath.Join(dir, "prometheus.yml"))
+	jobs := scrapeTargets(t, string(conf))
+	if _, ok := jobs["agent-orchestrator"]; ok {
+		t.Errorf("API_METRICS=push still scrapes the API:\n%s", conf)
+	}
+	for _, j := range []string{"prometheus", "otel-collector", "alertmanager"} {
+		if _, ok := jobs[j]; !ok {
+			t.Errorf("API_METRICS=push dropped the %s job:\n%s", j, conf)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "targets", "agent-orchestrator.json")); err == nil {
+		t.Error("API_METRICS=push wrote the API's targets file")
+	}
+	if !strings.Contains(out, "API_METRICS=push") {
+		t.Errorf("output does not say the API pushes: %s", out)
+	}
+	if _, out, ok := configure(t, "API_METRICS=both\n"); ok || !strings.Contains(out, "API_METRICS=both: want pull") || !strings.Contains(out, "or push") {
+		t.Errorf("API_METRICS=both: ok=%v\n%s", ok, out)
+	}
+}
