@@ -26,8 +26,9 @@ import (
 // It proves that every series of testdata/stack-series.txt that these parts
 // produce exists under that name at its source (the alert rules read them),
 // and that CollectorExportFailing and AlertmanagerNotificationsFailing fire
-// on the real series, the first from a failure counter born at its first
-// value. TargetDown stays silent: every target is up.
+// on the real series (the Collector's failure counter is born at its first
+// failure and grows with each export after). TargetDown stays silent: every
+// target is up.
 func TestStackWatchesItself(t *testing.T) {
 	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -75,23 +76,40 @@ scrape_configs:
 `, host(am.URL), backends.SelfAddress, colMetrics, host(am.URL)),
 	})
 
-	// One metric point and one span into the Collector: both exports fail.
-	post := func(path, body string) {
+	// Metric points into the Collector, one a second (the alert sees a
+	// failure counter grow, not its birth), and one span: every export fails.
+	post := func(path, body string) error {
 		resp, err := http.Post(col.HTTPEndpoint+path, "application/json", strings.NewReader(body))
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST %s: %s", path, resp.Status)
+			return fmt.Errorf("POST %s: %s", path, resp.Status)
 		}
+		return nil
 	}
 	now := time.Now().UnixNano()
-	post("/v1/metrics", fmt.Sprintf(`{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"meta-test"}}]},`+
-		`"scopeMetrics":[{"metrics":[{"name":"meta_test","gauge":{"dataPoints":[{"asDouble":1,"timeUnixNano":"%d"}]}}]}]}]}`, now))
-	post("/v1/traces", fmt.Sprintf(`{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"meta-test"}}]},`+
+	metric := func() string {
+		return fmt.Sprintf(`{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"meta-test"}}]},`+
+			`"scopeMetrics":[{"metrics":[{"name":"meta_test","gauge":{"dataPoints":[{"asDouble":1,"timeUnixNano":"%d"}]}}]}]}]}`, time.Now().UnixNano())
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	go func() {
+		for ctx.Err() == nil {
+			_ = post("/v1/metrics", metric())
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	if err := post("/v1/traces", fmt.Sprintf(`{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"meta-test"}}]},`+
 		`"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"meta",`+
-		`"kind":1,"startTimeUnixNano":"%d","endTimeUnixNano":"%d"}]}]}]}`, now, now))
+		`"kind":1,"startTimeUnixNano":"%d","endTimeUnixNano":"%d"}]}]}]}`, now, now)); err != nil {
+		t.Fatal(err)
+	}
 
 	// Each series of stack-series.txt, at its source's /metrics.
 	sources := map[string]string{"prometheus": prom.URL + "/metrics", "alertmanager": am.URL + "/metrics", "otel-collector": col.MetricsURL}

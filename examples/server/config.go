@@ -56,7 +56,7 @@ const envDoc = `Environment (telemetry: the OTEL_* variables of the otelobs pack
   ORCH_SHUTDOWN_SCRAPE_WAIT  on SIGTERM, how long /metrics waits for a scrape of the final states (default 2s)
   <PROVIDER>_API_KEY         e.g. OPENAI_API_KEY: the key of a provider in ORCH_REAL_PROVIDERS (ignored otherwise)
   <PROVIDER>_BASE_URL        e.g. OPENAI_BASE_URL: its OpenAI-compatible base URL
-  ORCH_ALLOWED_HOSTS         Host names a loopback-bound server answers besides localhost, 127.0.0.0/8 and ::1 (default host.docker.internal)
+  ORCH_ALLOWED_HOSTS         Host names a loopback-bound server answers besides localhost, 127.0.0.0/8 and ::1 (default host.docker.internal,gateway.docker.internal,host.containers.internal)
   ORCH_REAL_PROVIDERS        providers called for real with their <PROVIDER>_API_KEY, e.g. openai,anthropic, or all (default none: all simulated)`
 
 // loadConfig reads the configuration; every bad value is reported, naming

@@ -14,7 +14,7 @@ import (
 // names Prometheus scrapes it by.
 func TestLoopbackByDefault(t *testing.T) {
 	c, err := loadConfig(nil, func(string) string { return "" }, func() uint64 { return 1 })
-	if err != nil || c.addr != "127.0.0.1:8000" || !c.loopback || strings.Join(c.allowedHosts, ",") != "host.docker.internal" {
+	if err != nil || c.addr != "127.0.0.1:8000" || !c.loopback || strings.Join(c.allowedHosts, ",") != "host.docker.internal,gateway.docker.internal,host.containers.internal" {
 		t.Fatalf("defaults: addr %q loopback %v allowed %v (%v)", c.addr, c.loopback, c.allowedHosts, err)
 	}
 	s := startApp(t, testEnv(t, map[string]string{"ORCH_ALLOWED_HOSTS": "orchestrator.lan"}))

@@ -142,12 +142,16 @@ func (d *doctor) checkAlertmanager(ctx context.Context) {
 		return
 	}
 	m := parseSamples(body)
-	var failing []string
+	// Per integration (the counter has a series per reason too).
+	failed := map[string]float64{}
 	for _, s := range m["alertmanager_notifications_failed_total"] {
-		if s.value > 0 {
-			integration := s.labels["integration"]
+		failed[s.labels["integration"]] += s.value
+	}
+	var failing []string
+	for _, integration := range sortedKeys(failed) {
+		if n := failed[integration]; n > 0 {
 			total := m.sumWhere("alertmanager_notifications_total", "integration", integration)
-			failing = append(failing, fmt.Sprintf("%g of %g %s notifications", s.value, total, integration))
+			failing = append(failing, fmt.Sprintf("%g of %g %s notifications", n, total, integration))
 		}
 	}
 	if len(failing) > 0 {

@@ -321,6 +321,21 @@ func (c *labelCache) get(provider, model string) *entry {
 	return c.slow(k)
 }
 
+// price is the price get's entry would have, without creating the entry.
+func (c *labelCache) price(provider, model string) (Price, bool) {
+	c.mu.RLock()
+	e := c.raw[rawKey{provider, model}]
+	c.mu.RUnlock()
+	if e != nil {
+		return e.price, e.priced
+	}
+	p, m := normalizeProvider(provider), normalizeName(model)
+	if p == "" || m == "" {
+		return Price{}, false
+	}
+	return c.prices.Lookup(p, m)
+}
+
 func (c *labelCache) slow(k rawKey) *entry {
 	raw := normalizeName(k.provider)
 	p, m := normalizeProvider(k.provider), normalizeName(k.model)

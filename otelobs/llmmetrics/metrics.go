@@ -193,8 +193,9 @@ func New(opts ...Option) (*Metrics, error) {
 }
 
 // Price returns the price the Metrics uses for a provider and model, after
-// the same normalisation as the labels.
+// the same normalisation as the labels. It only looks the model up: asking
+// for prices (say, of every model a request names, before refusing it)
+// never uses up the label bound of WithMaxSeries.
 func (m *Metrics) Price(provider, model string) (Price, bool) {
-	e := m.labels.get(provider, model)
-	return e.price, e.priced
+	return m.labels.price(provider, model)
 }

@@ -725,6 +725,26 @@ func TestPricedPastTheSeriesCap(t *testing.T) {
 	})
 }
 
+// TestPriceRegistersNothing: asking for the prices of more models than the
+// series cap (as an API does before refusing unpriced ones) leaves the cap
+// to the models that are recorded.
+func TestPriceRegistersNothing(t *testing.T) {
+	t.Parallel()
+	h := setup(t, WithMaxSeries(2))
+	for i := range 10 {
+		if _, ok := h.m.Price("openai", fmt.Sprintf("bogus-%d", i)); ok {
+			t.Fatalf("bogus-%d is priced", i)
+		}
+	}
+	if p, ok := h.m.Price("openai", "gpt-4o"); !ok || p.Input != 2.5 {
+		t.Errorf("gpt-4o: %+v %v", p, ok)
+	}
+	res := h.m.RecordCall(t.Context(), Request{Provider: "openai", Model: "gpt-4o"}, Usage{InputTokens: 1}, time.Millisecond, nil)
+	if res.Model != "gpt-4o" {
+		t.Errorf("recorded as model %q after 10 price look-ups, want gpt-4o (the cap was used up)", res.Model)
+	}
+}
+
 func TestNoTokenUsageWithoutUsage(t *testing.T) {
 	t.Parallel()
 	h := setup(t)

@@ -265,7 +265,8 @@ func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "", err.Error())
 		return
 	}
-	v, _ := h.orch.Get(run.ID)
+	// From the run itself: one that failed at once may already be evicted.
+	v := run.View()
 	w.Header().Set("Location", "/runs/"+run.ID)
 	writeJSON(w, http.StatusAccepted, map[string]any{
 		"run_id":     v.ID,

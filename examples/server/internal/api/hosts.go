@@ -13,11 +13,12 @@ import (
 )
 
 // DefaultAllowedHosts are the names a loopback-bound server answers besides
-// the loopback ones: host.docker.internal, the name Prometheus in Docker
-// Desktop scrapes the host by. No one can make a browser resolve it to
-// a page of theirs (.internal is never delegated on the Internet), so it
-// opens no way for DNS rebinding.
-var DefaultAllowedHosts = []string{"host.docker.internal"}
+// the loopback ones: the names a container reaches its host by
+// (host.docker.internal, which Prometheus in Docker Desktop scrapes;
+// gateway.docker.internal; Podman's host.containers.internal). No one can
+// make a browser resolve them to a page of theirs (.internal is never
+// delegated on the Internet), so they open no way for DNS rebinding.
+var DefaultAllowedHosts = []string{"host.docker.internal", "gateway.docker.internal", "host.containers.internal"}
 
 // LoopbackBind reports whether a listen address (host:port) is bound to
 // loopback only: localhost or a loopback IP. The host must be empty (every

@@ -121,6 +121,9 @@ type View struct {
 	Error         string  `json:"error,omitempty"`
 }
 
+// View returns the run as the API shows it.
+func (r *Run) View() View { return r.view() }
+
 func (r *Run) view() View {
 	r.mu.Lock()
 	defer r.mu.Unlock()
