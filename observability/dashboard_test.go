@@ -116,7 +116,7 @@ func TestDashboard(t *testing.T) {
 		"Git Merge Duration": {"green", "yellow", "red"}, "Merge Results": {"green"},
 		"Task States": {"green"}, "Task Execution Duration": {"green", "red"},
 		"Total LLM Cost": {"green", "yellow", "red"}, "LLM Requests by Model": {"green"},
-		"LLM Budget": {"green"},
+		"LLM Budget": {"green", "yellow", "red"},
 	}
 	known := knownSeries(t)
 	var rules strings.Builder
@@ -287,10 +287,11 @@ func TestDashboardFiltersJobAndInstance(t *testing.T) {
 		"another instance": {"job": ".*", "instance": literalRegexp("10.0.0.6:8000"), "worker_profile": ".*"},
 	}
 	var tests strings.Builder
-	n := 0
 	for _, p := range d.Panels {
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
 		for _, tg := range p.Targets {
-			n++
 			q := Expr(tg.Expr, right)
 			fmt.Fprintf(&tests, "      # %s %s\n      - expr: %q\n        eval_time: 10m\n        exp_samples: [{labels: '{}', value: 1}]\n",
 				p.Title, tg.RefID, "clamp_max(count(("+q+") == ("+q+")), 1)")
@@ -312,8 +313,5 @@ func TestDashboardFiltersJobAndInstance(t *testing.T) {
 	}
 	if out := run(t, "promtool", "test", "rules", f); !strings.Contains(out, "SUCCESS") {
 		t.Fatalf("promtool test rules:\n%s", out)
-	}
-	if n < 15 {
-		t.Errorf("%d panel queries checked, want every one of the dashboard's", n)
 	}
 }

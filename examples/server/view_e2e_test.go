@@ -56,20 +56,25 @@ func hostileTarget(t *testing.T) string {
 // second server, whose run budget stops its run.
 const cappedInstance = "budget-capped"
 
-// usd and runs format a value as the LLM Budget panel does.
-func usdText(v float64) string  { return view.FormatValue(v, "currencyUSD", nil) }
+// pctText and runsText format a value as the LLM Budget panel does.
+func pctText(v float64) string  { return view.FormatValue(v, "percentunit", nil) }
 func runsText(n float64) string { return view.FormatValue(n, "suffix: runs", nil) }
 
-// budgetLegend returns the LLM Budget panel's legend: each line's name and
-// its "last … · max …".
-func budgetLegend(t *testing.T, ctx context.Context) map[string]string {
+// checkBudgetLegend checks the LLM Budget panel's legend: each line named
+// in want shows that last value, and a line whose want is "" is absent.
+func checkBudgetLegend(t *testing.T, ctx context.Context, where string, want map[string]string) {
 	t.Helper()
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`Object.fromEntries([...document.querySelectorAll('[data-panel="LLM Budget"] .legend li')]`+
 		`.map(li => [li.querySelector('.name').textContent, (li.querySelector('.val') || {}).textContent || '']))`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return got
+	for name, w := range want {
+		line, ok := got[name]
+		if w == "" && ok || w != "" && !strings.Contains(line, "last "+w+" ") {
+			t.Errorf("%s: LLM Budget line %q shows %q, want last %q (\"\": no line); the legend: %v", where, name, line, w, got)
+		}
+	}
 }
 
 // startView serves the view on 127.0.0.1 for prom and jaeger, drawing the
@@ -203,6 +208,13 @@ func TestE2EViewInBrowser(t *testing.T) {
 		return nil
 	})
 	panels := len(backends.LoadDashboard(t).Panels)
+	// What the capped instance spent before its stop, against the default
+	// process cap ($100).
+	spent, err := prom.Query(t.Context(), `agentorch_budget_spent_dollars{instance="`+cappedInstance+`", scope="total"}`)
+	if err != nil || len(spent) != 1 || spent[0].Float() <= 0 {
+		t.Fatalf("the capped instance's spend: %v (%v), want one positive sample", spent, err)
+	}
+	cappedSpent := spent[0].Float()
 
 	v, base := startView(t, prom, jaeger, backends.RepoPath("observability", "grafana", "dashboards", "agent-orchestrator-overview.json"))
 	ctx := backends.Browser(t, 1600, 1100)
@@ -237,17 +249,10 @@ func TestE2EViewInBrowser(t *testing.T) {
 			t.Errorf("the firing alert is not drawn as an annotation on Git Merge Duration: %v (panel: %q; ALERTS now: %v %v)",
 				bands, states["Git Merge Duration"][1], alerts, err)
 		}
-		// Both instances: the run cap, the capped instance's process cap
-		// (the main instance has none), and its one budget stop.
-		budget := budgetLegend(t, ctx)
-		for name, want := range map[string]string{"run limit": usdText(2), "total limit": usdText(100), "runs stopped by the budget": runsText(1)} {
-			if got := budget[name]; !strings.Contains(got, "last "+want+" ") {
-				t.Errorf("LLM Budget: %q shows %q, want last %s (legend %v)", name, got, want, budget)
-			}
-		}
-		if _, ok := budget["run spent"]; !ok {
-			t.Errorf("LLM Budget has no run spent line: %v", budget)
-		}
+		// Both instances: no run in progress, the capped instance's share
+		// of its process cap (the main instance has none), its one stop.
+		checkBudgetLegend(t, ctx, "All", map[string]string{"run spent / limit": pctText(0),
+			"total spent / limit": pctText(cappedSpent / 100), "runs stopped by the budget": runsText(1)})
 		health, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("health")))
 		if !strings.Contains(health, "exemplar storage on") || !strings.Contains(health, "Jaeger ✓") {
 			t.Errorf("health strip: %q", health)
@@ -274,20 +279,15 @@ func TestE2EViewInBrowser(t *testing.T) {
 			instance string
 			want     map[string]string // LLM Budget legend name → its last value; "" absent
 		}{
-			{cappedInstance, map[string]string{"run limit": usdText(0.10), "total limit": usdText(100), "runs stopped by the budget": runsText(1)}},
-			{mainInstance, map[string]string{"run limit": usdText(2), "total limit": "", "runs stopped by the budget": runsText(0)}},
+			{cappedInstance, map[string]string{"run spent / limit": pctText(0), "total spent / limit": pctText(cappedSpent / 100),
+				"runs stopped by the budget": runsText(1)}},
+			{mainInstance, map[string]string{"run spent / limit": pctText(0), "total spent / limit": "", "runs stopped by the budget": runsText(0)}},
 		} {
 			if err := chromedp.Do(ctx, chromedp.Navigate(base+"/?from=now-5m&to=now&refresh=off&var-job=agent-orchestrator&var-instance="+url.QueryEscape(tc.instance))); err != nil {
 				t.Fatal(err)
 			}
 			states := panelStates(t, ctx)
-			budget := budgetLegend(t, ctx)
-			for name, want := range tc.want {
-				got, ok := budget[name]
-				if want == "" && ok || want != "" && !strings.Contains(got, "last "+want+" ") {
-					t.Errorf("instance %s: LLM Budget %q shows %q, want %q (legend %v)", tc.instance, name, got, want, budget)
-				}
-			}
+			checkBudgetLegend(t, ctx, "instance "+tc.instance, tc.want)
 			// The stat is that instance's cost, as Prometheus has it.
 			cost, err := prom.Query(t.Context(), `sum(llm_cost_dollars_total{job="agent-orchestrator", instance="`+tc.instance+`"})`)
 			if err != nil || len(cost) != 1 {
