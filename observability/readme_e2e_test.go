@@ -82,8 +82,9 @@ func copyRepo(t *testing.T) string {
 // TestREADMEStackRunLocal follows the README's stack steps without Docker,
 // as printed (ports moved): run-local.sh up, the server with its traces to
 // the Collector, the guide's curl, load, then doctor passes with no ✗, and
-// a browser on the view shows the eight panels with data and an exemplar
-// opens the run's trace.
+// a browser on the view shows every panel of the dashboard with data (the
+// budget panel too: the server's default budgets) and an exemplar opens the
+// run's trace.
 func TestREADMEStackRunLocal(t *testing.T) {
 	block := readmeStackBlock(t)
 	for _, want := range []string{"run-local.sh up", "go run ./examples/server", "curl -X POST", "otelobs doctor"} {
@@ -141,12 +142,16 @@ func TestREADMEStackRunLocal(t *testing.T) {
 	if resp, err := http.Get(viewURL + "/api/view"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("the view does not answer at %s: %v", viewURL, err)
 	}
+	dash, err := LoadDashboard(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := backends.Browser(t, 1600, 1100)
 	if err := chromedp.Do(ctx, chromedp.Navigate(viewURL+"/?from=now-15m&to=now")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
-		`document.querySelectorAll('[data-panel]').length === 8 && document.querySelectorAll('[data-panel][data-state="loading"]').length === 0`,
+		`document.querySelectorAll('[data-panel]').length === `+strconv.Itoa(len(dash.Panels))+` && document.querySelectorAll('[data-panel][data-state="loading"]').length === 0`,
 		chromedp.WithPollingTimeout(60*time.Second))); err != nil {
 		t.Fatalf("the view's panels did not load: %v", err)
 	}

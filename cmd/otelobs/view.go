@@ -19,7 +19,8 @@ import (
 const viewUsage = `usage: otelobs view [flags]
 
 Serves the "Agent Orchestrator - Overview" dashboard drawn from Prometheus
-(panels, thresholds, the worker_profile variable, exemplars), the trace each
+(panels, thresholds, the job, instance and worker_profile variables, the data
+source variable standing for -prometheus, exemplars), the trace each
 exemplar opens from Jaeger (a span waterfall with links back to the metrics),
 and the stack's health (scrape targets and their errors, exemplar storage,
 Jaeger), on 127.0.0.1:GRAFANA_PORT (3001) by default. Addresses come from
@@ -36,7 +37,7 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	prom := fs.String("prometheus", "", "Prometheus's URL (default http://localhost:PROMETHEUS_PORT)")
 	jaeger := fs.String("jaeger", "", "Jaeger's UI/API URL (default http://localhost:JAEGER_UI_PORT)")
 	dash := fs.String("dashboard", "", "the dashboard JSON (default grafana/dashboards/agent-orchestrator-overview.json beside the .env)")
-	sources := fs.String("datasources", "", "Grafana's data source provisioning folder, for the trace page's links to metrics (default grafana/provisioning/datasources beside the .env)")
+	sources := fs.String("datasources", "", "Grafana's data source provisioning folder, for the trace page's links to metrics and the data source's name (default grafana/provisioning/datasources beside the .env)")
 	minStep := fs.Duration("min-step", 15*time.Second, "the smallest query_range step (Prometheus's scrape interval)")
 	timeout := fs.Duration("timeout", 10*time.Second, "timeout of each request to Prometheus or Jaeger")
 	if err := fs.Parse(args); err != nil {

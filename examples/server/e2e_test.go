@@ -8,11 +8,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -58,12 +57,32 @@ func e2eStackWith(t *testing.T, path string, orchEnv map[string]string, promCfg 
 	}
 	backends.CleanEnv(t, env)
 
-	getenv := testEnv(t, orchEnv)
-	c, err := loadConfig(nil, getenv, func() uint64 { return 1 })
+	s := startE2EApp(t, orchEnv)
+	if path == "pull" {
+		prom = backends.StartPrometheus(t, backends.PrometheusConfig{ScrapeTargets: []string{s.Listener.Addr().String()}})
+		// Prometheus applies new targets after a few seconds: runs before
+		// the first scrape would leave rate() a single sample.
+		backends.Eventually(t, 30*time.Second, "the first scrape", func(ctx context.Context) error {
+			got, err := prom.Query(ctx, `up{job="agent-orchestrator"}`)
+			if err != nil || len(got) != 1 || got[0].Float() != 1 {
+				return fmt.Errorf("up = %v (%v)", got, err)
+			}
+			return nil
+		})
+	}
+	return s, prom, jaeger
+}
+
+// startE2EApp starts the server with the OTEL_* environment the test has
+// set (e2eStackWith's export path) and the ORCH_* settings of orchEnv; opts
+// add to its telemetry's. It stops when the test ends.
+func startE2EApp(t *testing.T, orchEnv map[string]string, opts ...otelobs.Option) *testServer {
+	t.Helper()
+	c, err := loadConfig(nil, testEnv(t, orchEnv), func() uint64 { return 1 })
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(t.Context(), c, otelobs.WithoutGlobals())
+	a, err := newApp(t.Context(), c, append([]otelobs.Option{otelobs.WithoutGlobals()}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,19 +96,7 @@ func e2eStackWith(t *testing.T, path string, orchEnv map[string]string, promCfg 
 			t.Errorf("telemetry shutdown: %v", err)
 		}
 	})
-	if path == "pull" {
-		prom = backends.StartPrometheus(t, backends.PrometheusConfig{ScrapeTargets: []string{srv.Listener.Addr().String()}})
-		// Prometheus applies new targets after a few seconds: runs before
-		// the first scrape would leave rate() a single sample.
-		backends.Eventually(t, 30*time.Second, "the first scrape", func(ctx context.Context) error {
-			got, err := prom.Query(ctx, `up{job="agent-orchestrator"}`)
-			if err != nil || len(got) != 1 || got[0].Float() != 1 {
-				return fmt.Errorf("up = %v (%v)", got, err)
-			}
-			return nil
-		})
-	}
-	return &testServer{Server: srv, app: a, root: c.workspaceRoot}, prom, jaeger
+	return &testServer{Server: srv, app: a, root: c.workspaceRoot}
 }
 
 // labelNames returns the sorted label names of a series, without job and
@@ -238,32 +245,7 @@ func TestE2EServer(t *testing.T) {
 			})
 
 			t.Run("dashboard panels", func(t *testing.T) {
-				b, err := os.ReadFile(backends.RepoPath("observability", "grafana", "dashboards", "agent-orchestrator-overview.json"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				var d struct {
-					Panels []struct {
-						Title   string
-						Targets []struct{ Expr string }
-					}
-				}
-				if err := json.Unmarshal(b, &d); err != nil || len(d.Panels) != 8 {
-					t.Fatalf("dashboard: %v, %d panels", err, len(d.Panels))
-				}
-				for _, p := range d.Panels {
-					for _, tg := range p.Targets {
-						expr := strings.ReplaceAll(tg.Expr, "$worker_profile", ".*")
-						got, err := prom.Query(t.Context(), expr)
-						data := false
-						for _, x := range got {
-							data = data || !math.IsNaN(x.Float())
-						}
-						if err != nil || !data {
-							t.Errorf("panel %q: %q returned no data (%v, %v)", p.Title, expr, got, err)
-						}
-					}
-				}
+				checkDashboardPanels(t, prom)
 			})
 
 			t.Run("exemplars lead to the run's trace", func(t *testing.T) {
@@ -276,4 +258,49 @@ func TestE2EServer(t *testing.T) {
 			})
 		})
 	}
+}
+
+// checkDashboardPanels: the dashboard's variables find the server (job
+// agent-orchestrator, one instance) in Prometheus, every query of every
+// panel has data for them, and none for another instance.
+func checkDashboardPanels(t *testing.T, prom *backends.Prometheus) {
+	d := backends.LoadDashboard(t)
+	if len(d.Panels) != 9 {
+		t.Fatalf("dashboard: %d panels, want 9", len(d.Panels))
+	}
+	values, vars, err := d.Resolve(t.Context(), prom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(values["job"], ",") != "agent-orchestrator" || len(values["instance"]) != 1 {
+		t.Fatalf("the dashboard's variables found jobs %q and instances %q, want agent-orchestrator and the server's one instance", values["job"], values["instance"])
+	}
+	other := maps.Clone(vars)
+	other["instance"] = backends.Regexp("no-such-instance")
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			expr := backends.Expr(tg.Expr, vars)
+			if err := hasData(t.Context(), prom, expr); err != nil {
+				t.Errorf("panel %q %s: %s: %v", p.Title, tg.RefID, expr, err)
+			}
+			none := backends.Expr(tg.Expr, other)
+			if got, err := prom.Query(t.Context(), none); err != nil || len(got) != 0 {
+				t.Errorf("panel %q %s for another instance: %s = %v (%v), want nothing", p.Title, tg.RefID, none, got, err)
+			}
+		}
+	}
+}
+
+// hasData is nil when the query returns a number (not NaN).
+func hasData(ctx context.Context, prom *backends.Prometheus, expr string) error {
+	got, err := prom.Query(ctx, expr)
+	if err != nil {
+		return err
+	}
+	for _, x := range got {
+		if !math.IsNaN(x.Float()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("no data (%v)", got)
 }

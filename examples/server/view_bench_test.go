@@ -13,6 +13,7 @@ import (
 	osexec "os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,10 +61,11 @@ func BenchmarkViewDashboard(b *testing.B) {
 	b.Cleanup(srv.Close)
 	base := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	ctx := backends.Browser(b, 1600, 1100)
+	panels := strconv.Itoa(len(backends.LoadDashboard(b).Panels))
 	for _, rng := range []string{"1h", "24h"} {
 		b.Run("range="+rng, func(b *testing.B) {
 			page := base + "/?from=now-" + rng + "&to=now&refresh=off"
-			wait := chromedp.Poll[bool](`document.querySelectorAll('[data-panel]').length === 8 && `+
+			wait := chromedp.Poll[bool](`document.querySelectorAll('[data-panel]').length === `+panels+` && `+
 				`document.querySelectorAll('[data-panel][data-state="loading"]').length === 0`, chromedp.WithPollingTimeout(time.Minute))
 			// Once outside the measurement: every panel must have data.
 			if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {

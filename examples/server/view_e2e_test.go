@@ -24,9 +24,12 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/agentorchestrator/observability/examples/server/internal/orchestrator"
 	"github.com/agentorchestrator/observability/internal/backends"
 	"github.com/agentorchestrator/observability/internal/view"
+	"github.com/agentorchestrator/observability/otelobs"
 	"github.com/agentorchestrator/observability/otelobs/gitmetrics"
 	"github.com/agentorchestrator/observability/otelobs/taskmetrics"
 )
@@ -47,6 +50,31 @@ func hostileTarget(t *testing.T) string {
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	t.Cleanup(srv.Close)
 	return srv.Listener.Addr().String()
+}
+
+// cappedInstance is the service.instance.id of TestE2EViewInBrowser's
+// second server, whose run budget stops its run.
+const cappedInstance = "budget-capped"
+
+// pctText and runsText format a value as the LLM Budget panel does.
+func pctText(v float64) string  { return view.FormatValue(v, "percentunit", nil) }
+func runsText(n float64) string { return view.FormatValue(n, "suffix: runs", nil) }
+
+// checkBudgetLegend checks the LLM Budget panel's legend: each line named
+// in want shows that last value, and a line whose want is "" is absent.
+func checkBudgetLegend(t *testing.T, ctx context.Context, where string, want map[string]string) {
+	t.Helper()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`Object.fromEntries([...document.querySelectorAll('[data-panel="LLM Budget"] .legend li')]`+
+		`.map(li => [li.querySelector('.name').textContent, (li.querySelector('.val') || {}).textContent || '']))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range want {
+		line, ok := got[name]
+		if w == "" && ok || w != "" && !strings.Contains(line, "last "+w+" ") {
+			t.Errorf("%s: LLM Budget line %q shows %q, want last %q (\"\": no line); the legend: %v", where, name, line, w, got)
+		}
+	}
 }
 
 // startView serves the view on 127.0.0.1 for prom and jaeger, drawing the
@@ -119,6 +147,21 @@ func TestE2EViewInBrowser(t *testing.T) {
 			"scrape_configs:\n  - job_name: other-app\n    static_configs: [{targets: [%q]}]\n", hostileTarget(t)),
 		Files: map[string]string{"rules.yml": "groups:\n  - name: view\n    rules:\n      - alert: ViewTestAlert\n        expr: vector(1)\n        labels: {severity: info}\n"},
 	})
+	// A second instance of the server on the same Collector, whose run
+	// budget stops its one run at its first coder call: the fleet the job
+	// and instance variables choose from, and a budget stop for the budget
+	// panel. It runs first, so that the newest exemplars are the main
+	// instance's merges.
+	capped := startE2EApp(t, map[string]string{"ORCH_RUN_BUDGET_USD": "0.10", "ORCH_SIM_LATENCY_SCALE": "0.05"},
+		otelobs.WithResourceAttributes(attribute.String("service.instance.id", cappedInstance)))
+	if code, body := capped.post(t, guideBody(filepath.Join(capped.root, "capped"), "openai", "gpt-4"), nil); code != 202 {
+		t.Fatalf("POST /runs to the capped instance = %d %v", code, body)
+	} else if v := capped.wait(t, body["run_id"].(string)); v.State != orchestrator.StateBudgetExceeded {
+		t.Fatalf("the capped instance's run ended %s, want %s", v.State, orchestrator.StateBudgetExceeded)
+	}
+	if err := capped.app.tel.ForceFlush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	ws := filepath.Join(s.root, "test-workspace")
 	// Runs spread over a quarter of a minute, so that rate() has several
 	// samples and the last minute's charts have a shape, two at a time on
@@ -150,6 +193,28 @@ func TestE2EViewInBrowser(t *testing.T) {
 	prom.WaitForData(t, `histogram_quantile(0.95, sum by (le) (rate(git_merge_duration_seconds_bucket[5m])))`)
 	prom.WaitForData(t, `sum by (model) (rate(llm_requests_total{job="other-app"}[5m]))`)
 	prom.WaitForData(t, `ALERTS{alertname="ViewTestAlert", alertstate="firing"}`)
+	prom.WaitForData(t, `agentorch_runs_total{state="budget_exceeded", instance="`+cappedInstance+`"}`)
+	var mainInstance string
+	backends.Eventually(t, 30*time.Second, "both instances' target_info", func(ctx context.Context) error {
+		info, err := prom.Series(ctx, `target_info{job="agent-orchestrator"}`)
+		if err != nil || len(info) != 2 {
+			return fmt.Errorf("target_info: %v (%v), want the two instances", info, err)
+		}
+		for _, sr := range info {
+			if sr["instance"] != cappedInstance {
+				mainInstance = sr["instance"]
+			}
+		}
+		return nil
+	})
+	panels := len(backends.LoadDashboard(t).Panels)
+	// What the capped instance spent before its stop, against the default
+	// process cap ($100).
+	spent, err := prom.Query(t.Context(), `agentorch_budget_spent_dollars{instance="`+cappedInstance+`", scope="total"}`)
+	if err != nil || len(spent) != 1 || spent[0].Float() <= 0 {
+		t.Fatalf("the capped instance's spend: %v (%v), want one positive sample", spent, err)
+	}
+	cappedSpent := spent[0].Float()
 
 	v, base := startView(t, prom, jaeger, backends.RepoPath("observability", "grafana", "dashboards", "agent-orchestrator-overview.json"))
 	ctx := backends.Browser(t, 1600, 1100)
@@ -162,8 +227,8 @@ func TestE2EViewInBrowser(t *testing.T) {
 		}
 		states := panelStates(t, ctx)
 		t.Logf("first complete render in %v, %d Prometheus requests", time.Since(start).Round(time.Millisecond), v.Stats().Queries-before.Queries)
-		if len(states) != 8 {
-			t.Errorf("%d panels drawn, want 8: %v", len(states), states)
+		if len(states) != panels {
+			t.Errorf("%d panels drawn, want the dashboard's %d: %v", len(states), panels, states)
 		}
 		for title, st := range states {
 			if st[0] != view.StateOK {
@@ -184,6 +249,10 @@ func TestE2EViewInBrowser(t *testing.T) {
 			t.Errorf("the firing alert is not drawn as an annotation on Git Merge Duration: %v (panel: %q; ALERTS now: %v %v)",
 				bands, states["Git Merge Duration"][1], alerts, err)
 		}
+		// Both instances: no run in progress, the capped instance's share
+		// of its process cap (the main instance has none), its one stop.
+		checkBudgetLegend(t, ctx, "All", map[string]string{"run spent / limit": pctText(0),
+			"total spent / limit": pctText(cappedSpent / 100), "runs stopped by the budget": runsText(1)})
 		health, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("health")))
 		if !strings.Contains(health, "exemplar storage on") || !strings.Contains(health, "Jaeger ✓") {
 			t.Errorf("health strip: %q", health)
@@ -205,6 +274,52 @@ func TestE2EViewInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("the job and instance variables filter", func(t *testing.T) {
+		for _, tc := range []struct {
+			instance string
+			want     map[string]string // LLM Budget legend name → its last value; "" absent
+		}{
+			{cappedInstance, map[string]string{"run spent / limit": pctText(0), "total spent / limit": pctText(cappedSpent / 100),
+				"runs stopped by the budget": runsText(1)}},
+			{mainInstance, map[string]string{"run spent / limit": pctText(0), "total spent / limit": "", "runs stopped by the budget": runsText(0)}},
+		} {
+			if err := chromedp.Do(ctx, chromedp.Navigate(base+"/?from=now-5m&to=now&refresh=off&var-job=agent-orchestrator&var-instance="+url.QueryEscape(tc.instance))); err != nil {
+				t.Fatal(err)
+			}
+			states := panelStates(t, ctx)
+			checkBudgetLegend(t, ctx, "instance "+tc.instance, tc.want)
+			// The stat is that instance's cost, as Prometheus has it.
+			cost, err := prom.Query(t.Context(), `sum(llm_cost_dollars_total{job="agent-orchestrator", instance="`+tc.instance+`"})`)
+			if err != nil || len(cost) != 1 {
+				t.Fatalf("the instance's cost: %v %v", cost, err)
+			}
+			if st, want := states["Total LLM Cost"], view.FormatValue(cost[0].Float(), "currencyUSD", nil); strings.TrimSpace(st[1]) != want {
+				t.Errorf("instance %s: Total LLM Cost shows %q, Prometheus says %s", tc.instance, st[1], want)
+			}
+			menus, err := chromedp.Run(ctx, chromedp.Evaluate[map[string][]string](`Object.fromEntries([...document.querySelectorAll('form.vars select')].map(s => `+
+				`[s.name, [...s.options].map(o => (o.selected ? '*' : '') + (s.disabled ? o.text : o.value))]))`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			others := []string{cappedInstance, mainInstance}
+			slices.Sort(others)
+			wantMenus := map[string]string{"var-datasource": "*Prometheus", "var-job": "$__all,*agent-orchestrator"}
+			var inst []string
+			for _, i := range others {
+				if i == tc.instance {
+					i = "*" + i
+				}
+				inst = append(inst, i)
+			}
+			wantMenus["var-instance"] = "$__all," + strings.Join(inst, ",")
+			for name, want := range wantMenus {
+				if got := strings.Join(menus[name], ","); got != want {
+					t.Errorf("instance %s: menu %s = %s, want %s", tc.instance, name, got, want)
+				}
+			}
+		}
+	})
+
 	t.Run("auto-refresh reloads the panels", func(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/?from=now-5m&to=now&refresh=5s")); err != nil {
 			t.Fatal(err)
@@ -216,7 +331,7 @@ func TestE2EViewInBrowser(t *testing.T) {
 			chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 			t.Fatalf("the panels were not reloaded within 15 s at refresh=5s: %v", err)
 		}
-		if n := v.Stats().Queries - before; n < 8 {
+		if n := v.Stats().Queries - before; n < int64(panels) {
 			t.Errorf("a refresh made %d Prometheus requests, want at least one per panel", n)
 		}
 	})
@@ -368,6 +483,29 @@ func TestE2EViewInBrowser(t *testing.T) {
 		}
 		if st := states["Git Merge Duration"]; st[0] != view.StateOK {
 			t.Errorf("the other panels must still draw: Git Merge Duration %v", st)
+		}
+	})
+
+	t.Run("hostile selections are text", func(t *testing.T) {
+		// Each is a value the queries match exactly (so no panel has data,
+		// and none fails), and the menus show them as text.
+		hostileJob := `x"}) or vector(1) or up{a="`
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/?from=now-5m&to=now&refresh=off&var-job="+url.QueryEscape(hostileJob)+
+			"&var-instance="+url.QueryEscape(hostileModels[1]))); err != nil {
+			t.Fatal(err)
+		}
+		for title, st := range panelStates(t, ctx) {
+			if st[0] != view.StateEmpty {
+				t.Errorf("panel %q with a hostile job and instance: %s: %s", title, st[0], st[1])
+			}
+		}
+		sel, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`['job', 'instance'].map(n => [...document.querySelector('select[name="var-' + n + '"]').selectedOptions].map(o => o.value).join())`))
+		if strings.Join(sel, "|") != hostileJob+"|"+hostileModels[1] {
+			t.Errorf("the menus' selections show %q", sel)
+		}
+		xss, err := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.__xss) + " " + document.querySelectorAll('img, script:not([src])').length`))
+		if err != nil || xss != "undefined 0" {
+			t.Errorf("a hostile selection ran or became an element: __xss and elements = %q (%v)", xss, err)
 		}
 	})
 }

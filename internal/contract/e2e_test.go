@@ -8,12 +8,14 @@ package contract
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -188,7 +190,52 @@ func TestE2EContract(t *testing.T) {
 				s.jaeger.WaitForTrace(t, traceID, "run", "git.merge", "task.execute", "chat gpt-4")
 			})
 			t.Run("guide queries", func(t *testing.T) { checkGuideQueries(t, s.prom) })
+			t.Run("dashboard panels", func(t *testing.T) { checkDashboardPanels(t, s.prom) })
 		})
+	}
+}
+
+// exampleServerPanels are the dashboard's panels that read only series of
+// the example server (its budget gauges and agentorch_runs_total), which
+// this workload does not make; examples/server's e2e tests check them with
+// data (TestE2EServer, and TestE2EViewInBrowser with a run its budget
+// stops).
+var exampleServerPanels = []string{"LLM Budget"}
+
+// checkDashboardPanels: the dashboard's job and instance variables, read
+// from target_info as Grafana reads them, find this path's one service and
+// instance; every query of every other panel has data for them and none
+// for another instance; the example server's panels have none here.
+func checkDashboardPanels(t *testing.T, prom *backends.Prometheus) {
+	d := backends.LoadDashboard(t)
+	values, vars, err := d.Resolve(t.Context(), prom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(values["job"]) != 1 || len(values["instance"]) != 1 {
+		t.Fatalf("the dashboard's variables found jobs %q and instances %q, want this path's one service", values["job"], values["instance"])
+	}
+	other := maps.Clone(vars)
+	other["instance"] = backends.Regexp("no-such-instance")
+	for _, p := range d.Panels {
+		example := slices.Contains(exampleServerPanels, p.Title)
+		for _, tg := range p.Targets {
+			expr := backends.Expr(tg.Expr, vars)
+			got, err := prom.Query(t.Context(), expr)
+			data := slices.ContainsFunc(got, func(s backends.Sample) bool { return !math.IsNaN(s.Float()) })
+			switch {
+			case err != nil:
+				t.Errorf("panel %q %s: %s: %v", p.Title, tg.RefID, expr, err)
+			case example && len(got) > 0:
+				t.Errorf("panel %q %s: %s = %v: the workload has none of the example server's series", p.Title, tg.RefID, expr, got)
+			case !example && !data:
+				t.Errorf("panel %q %s: %s returned no data (%v)", p.Title, tg.RefID, expr, got)
+			}
+			none := backends.Expr(tg.Expr, other)
+			if got, err := prom.Query(t.Context(), none); err != nil || len(got) != 0 {
+				t.Errorf("panel %q %s for another instance: %s = %v (%v), want nothing", p.Title, tg.RefID, none, got, err)
+			}
+		}
 	}
 }
 

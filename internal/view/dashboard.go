@@ -52,8 +52,9 @@ type Annotation struct {
 	Step            string          `json:"step"`
 }
 
-// Variable is a dashboard variable of type "query" with a label_values()
-// definition.
+// Variable is a dashboard variable: of type "query" with a label_values()
+// definition, or of type "datasource" (its query is the plugin type,
+// "prometheus"), which the view resolves to its one Prometheus.
 type Variable struct {
 	Name       string          `json:"name"`
 	Label      string          `json:"label"`
@@ -237,6 +238,9 @@ func ParseDashboard(b []byte) (*Dashboard, error) {
 		ids[p.ID] = true
 	}
 	for _, v := range d.Templating.List {
+		if v.Type == TypeDatasourceVar {
+			continue
+		}
 		if _, _, err := v.labelValues(); err != nil {
 			errs = append(errs, err.Error())
 		}
@@ -278,11 +282,95 @@ func (d *Dashboard) Check() []string {
 		}
 	}
 	for _, v := range d.Templating.List {
-		if v.Type != "query" {
+		switch v.Type {
+		case TypeQueryVar:
+		case TypeDatasourceVar:
+			if pt := v.pluginType(); pt != "prometheus" {
+				out = append(out, fmt.Sprintf("variable %s: data sources of type %q: the view draws from its one Prometheus", v.Name, pt))
+			}
+		default:
 			out = append(out, fmt.Sprintf("variable %s: unsupported type %s", v.Name, v.Type))
 		}
 	}
+	return append(out, d.checkDatasources()...)
+}
+
+// Variable types the view resolves.
+const (
+	TypeQueryVar      = "query"
+	TypeDatasourceVar = "datasource"
+)
+
+// checkDatasources notes each data source reference the view cannot honour:
+// of another type than prometheus, or naming a variable that is not a data
+// source variable of the dashboard. Every panel is drawn from the view's
+// one Prometheus whatever its reference says.
+func (d *Dashboard) checkDatasources() []string {
+	vars := map[string]bool{}
+	for _, v := range d.Templating.List {
+		if v.Type == TypeDatasourceVar {
+			vars[v.Name] = true
+		}
+	}
+	var out []string
+	check := func(where string, raw json.RawMessage) {
+		if msg := datasourceProblem(raw, vars); msg != "" {
+			out = append(out, where+": "+msg)
+		}
+	}
+	for _, a := range d.Annotations.List {
+		check(fmt.Sprintf("annotation %q", a.Name), a.Datasource)
+	}
+	for _, v := range d.Templating.List {
+		if v.Type != TypeDatasourceVar {
+			check("variable "+v.Name, v.Datasource)
+		}
+	}
+	for _, p := range d.Panels {
+		check(fmt.Sprintf("panel %q", p.Title), p.Datasource)
+		for _, t := range p.Targets {
+			check(fmt.Sprintf("panel %q target %s", p.Title, t.RefID), t.Datasource)
+		}
+	}
 	return out
+}
+
+// datasourceVarRef is a data source uid (or name) that is a variable:
+// $name, ${name} or [[name]].
+var datasourceVarRef = regexp.MustCompile(`^(?:\$\{([a-zA-Z_][a-zA-Z0-9_]*)\}|\[\[([a-zA-Z_][a-zA-Z0-9_]*)\]\]|\$([a-zA-Z_][a-zA-Z0-9_]*))$`)
+
+// datasourceProblem says what is wrong with one data source reference
+// (absent, a name, or {"type", "uid"}); empty: nothing.
+func datasourceProblem(raw json.RawMessage, vars map[string]bool) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "" // the default data source
+	}
+	var ref struct{ Type, UID string }
+	var name string
+	if json.Unmarshal(raw, &name) == nil {
+		ref.UID = name
+	} else if err := json.Unmarshal(raw, &ref); err != nil {
+		return fmt.Sprintf("data source %s: want {\"type\": \"prometheus\", \"uid\": …}", raw)
+	}
+	if m := datasourceVarRef.FindStringSubmatch(ref.UID); m != nil {
+		if v := m[1] + m[2] + m[3]; !vars[v] {
+			return fmt.Sprintf("data source %s is not a data source variable of the dashboard", ref.UID)
+		}
+	}
+	if ref.Type != "" && ref.Type != "prometheus" {
+		return fmt.Sprintf("data source of type %q: the view draws from its one Prometheus", ref.Type)
+	}
+	return ""
+}
+
+// pluginType is a data source variable's query: the type of the data
+// sources it offers.
+func (v Variable) pluginType() string {
+	var s string
+	if json.Unmarshal(v.Query, &s) != nil {
+		return string(v.Query)
+	}
+	return s
 }
 
 // Panel returns the panel with the id.

@@ -104,6 +104,9 @@ func (s *Server) readQuery(r *http.Request) (pageQuery, error) {
 		}
 	}
 	for _, vr := range s.dash.Templating.List {
+		if vr.Type == TypeDatasourceVar {
+			continue // the view's one Prometheus; see datasourceNotes
+		}
 		sel := f["var-"+vr.Name]
 		if len(sel) == 0 || slices.Contains(sel, "$__all") {
 			q.Selected[vr.Name] = nil
@@ -121,35 +124,84 @@ func (s *Server) readQuery(r *http.Request) (pageQuery, error) {
 // expressions: the selected values, or for All the variable's allValue
 // (else every value Prometheus has).
 func (s *Server) varValues(ctx context.Context, q pageQuery) (map[string]string, error) {
-	out := map[string]string{}
-	for _, vr := range s.dash.Templating.List {
-		sel := q.Selected[vr.Name]
-		if sel == nil {
-			if vr.AllValue != "" {
-				out[vr.Name] = vr.AllValue
-				continue
-			}
-			vals, err := s.variableOptions(ctx, vr, q)
-			if err != nil {
-				return nil, err
-			}
-			if len(vals) == 0 {
-				out[vr.Name] = ".*"
-				continue
-			}
-			sel = vals
-		}
-		out[vr.Name] = regexValue(sel)
-	}
-	return out, nil
+	vals, _, err := s.resolveVars(ctx, q, false)
+	return vals, err
 }
 
-func (s *Server) variableOptions(ctx context.Context, vr Variable, q pageQuery) ([]string, error) {
+// varMenu is what Prometheus has for one variable.
+type varMenu struct {
+	values []string
+	err    error
+}
+
+// resolveVars resolves the query variables in the dashboard's order, each
+// label_values() selector interpolated with the variables before it, as
+// Grafana chains them (the instances of the jobs selected). With menus,
+// every variable's values are read, for the page's menus, and a failed
+// read is that menu's error (the variable then stands for .*); without,
+// only the values an All without allValue needs are read, and a failed
+// read is the error.
+func (s *Server) resolveVars(ctx context.Context, q pageQuery, menus bool) (map[string]string, map[string]varMenu, error) {
+	vals := map[string]string{}
+	out := map[string]varMenu{}
+	for _, vr := range s.dash.Templating.List {
+		if vr.Type == TypeDatasourceVar {
+			continue
+		}
+		sel := q.Selected[vr.Name]
+		var m varMenu
+		if menus || (sel == nil && vr.AllValue == "") {
+			m.values, m.err = s.variableOptions(ctx, vr, q, vals)
+			if m.err != nil && !menus {
+				return nil, nil, m.err
+			}
+		}
+		out[vr.Name] = m
+		switch {
+		case sel != nil:
+			vals[vr.Name] = regexValue(sel)
+		case vr.AllValue != "":
+			vals[vr.Name] = vr.AllValue
+		case len(m.values) == 0:
+			vals[vr.Name] = ".*"
+		default:
+			vals[vr.Name] = regexValue(m.values)
+		}
+	}
+	return vals, out, nil
+}
+
+// variableOptions lists a variable's values: its label_values() selector,
+// with the variables resolved so far (vars) interpolated and escaped, at
+// Prometheus.
+func (s *Server) variableOptions(ctx context.Context, vr Variable, q pageQuery, vars map[string]string) ([]string, error) {
 	match, label, err := vr.labelValues()
 	if err != nil {
 		return nil, err
 	}
+	if match, err = interpolate(match, vars); err != nil {
+		return nil, fmt.Errorf("variable %s: %v", vr.Name, err)
+	}
 	return s.prom.labelValues(ctx, label, match, q.From, q.To)
+}
+
+// datasourceNotes are the page's notes on var-datasource values that name
+// another data source than the view's Prometheus (a Grafana link's, for
+// one): the view draws from one Prometheus only.
+func (s *Server) datasourceNotes(r *http.Request) []string {
+	var out []string
+	for _, vr := range s.dash.Templating.List {
+		if vr.Type != TypeDatasourceVar {
+			continue
+		}
+		for _, v := range r.URL.Query()["var-"+vr.Name] {
+			if !s.source.means(v) {
+				out = append(out, fmt.Sprintf("var-%s=%s: the view draws from one Prometheus, %s (%s); start it with -prometheus to draw from another",
+					vr.Name, strconv.Quote(v), s.source.Name, s.prom.display))
+			}
+		}
+	}
+	return out
 }
 
 // gridClass places a panel on the dashboard's 24-column grid (classes
@@ -192,6 +244,9 @@ type varView struct {
 	All         bool
 	Options     []option
 	Error       string
+	// Fixed is a data source variable's one choice (the view's
+	// Prometheus), and Title says where it points.
+	Fixed, Title string
 }
 
 type option struct {
@@ -223,7 +278,8 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := s.basePage(r.Context(), q, "/", nil)
-	page.Title, page.Description, page.Notes = s.dash.Title, s.dash.Description, s.dash.Check()
+	page.Title, page.Description = s.dash.Title, s.dash.Description
+	page.Notes = append(s.dash.Check(), s.datasourceNotes(r)...)
 	qs := q.values().Encode()
 	for _, p := range s.dash.Panels {
 		page.Panels = append(page.Panels, panelSlot{ID: strconv.Itoa(p.ID), Title: p.Title, Type: p.Type,
@@ -256,14 +312,22 @@ func (s *Server) basePage(ctx context.Context, q pageQuery, path string, keep ur
 	for _, rf := range refreshes {
 		page.Refreshes = append(page.Refreshes, link{Label: rf, Href: with(map[string]string{"refresh": rf}), Active: rf == q.Refresh})
 	}
+	_, menus, _ := s.resolveVars(ctx, q, true)
 	for _, vr := range s.dash.Templating.List {
 		vv := varView{Name: vr.Name, Label: vr.Label, All: q.Selected[vr.Name] == nil}
 		if vv.Label == "" {
 			vv.Label = vr.Name
 		}
-		vals, err := s.variableOptions(ctx, vr, q)
-		if err != nil {
-			vv.Error = err.Error()
+		if vr.Type == TypeDatasourceVar {
+			vv.Fixed = s.source.Name
+			vv.Title = "every panel is drawn from " + s.prom.display
+			page.Vars = append(page.Vars, vv)
+			continue
+		}
+		m := menus[vr.Name]
+		vals := m.values
+		if m.err != nil {
+			vv.Error = m.err.Error()
 		}
 		for _, x := range q.Selected[vr.Name] { // a selected value Prometheus no longer has stays selectable
 			if !slices.Contains(vals, x) {

@@ -45,7 +45,9 @@ type Config struct {
 	Dashboard string
 	// Datasources is Grafana's data source provisioning folder: its Jaeger
 	// data source's tracesToMetrics queries become the trace page's links
-	// to metrics. Empty: none.
+	// to metrics, and its default Prometheus data source names the one the
+	// view draws from (what the dashboard's data source variable resolves
+	// to). Empty: none, and the variable's current value names it.
 	Datasources string
 	// MinStep is the smallest query_range step (the scrape interval; 15 s
 	// when zero).
@@ -68,6 +70,7 @@ type Server struct {
 	prom    *prometheus
 	jaeger  *jaeger
 	t2m     *tracesToMetrics
+	source  promSource
 	minStep time.Duration
 	tmpl    *template.Template
 	mux     *http.ServeMux
@@ -109,9 +112,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.jaeger = &jaeger{base: strings.TrimSuffix(cfg.JaegerURL, "/"), client: &http.Client{Timeout: cfg.Timeout}}
 	s.jaeger.display = redact(s.jaeger.base)
+	s.source = dashboardPromSource(s.dash)
 	if cfg.Datasources != "" {
 		if s.t2m, err = loadTracesToMetrics(cfg.Datasources); err != nil {
 			return nil, err
+		}
+		src, ok, err := loadPromSource(cfg.Datasources)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			s.source = src
 		}
 	}
 	s.tmpl, err = template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")

@@ -43,17 +43,64 @@ func TestShippedDashboardUnderstood(t *testing.T) {
 	for _, p := range d.Panels {
 		types[p.Type]++
 	}
-	if types[TypeGauge] == 0 || types[TypeStat] == 0 || types[TypeTimeSeries] == 0 || len(d.Panels) != 8 {
-		t.Errorf("panel types %v in %d panels: the tests below assume gauge, stat and timeseries in 8", types, len(d.Panels))
+	if types[TypeGauge] == 0 || types[TypeStat] == 0 || types[TypeTimeSeries] == 0 || len(d.Panels) != 9 {
+		t.Errorf("panel types %v in %d panels: the tests below assume gauge, stat and timeseries in 9", types, len(d.Panels))
 	}
 	for _, p := range d.Panels {
 		if p.Type == TypeTimeSeries && p.FieldConfig.Defaults.Color.Mode != "palette-classic" {
 			t.Errorf("%s: colour mode %q: several series need distinct colours (palette-classic)", p.Title, p.FieldConfig.Defaults.Color.Mode)
 		}
 	}
-	match, label, err := d.Templating.List[0].labelValues()
-	if err != nil || match != "active_workers" || label != "worker_profile" {
-		t.Errorf("variable query: %q %q %v", match, label, err)
+	var got []string
+	for _, v := range d.Templating.List {
+		if v.Type == TypeDatasourceVar {
+			got = append(got, v.Name+"=datasource:"+v.pluginType())
+			continue
+		}
+		match, label, err := v.labelValues()
+		if err != nil {
+			t.Errorf("variable %s: %v", v.Name, err)
+		}
+		got = append(got, v.Name+"="+label+"@"+match)
+	}
+	want := `datasource=datasource:prometheus job=job@target_info instance=instance@target_info{job=~"$job"} ` +
+		`worker_profile=worker_profile@active_workers{job=~"$job", instance=~"$instance"}`
+	if strings.Join(got, " ") != want {
+		t.Errorf("variables:\n%s\nwant (each label_values selector reading only the variables before it):\n%s", strings.Join(got, " "), want)
+	}
+}
+
+// TestCheckDatasources: a data source the view cannot stand for is noted:
+// another type, or a variable that is not a data source variable of the
+// dashboard; a reference to the data source variable, to a Prometheus by
+// uid, or none, is not.
+func TestCheckDatasources(t *testing.T) {
+	for _, tc := range []struct{ vars, ds, want string }{
+		{`{"name":"ds","type":"datasource","query":"prometheus"}`, `{"type":"prometheus","uid":"${ds}"}`, ""},
+		{`{"name":"ds","type":"datasource","query":"prometheus"}`, `{"type":"prometheus","uid":"$ds"}`, ""},
+		{`{"name":"ds","type":"datasource","query":"prometheus"}`, `{"type":"prometheus","uid":"[[ds]]"}`, ""},
+		{`{"name":"ds","type":"datasource","query":"prometheus"}`, `{"type":"prometheus","uid":"prometheus"}`, ""},
+		{`{"name":"ds","type":"datasource","query":"prometheus"}`, `null`, ""},
+		{`{"name":"ds","type":"datasource","query":"prometheus"}`, `"Prometheus"`, ""},
+		{`{"name":"ds","type":"datasource","query":"prometheus"}`, `{"type":"prometheus","uid":"${other}"}`,
+			`panel "A": data source ${other} is not a data source variable of the dashboard`},
+		{`{"name":"v","type":"query","query":"label_values(up, job)"}`, `{"type":"prometheus","uid":"${v}"}`,
+			`panel "A": data source ${v} is not a data source variable of the dashboard`},
+		{`{"name":"ds","type":"datasource","query":"prometheus"}`, `{"type":"loki","uid":"logs"}`,
+			`panel "A": data source of type "loki": the view draws from its one Prometheus`},
+		{`{"name":"ds","type":"datasource","query":"loki"}`, `{"type":"prometheus","uid":"${ds}"}`,
+			`variable ds: data sources of type "loki": the view draws from its one Prometheus`},
+		{`{"name":"ds","type":"datasource","query":"prometheus"}`, `7`, `panel "A": data source 7: want {"type": "prometheus", "uid": …}`},
+	} {
+		d, err := ParseDashboard([]byte(`{"title":"x","templating":{"list":[` + tc.vars + `]},"panels":[{"id":1,"title":"A","type":"stat",` +
+			`"datasource":` + tc.ds + `,"gridPos":{"h":8,"w":6}}]}`))
+		if err != nil {
+			t.Errorf("%s %s: %v", tc.vars, tc.ds, err)
+			continue
+		}
+		if got := strings.Join(d.Check(), "; "); got != tc.want {
+			t.Errorf("%s with data source %s: notes %q, want %q", tc.vars, tc.ds, got, tc.want)
+		}
 	}
 }
 
@@ -620,7 +667,7 @@ func TestURLPasswordsHidden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, target := range []string{"/api/view", "/health", "/fragment/health", "/panel/3", "/trace/0af7651916cd43dd8448eb211c80319c"} {
+	for _, target := range []string{"/", "/?var-datasource=mimir", "/api/view", "/health", "/fragment/health", "/panel/3", "/trace/0af7651916cd43dd8448eb211c80319c"} {
 		if b := get(t, s, target).Body.String(); strings.Contains(b, "s3cret") || strings.Contains(b, "t0ken") {
 			t.Errorf("%s shows a URL's password:\n%s", target, b)
 		}
