@@ -160,10 +160,16 @@ func TestE2EServer(t *testing.T) {
 				merges += v.Merges["success"] + v.Merges["conflict"] + v.Merges["error"]
 				conflicts += v.Merges["conflict"]
 			}
-			backends.Eventually(t, 60*time.Second, "every merge in Prometheus", func(ctx context.Context) error {
+			// A scrape after the last run ended: its merges counted, and its
+			// last task no longer active (a scrape between its merge and the
+			// end of its execution has the one and not the other).
+			backends.Eventually(t, 60*time.Second, "every merge in Prometheus, no task active", func(ctx context.Context) error {
 				got, err := prom.Query(ctx, `sum(git_merge_total)`)
 				if err != nil || len(got) != 1 || int(got[0].Float()) < merges {
 					return fmt.Errorf("sum(git_merge_total) = %v (%v), want %d", got, err, merges)
+				}
+				if got, err := prom.Query(ctx, `sum(active_tasks)`); err != nil || len(got) != 1 || got[0].Float() != 0 {
+					return fmt.Errorf("sum(active_tasks) = %v (%v), want 0", got, err)
 				}
 				return nil
 			})
