@@ -105,19 +105,9 @@ func TestFinishedRunsExpire(t *testing.T) {
 }
 
 func TestLimitConfig(t *testing.T) {
-	for name, value := range map[string]string{
+	wantConfigErrors(t, map[string]string{
 		"ORCH_MAX_ACTIVE_RUNS": "0", "ORCH_MAX_FINISHED_RUNS": "lots", "ORCH_RUN_RETENTION": "500ms",
-	} {
-		_, err := loadConfig(nil, func(k string) string {
-			if k == name {
-				return value
-			}
-			return ""
-		}, func() uint64 { return 1 })
-		if err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s=%q: err = %v", name, value, err)
-		}
-	}
+	})
 	c, err := loadConfig(nil, func(string) string { return "" }, func() uint64 { return 1 })
 	if err != nil || c.orch.MaxActiveRuns != 100 || c.orch.MaxFinishedRuns != 1000 || c.orch.Retention != time.Hour {
 		t.Fatalf("defaults: %+v %v", c.orch, err)

@@ -526,12 +526,23 @@ func TestShutdownCancelsRunningTasks(t *testing.T) {
 }
 
 func TestConfigErrorsNameTheVariable(t *testing.T) {
-	for name, value := range map[string]string{
+	wantConfigErrors(t, map[string]string{
 		"ORCH_SIM_LATENCY_SCALE": "fast", "ORCH_RUN_BUDGET_USD": "-1", "ORCH_MAX_RETRIES": "many",
 		"ORCH_WORKERS": "coder=0", "ORCH_SHUTDOWN_GRACE": "soon", "ORCH_SEED": "-3",
 		"ORCH_DEFAULT_MODEL": "skynet/t-800", "ORCH_WORKSPACE_ROOT": "relative", "ORCH_SIM_CONFLICT_RATE": "2",
 		"ORCH_ADDR": "8000",
-	} {
+	})
+	c, err := loadConfig(nil, func(string) string { return "" }, func() uint64 { return 9 })
+	if err != nil || c.addr != "127.0.0.1:8000" || c.workspaceRoot != "/tmp" || c.seed != 9 {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+}
+
+// wantConfigErrors: each variable's bad value is refused with an error
+// naming the variable.
+func wantConfigErrors(t *testing.T, bad map[string]string) {
+	t.Helper()
+	for name, value := range bad {
 		_, err := loadConfig(nil, func(k string) string {
 			if k == name {
 				return value
@@ -541,9 +552,5 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%q: err = %v", name, value, err)
 		}
-	}
-	c, err := loadConfig(nil, func(string) string { return "" }, func() uint64 { return 9 })
-	if err != nil || c.addr != "127.0.0.1:8000" || c.workspaceRoot != "/tmp" || c.seed != 9 {
-		t.Fatalf("defaults: %+v %v", c, err)
 	}
 }

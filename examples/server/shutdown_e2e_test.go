@@ -101,23 +101,6 @@ func serverProcess(t *testing.T, addr string, env map[string]string) (*osexec.Cm
 	return cmd, out
 }
 
-// postRun starts a run of the guide's body and returns its id.
-func postRun(t *testing.T, addr, workspace string) string {
-	t.Helper()
-	resp, err := http.Post("http://"+addr+"/runs", "application/json", strings.NewReader(guideBody(workspace, "openai", "gpt-4")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		RunID string `json:"run_id"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST /runs = %d (%v)", resp.StatusCode, err)
-	}
-	return out.RunID
-}
-
 // TestE2EShutdownFinalScrape: after SIGTERM, with runs finished before it
 // and runs cancelled by it, Prometheus's last scrape of the server equals
 // the final agentorch_runs_total the server logged, and every accepted run

@@ -62,8 +62,13 @@ func startShutdownServer(t *testing.T, extra map[string]string) *shutdownServer 
 
 func (s *shutdownServer) startRun(t *testing.T, name string) string {
 	t.Helper()
-	resp, err := http.Post(s.base+"/runs", "application/json",
-		strings.NewReader(guideBody(filepath.Join(s.root, name), "openai", "gpt-4")))
+	return postRun(t, strings.TrimPrefix(s.base, "http://"), filepath.Join(s.root, name))
+}
+
+// postRun starts a run of the guide's body and returns its id.
+func postRun(t *testing.T, addr, workspace string) string {
+	t.Helper()
+	resp, err := http.Post("http://"+addr+"/runs", "application/json", strings.NewReader(guideBody(workspace, "openai", "gpt-4")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,17 +231,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 }
 
 func TestShutdownConfig(t *testing.T) {
-	for name, value := range map[string]string{"ORCH_SHUTDOWN_SCRAPE_WAIT": "-1s", "ORCH_SHUTDOWN_GRACE": "-2s"} {
-		_, err := loadConfig(nil, func(k string) string {
-			if k == name {
-				return value
-			}
-			return ""
-		}, func() uint64 { return 1 })
-		if err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s=%q: err = %v", name, value, err)
-		}
-	}
+	wantConfigErrors(t, map[string]string{"ORCH_SHUTDOWN_SCRAPE_WAIT": "-1s", "ORCH_SHUTDOWN_GRACE": "-2s"})
 	c, err := loadConfig(nil, func(string) string { return "" }, func() uint64 { return 1 })
 	if err != nil {
 		t.Fatal(err)
