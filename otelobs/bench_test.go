@@ -69,8 +69,28 @@ const (
 	acceptOpenMetrics = "application/openmetrics-text;version=1.0.0"
 )
 
+// clientGolang is the same data in prometheus/client_golang: a CounterVec
+// and a 10-bound HistogramVec with n label sets, each with an exemplar,
+// served by promhttp with OpenMetrics on. It is what MetricsHandler's
+// scrape cost is held against (issue: at or below client_golang's).
+func clientGolang(n int) (*prometheus.Registry, http.Handler) {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "git_merge_total", Help: "h"}, []string{"result"})
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "git_merge_duration_seconds", Help: "h",
+		Buckets: benchBounds}, []string{"result"})
+	reg.MustRegister(c, h)
+	ex := prometheus.Labels{"trace_id": "0123456789abcdef0123456789abcdef", "span_id": "0123456789abcdef"}
+	for i := range n {
+		r := "r" + strconv.Itoa(i)
+		c.WithLabelValues(r).(prometheus.ExemplarAdder).AddWithExemplar(1, ex)
+		h.WithLabelValues(r).(prometheus.ExemplarObserver).ObserveWithExemplar(0.3, ex)
+	}
+	return reg, promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
+}
+
 // BenchmarkScrape: one scrape with n label sets (each a counter and a
-// 10-bound histogram): MetricsHandler against the raw exporter.
+// 10-bound histogram, with exemplars): MetricsHandler against the raw
+// exporter and against client_golang, in both formats.
 func BenchmarkScrape(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		// No cardinality limit on either side: 10,000 series must be real.
@@ -82,6 +102,7 @@ func BenchmarkScrape(b *testing.B) {
 		fill(b.Context(), tel.MeterProvider(), n)
 		rawMP, rawHandler := rawPull(b, sdkmetric.WithCardinalityLimit(0))
 		fill(b.Context(), rawMP, n)
+		_, cgHandler := clientGolang(n)
 		for _, c := range []struct {
 			name, accept string
 			h            http.Handler
@@ -89,6 +110,8 @@ func BenchmarkScrape(b *testing.B) {
 			{"otelobs-text", acceptText, tel.MetricsHandler()},
 			{"raw-text", acceptText, rawHandler},
 			{"otelobs-openmetrics", acceptOpenMetrics, tel.MetricsHandler()},
+			{"client_golang-text", acceptText, cgHandler},
+			{"client_golang-openmetrics", acceptOpenMetrics, cgHandler},
 		} {
 			b.Run(c.name+"/series="+strconv.Itoa(n), func(b *testing.B) {
 				b.ReportAllocs()
@@ -150,19 +173,10 @@ func BenchmarkHeapPerSeries(b *testing.B) {
 	})
 	b.Run("client_golang", func(b *testing.B) {
 		heapPerSeries(b, n, func() (func(), func()) {
-			reg := prometheus.NewRegistry()
-			c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "git_merge_total", Help: "h"}, []string{"result"})
-			h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "git_merge_duration_seconds", Help: "h",
-				Buckets: benchBounds}, []string{"result"})
-			reg.MustRegister(c, h)
-			handler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
-			ex := prometheus.Labels{"trace_id": "0123456789abcdef0123456789abcdef", "span_id": "0123456789abcdef"}
+			var reg *prometheus.Registry
 			return func() {
-					for i := range n {
-						r := "r" + strconv.Itoa(i)
-						c.WithLabelValues(r).(prometheus.ExemplarAdder).AddWithExemplar(1, ex)
-						h.WithLabelValues(r).(prometheus.ExemplarObserver).ObserveWithExemplar(0.3, ex)
-					}
+					var handler http.Handler
+					reg, handler = clientGolang(n)
 					scrapeOnce(b, handler, acceptOpenMetrics)
 				}, func() {
 					runtime.KeepAlive(reg)
