@@ -8,12 +8,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
 )
 
 // checkAlerting is step 7: the alerting chain. Prometheus has its rules
@@ -164,8 +164,24 @@ func (d *doctor) checkAlertmanager(ctx context.Context) {
 		base, m.sum("alertmanager_notifications_total")), "")
 }
 
-// secretFile matches a receiver's *_file setting in alertmanager.yml.
-var secretFile = regexp.MustCompile(`(?m)^\s*-?\s*(\w+_file):\s*["']?([^"'\s#]+)`)
+// fileSettings returns the *_file settings of a parsed YAML document (a
+// receiver's api_url_file, url_file, …), as setting and path pairs, in
+// document order.
+func fileSettings(n *yaml.Node) [][2]string {
+	var out [][2]string
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if v.Kind == yaml.ScalarNode && strings.HasSuffix(k.Value, "_file") {
+				out = append(out, [2]string{k.Value, v.Value})
+			}
+		}
+	}
+	for _, c := range n.Content {
+		out = append(out, fileSettings(c)...)
+	}
+	return out
+}
 
 // alertmanagerSecrets is where docker-compose.yml mounts
 // observability/secrets/ in the Alertmanager container.
@@ -184,9 +200,15 @@ func (d *doctor) checkSecrets() {
 		d.add(7, "alerting.secrets", Skip, "alerting: "+err.Error(), "")
 		return
 	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(conf, &doc); err != nil {
+		d.add(7, "alerting.secrets", Fail, "alerting: "+d.cfg.AlertmanagerConfig+" does not parse: "+err.Error(),
+			"check it with: amtool check-config "+d.cfg.AlertmanagerConfig)
+		return
+	}
 	var missing, bad, ok []string
-	for _, m := range secretFile.FindAllStringSubmatch(string(conf), -1) {
-		setting, p := m[1], m[2]
+	for _, m := range fileSettings(&doc) {
+		setting, p := m[0], m[1]
 		name, found := strings.CutPrefix(p, alertmanagerSecrets)
 		if !found || name == "" || strings.Contains(name, "/") {
 			continue // not one of the mounted secrets

@@ -3,12 +3,15 @@ package doctor
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/agentorchestrator/observability/internal/view"
 )
@@ -224,5 +227,28 @@ func TestViewOnGrafanaPort(t *testing.T) {
 		if _, skipped := r.Find("grafana.api"); skipped {
 			t.Errorf("the view was reported as a Grafana that does not answer")
 		}
+	}
+}
+
+// TestFileSettings: the receivers' *_file settings are read from the parsed
+// alertmanager.yml, in block and flow style, quoted or not; a commented-out
+// one is not a setting.
+func TestFileSettings(t *testing.T) {
+	conf := `receivers:
+  - name: slack
+    slack_configs:
+      - api_url_file: "/etc/alertmanager/secrets/slack_webhook_url"
+        # url_file: /etc/alertmanager/secrets/old
+  - name: hook
+    webhook_configs: [{url_file: '/etc/alertmanager/secrets/webhook_url', send_resolved: true}]
+`
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(conf), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(fileSettings(&doc))
+	want := "[[api_url_file /etc/alertmanager/secrets/slack_webhook_url] [url_file /etc/alertmanager/secrets/webhook_url]]"
+	if got != want {
+		t.Errorf("fileSettings = %s, want %s", got, want)
 	}
 }
