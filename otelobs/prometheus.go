@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/agentorchestrator/observability/otelobs/internal/promexpo"
 )
 
 // PrometheusHandler serves the gatherers (PrometheusReader's, and any of
@@ -44,11 +46,15 @@ func newPrometheusHandler(reg prometheus.Gatherer, extra []prometheus.Gatherer, 
 				"set OTEL_METRICS_EXPORTER=prometheus (or a list that includes it)", http.StatusNotFound)
 		})
 	}
+	errLog := &slogPromLogger{l: logger, seen: map[string]bool{}}
+	if src, ok := reg.(*promexpo.Source); ok {
+		return promexpo.Handler(src, extra, errLog)
+	}
 	return promhttp.HandlerFor(gs, promhttp.HandlerOpts{
 		EnableOpenMetrics: true,
 		// A collection error for one metric family must not hide the others.
 		ErrorHandling: promhttp.ContinueOnError,
-		ErrorLog:      &slogPromLogger{l: logger, seen: map[string]bool{}},
+		ErrorLog:      errLog,
 	})
 }
 

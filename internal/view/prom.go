@@ -170,7 +170,7 @@ type rawSeries struct {
 func (p *prometheus) queryRange(ctx context.Context, q string, r v1.Range) ([]rawSeries, []string, error) {
 	ctx, cancel := p.ctx(ctx)
 	defer cancel()
-	v, warn, err := p.api.QueryRange(ctx, q, r)
+	v, warn, _, err := p.api.QueryRange(ctx, q, r)
 	if err != nil {
 		return nil, nil, promError(p.display, err)
 	}
@@ -181,7 +181,7 @@ func (p *prometheus) queryRange(ctx context.Context, q string, r v1.Range) ([]ra
 func (p *prometheus) query(ctx context.Context, q string, at time.Time) ([]rawSeries, []string, error) {
 	ctx, cancel := p.ctx(ctx)
 	defer cancel()
-	v, warn, err := p.api.Query(ctx, q, at)
+	v, warn, _, err := p.api.Query(ctx, q, at)
 	if err != nil {
 		return nil, nil, promError(p.display, err)
 	}
@@ -207,7 +207,7 @@ func (p *prometheus) labelValues(ctx context.Context, label, match string, start
 	if match != "" {
 		matches = []string{match}
 	}
-	vals, _, err := p.api.LabelValues(ctx, label, matches, start, end)
+	vals, _, _, err := p.api.LabelValues(ctx, label, matches, start, end)
 	if err != nil {
 		return nil, promError(p.display, err)
 	}
