@@ -22,6 +22,9 @@ import (
 // scraper that asks for it, as Prometheus does, the text format otherwise,
 // gzip when asked; a family that fails to gather does not hide the others,
 // and each distinct problem is logged once through slog's default logger.
+// When the first gatherer is PrometheusReader's, the text formats are
+// written straight from the SDK's data (the OTel exporter's bytes, at less
+// than client_golang's cost); other gatherers are merged in.
 func PrometheusHandler(gatherers ...prometheus.Gatherer) http.Handler {
 	if len(gatherers) == 0 {
 		gatherers = []prometheus.Gatherer{prometheus.NewRegistry()}
