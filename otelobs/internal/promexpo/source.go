@@ -7,9 +7,9 @@
 // it. Handler writes the text and OpenMetrics formats straight from the
 // collected data (encode.go), and gives a scrape to the reference path
 // whenever the data holds something it does not reproduce exactly (a
-// translation collision, an invalid label value, an exponential histogram, a
-// protobuf scrape; see fallbackReason), so that what Prometheus reads never
-// depends on which path served it.
+// translation collision, an invalid label value, an exponential histogram,
+// a protobuf scrape: build and Handler list them), so that what Prometheus
+// reads never depends on which path served it.
 package promexpo
 
 import (
