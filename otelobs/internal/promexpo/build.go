@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -428,82 +427,4 @@ func collides(fams []family, name string) bool {
 		}
 	}
 	return false
-}
-
-// names caches the exporter's translations of metric names and attribute
-// keys; instruments and attribute keys are few and fixed by code, and past
-// maxNames entries a name is translated on every scrape instead.
-type names struct {
-	mu      sync.RWMutex
-	metrics map[metricKey]string
-	labels  map[attribute.Key]string
-	metricN otlptranslator.MetricNamer
-	labelN  otlptranslator.LabelNamer
-}
-
-type metricKey struct {
-	name, unit string
-	typ        otlptranslator.MetricType
-}
-
-const maxNames = 4096
-
-func newNames() names {
-	return names{
-		metrics: map[metricKey]string{},
-		labels:  map[attribute.Key]string{},
-		metricN: otlptranslator.NewMetricNamer("", Strategy),
-		labelN:  otlptranslator.LabelNamer{UTF8Allowed: !Strategy.ShouldEscape()},
-	}
-}
-
-// metric returns the series name the exporter gives an instrument; "" and
-// false when it would not be a valid legacy name (an error, or escaping
-// the text formats would apply to it).
-func (n *names) metric(name, unit string, t otlptranslator.MetricType) (string, bool) {
-	k := metricKey{name, unit, t}
-	n.mu.RLock()
-	v, ok := n.metrics[k]
-	n.mu.RUnlock()
-	if ok {
-		return v, v != ""
-	}
-	v, err := n.metricN.Build(otlptranslator.Metric{Name: name, Unit: unit, Type: t})
-	if err != nil || !model.LegacyValidation.IsValidMetricName(v) {
-		v = ""
-	}
-	n.store(func() {
-		if len(n.metrics) < maxNames {
-			n.metrics[k] = v
-		}
-	})
-	return v, v != ""
-}
-
-// label returns the label name the exporter gives an attribute key; false
-// when that is not a valid legacy label name or starts with "__" (which
-// client_golang refuses).
-func (n *names) label(key attribute.Key) (string, bool) {
-	n.mu.RLock()
-	v, ok := n.labels[key]
-	n.mu.RUnlock()
-	if ok {
-		return v, v != ""
-	}
-	v, err := n.labelN.Build(string(key))
-	if err != nil || !model.LegacyValidation.IsValidLabelName(v) || strings.HasPrefix(v, model.ReservedLabelPrefix) {
-		v = ""
-	}
-	n.store(func() {
-		if len(n.labels) < maxNames {
-			n.labels[key] = v
-		}
-	})
-	return v, v != ""
-}
-
-func (n *names) store(f func()) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	f()
 }

@@ -240,15 +240,22 @@ var goldenCases = []struct {
 	}},
 }
 
+// recordCase records golden case i on a provider of its own.
+func recordCase(t *testing.T, i int) *Source {
+	tc := goldenCases[i]
+	res := tc.res
+	if res == nil {
+		res = resource.NewSchemaless(attribute.String("service.name", "golden"))
+	}
+	src, mp, ctx := newProvider(t, res, tc.views...)
+	tc.record(ctx, mp.Meter("golden"))
+	return src
+}
+
 func TestGolden(t *testing.T) {
-	for _, tc := range goldenCases {
+	for i, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
-			res := tc.res
-			if res == nil {
-				res = resource.NewSchemaless(attribute.String("service.name", "golden"))
-			}
-			src, mp, ctx := newProvider(t, res, tc.views...)
-			tc.record(ctx, mp.Meter("golden"))
+			src := recordCase(t, i)
 			rm := collected(t, src)
 			for _, format := range []expfmt.Format{fmtText, fmtOM} {
 				want := exporterOutput(t, src, rm, format)

@@ -274,15 +274,9 @@ func TestFallback(t *testing.T) {
 // both formats, as the scrape loop uses them, and expfmt's) read every
 // line of the fast path's output, with the exemplars.
 func TestParsersAcceptEveryByte(t *testing.T) {
-	for _, tc := range goldenCases {
+	for i, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
-			res := tc.res
-			if res == nil {
-				res = resource.NewSchemaless(attribute.String("service.name", "p"))
-			}
-			src, mp, ctx := newProvider(t, res, tc.views...)
-			tc.record(ctx, mp.Meter("p"))
-			h := Handler(src, nil, nil)
+			h := Handler(recordCase(t, i), nil, nil)
 			for _, accept := range []string{"text/plain;version=0.0.4", "application/openmetrics-text;version=1.0.0"} {
 				r := serve(t, h, accept, "", "")
 				p, err := textparse.New([]byte(r.body), r.header.Get("Content-Type"), labels.NewSymbolTable(), textparse.ParserOptions{})
