@@ -207,6 +207,9 @@ func TestE2EViewInBrowser(t *testing.T) {
 		}
 		return nil
 	})
+	// The budget panel is checked with no run in progress: wait for the
+	// scrape that saw the last one end (its run share back at 0).
+	prom.WaitForData(t, `max(agentorch_budget_spent_dollars{scope="run"}) == 0`)
 	panels := len(backends.LoadDashboard(t).Panels)
 	// What the capped instance spent before its stop, against the default
 	// process cap ($100).
