@@ -207,9 +207,11 @@ func TestE2EViewInBrowser(t *testing.T) {
 		}
 		return nil
 	})
-	// The budget panel is checked with no run in progress: wait for the
-	// scrape that saw the last one end (its run share back at 0).
-	prom.WaitForData(t, `max(agentorch_budget_spent_dollars{scope="run"}) == 0`)
+	// The budget panel is checked with no run in progress: wait until the
+	// run shares have read 0 for 10 s, longer than a step of the panel's
+	// range query, whose last point (at a step-aligned time) could
+	// otherwise fall before the scrape that saw the last run end.
+	prom.WaitForData(t, `max(max_over_time(agentorch_budget_spent_dollars{scope="run"}[10s])) == 0`)
 	panels := len(backends.LoadDashboard(t).Panels)
 	// What the capped instance spent before its stop, against the default
 	// process cap ($100).
