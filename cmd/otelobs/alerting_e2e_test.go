@@ -85,7 +85,9 @@ scrape_configs:
 	})
 	t.Run("Prometheus cannot reach Alertmanager", func(t *testing.T) {
 		c := startChain(t, nil)
-		prom := prometheus(t, alwaysFiring, hostPort(closedURL(t)))
+		// An Alertmanager address that hangs up: a closed port could be
+		// taken by another test's process before Prometheus sends.
+		prom := prometheus(t, alwaysFiring, hostPort(hangUpURL(t)))
 		waitCounter(t, prom.URL+"/metrics", "prometheus_notifications_errors_total")
 		r := run(t, prom, c)
 		wantCheck(t, r, "alerting.alertmanagers", doctor.Pass)

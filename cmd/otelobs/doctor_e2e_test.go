@@ -89,6 +89,27 @@ func closedURL(t *testing.T) string {
 	return fmt.Sprintf("http://127.0.0.1:%d", backends.FreePort(t))
 }
 
+// hangUpURL is an address that accepts connections and closes them at
+// once, for the test's length: unlike a closed port, no other process of
+// a parallel test run can start listening there.
+func hangUpURL(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
 // wantCheck asserts a check's status and that its summary and fix say
 // what they must.
 func wantCheck(t *testing.T, r doctor.Report, id string, status doctor.Status, words ...string) {
