@@ -14,6 +14,7 @@ import (
 	"github.com/agentorchestrator/observability/examples/server/internal/provider"
 	"github.com/agentorchestrator/observability/otelobs/llmmetrics"
 	"github.com/agentorchestrator/observability/otelobs/taskmetrics"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // gated answers plans with plan and holds every call it gates (the plans
@@ -280,5 +281,43 @@ func TestFinishedRunsAreEvicted(t *testing.T) {
 		if _, ok := o.Get(id); ok {
 			t.Errorf("run %s kept beyond the maximum", id)
 		}
+	}
+}
+
+// TestAFinishedRunIsCountedWhenSeen: the moment Get shows a run finished,
+// it has its finish time and is counted in Finished and agentorch.runs (a
+// caller polling the API and then reading the metrics sees them agree),
+// and the eviction that counts finished runs has it too.
+func TestAFinishedRunIsCountedWhenSeen(t *testing.T) {
+	t.Parallel()
+	o, root, reader := newOrch(t, scripted{plan: independentCoders(1)}, Config{MaxFinishedRuns: 1})
+	var prev string
+	for i := range 20 {
+		r, err := o.Submit(context.Background(), spec(root))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v View
+		for deadline := time.Now().Add(30 * time.Second); ; runtime.Gosched() {
+			if v, _ = o.Get(r.ID); v.State == StateCompleted || v.State == StateFailed {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("run %d did not finish", i)
+			}
+		}
+		if v.FinishedAt == nil {
+			t.Fatalf("run %d shows %s with no finish time", i, v.State)
+		}
+		if n := o.Finished()[v.State]; n != int64(i+1) {
+			t.Fatalf("run %d shows %s, Finished counts %d", i, v.State, n)
+		}
+		if n := sumInt(t, reader, "agentorch.runs", attribute.String("state", string(v.State))); n != int64(i+1) {
+			t.Fatalf("run %d shows %s, agentorch.runs counts %d", i, v.State, n)
+		}
+		if _, ok := o.Get(prev); prev != "" && ok {
+			t.Fatalf("run %d shows %s, the run before it is still kept beyond the maximum of 1", i, v.State)
+		}
+		prev = r.ID
 	}
 }

@@ -290,15 +290,20 @@ func (o *Orchestrator) Finished() map[State]int64 {
 	return out
 }
 
-// done counts a run out of the active ones and keeps it among the finished
-// until it is evicted.
-func (o *Orchestrator) done(r *Run, state State, at time.Time) {
+// done finishes a run: it takes its final state and finish time, is
+// counted out of the active runs and kept among the finished until it is
+// evicted, all at once for Get, List and Finished.
+func (o *Orchestrator) done(r *Run, state State, msg string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	at := o.cfg.Now()
+	r.mu.Lock()
+	r.state, r.err, r.finished = state, msg, at
+	r.mu.Unlock()
 	o.active--
 	o.totals[state]++
 	o.finished = append(o.finished, finishedRun{run: r, at: at})
-	o.evict(o.cfg.Now())
+	o.evict(at)
 }
 
 // evict forgets the finished runs older than the retention, and the oldest

@@ -175,34 +175,34 @@ func (r *Run) haltErr(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// execute plans the run and drives its tasks to the end.
+// execute plans the run, drives its tasks to the end and finishes it.
 func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
-	defer func() {
-		r.mu.Lock()
-		r.finished = o.cfg.Now()
-		state, msg, at := r.state, r.err, r.finished
-		r.mu.Unlock()
-		span.SetAttributes(attribute.String("run.state", string(state)))
-		if state != StateCompleted {
-			span.SetStatus(codes.Error, msg)
-		}
-		span.End()
-		o.runsActive.Add(ctx, -1)
-		o.runsCounter.Add(ctx, 1, metric.WithAttributes(attribute.String("state", string(state))))
-		o.log.Info("run finished", "run", r.ID, "state", state, "cost_usd", r.view().CostUSD, "trace_id", r.traceID)
-		o.done(r, state, at)
-	}()
-	fail := func(state State, err error) {
-		r.mu.Lock()
-		r.state, r.err = state, err.Error()
-		r.mu.Unlock()
+	state, err := o.drive(ctx, r)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
 	}
+	span.SetAttributes(attribute.String("run.state", string(state)))
+	if state != StateCompleted {
+		span.SetStatus(codes.Error, msg)
+	}
+	span.End()
+	o.runsActive.Add(ctx, -1)
+	o.runsCounter.Add(ctx, 1, metric.WithAttributes(attribute.String("state", string(state))))
+	// The final state shows in Get and List only now, with the finish time
+	// and the run counted among the finished: a caller who sees it finished
+	// also sees it counted, and evicted in its turn.
+	o.done(r, state, msg)
+	o.log.Info("run finished", "run", r.ID, "state", state, "cost_usd", r.view().CostUSD, "trace_id", r.traceID)
+}
 
+// drive plans the run and drives its tasks to the end; it returns the
+// run's final state and, unless it completed, why.
+func (o *Orchestrator) drive(ctx context.Context, r *Run) (State, error) {
 	r.setState(StatePlanning)
 	repo, err := o.ws.Open(ctx, r.spec.Workspace)
 	if err != nil {
-		fail(StateFailed, err)
-		return
+		return StateFailed, err
 	}
 	r.repo = repo
 	resp, err := o.llm(ctx, r, r.director, r.spec.Director, provider.Request{
@@ -212,8 +212,7 @@ func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 		MaxTokens: 1024,
 	})
 	if err != nil {
-		fail(stateFor(ctx, err), fmt.Errorf("planning: %w", err))
-		return
+		return stateFor(ctx, err), fmt.Errorf("planning: %w", err)
 	}
 	plan, err := provider.ParsePlan(resp.Text)
 	if err != nil {
@@ -224,14 +223,13 @@ func (o *Orchestrator) execute(ctx context.Context, span trace.Span, r *Run) {
 	failed := o.runTasks(ctx, r, plan)
 	switch err := r.haltErr(ctx); {
 	case errors.Is(err, ErrBudgetExceeded):
-		fail(StateBudgetExceeded, err)
+		return StateBudgetExceeded, err
 	case err != nil:
-		fail(StateCanceled, err)
+		return StateCanceled, err
 	case failed:
-		fail(StateFailed, errors.New("some tasks failed"))
-	default:
-		r.setState(StateCompleted)
+		return StateFailed, errors.New("some tasks failed")
 	}
+	return StateCompleted, nil
 }
 
 // runTasks drives the plan's tasks through the worker pools, in the order
