@@ -113,8 +113,8 @@ func build(n *names, rm *metricdata.ResourceMetrics) ([]family, string) {
 		if i > 0 && b.fams[i-1].name == b.fams[i].name {
 			return nil, "two instruments named " + b.fams[i].name
 		}
-		if collides(b.fams, b.fams[i].name) {
-			return nil, "a family whose name is another's with _count, _sum or _bucket: " + b.fams[i].name
+		if suffix := histogramSuffix(b.fams, familyName, b.fams[i].name); suffix != "" {
+			return nil, "a family whose name is another's with " + suffix + ": " + b.fams[i].name
 		}
 		if !sortSeries(b.fams[i].series) {
 			return nil, "two series of " + b.fams[i].name + " with the same labels"
@@ -403,6 +403,8 @@ func sortSeries(ss []series) bool {
 	return true
 }
 
+func familyName(f family) string { return f.name }
+
 func sameValues(x, y []label) bool {
 	if len(x) != len(y) {
 		return false
@@ -413,18 +415,4 @@ func sameValues(x, y []label) bool {
 		}
 	}
 	return true
-}
-
-// collides reports whether name ends in _count, _sum or _bucket and the
-// name without it is also a family (client_golang refuses one of them when
-// either is a histogram; the reference path says which).
-func collides(fams []family, name string) bool {
-	for _, suffix := range []string{"_count", "_sum", "_bucket"} {
-		if base, ok := strings.CutSuffix(name, suffix); ok {
-			if _, found := slices.BinarySearchFunc(fams, base, func(f family, n string) int { return strings.Compare(f.name, n) }); found {
-				return true
-			}
-		}
-	}
-	return false
 }

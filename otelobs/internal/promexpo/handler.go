@@ -18,6 +18,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // Handler serves src and the extra gatherers as promhttp.HandlerFor serves
@@ -28,15 +29,17 @@ import (
 // *prometheus.Registry, gathering errors and data the encoder does not
 // reproduce exactly are served by promhttp itself (collecting again).
 func Handler(src *Source, extra []prometheus.Gatherer, errLog promhttp.Logger) http.Handler {
+	opts := promhttp.HandlerOpts{
+		EnableOpenMetrics: true,
+		ErrorHandling:     promhttp.ContinueOnError,
+		ErrorLog:          errLog,
+	}
 	h := &handler{
-		src:   src,
-		extra: extra,
-		log:   errLog,
-		slow: promhttp.HandlerFor(append(prometheus.Gatherers{src}, extra...), promhttp.HandlerOpts{
-			EnableOpenMetrics: true,
-			ErrorHandling:     promhttp.ContinueOnError,
-			ErrorLog:          errLog,
-		}),
+		src:        src,
+		extra:      extra,
+		log:        errLog,
+		opts:       opts,
+		slow:       promhttp.HandlerFor(append(prometheus.Gatherers{src}, extra...), opts),
 		registries: true,
 	}
 	for _, g := range extra {
@@ -52,7 +55,8 @@ type handler struct {
 	extra      []prometheus.Gatherer
 	registries bool
 	log        promhttp.Logger
-	slow       http.Handler
+	opts       promhttp.HandlerOpts
+	slow       http.Handler // collects for itself
 
 	// For tests: scrapes each path served, and the last fallback's reason.
 	fast, fallbacks atomic.Int64
@@ -66,11 +70,28 @@ type entry struct {
 	mf   *dto.MetricFamily
 }
 
-func (h *handler) fallback(w http.ResponseWriter, r *http.Request, reason string) {
+// fallback serves a scrape through promhttp and the reference path. Given
+// the data this scrape collected, it serves that, rather than collecting
+// again: observable callbacks run once a scrape on either path.
+func (h *handler) fallback(w http.ResponseWriter, r *http.Request, reason string, rm *metricdata.ResourceMetrics) {
 	h.fallbacks.Add(1)
 	h.reason.Store(&reason)
-	h.slow.ServeHTTP(w, r)
+	if rm == nil {
+		h.slow.ServeHTTP(w, r)
+		return
+	}
+	promhttp.HandlerFor(append(prometheus.Gatherers{gathered{h.src, rm}}, h.extra...), h.opts).ServeHTTP(w, r)
 }
+
+// gathered gathers data the Source has collected, through the reference
+// path.
+type gathered struct {
+	src *Source
+	rm  *metricdata.ResourceMetrics
+}
+
+// Gather implements prometheus.Gatherer.
+func (c gathered) Gather() ([]*dto.MetricFamily, error) { return c.src.gatherCollected(c.rm) }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultOpenMetricsAcceptedFormats()...)
@@ -80,20 +101,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case expfmt.TypeOpenMetrics:
 		om = true
 	default:
-		h.fallback(w, r, "a protobuf scrape")
+		h.fallback(w, r, "a protobuf scrape", nil)
 		return
 	}
 	if !h.registries {
-		h.fallback(w, r, "a gatherer that is not a *prometheus.Registry")
+		h.fallback(w, r, "a gatherer that is not a *prometheus.Registry", nil)
 		return
 	}
 	var entries []entry
 	// The exporter collects with context.TODO(): a scraper that goes away
 	// does not cut a collection short.
-	if rm, ok := h.src.collect(context.WithoutCancel(r.Context())); ok {
+	rm, ok := h.src.collect(context.WithoutCancel(r.Context()))
+	if ok {
 		fams, reason := build(&h.src.names, rm)
 		if reason != "" {
-			h.fallback(w, r, reason)
+			h.fallback(w, r, reason, rm)
 			return
 		}
 		entries = make([]entry, 0, len(fams))
@@ -105,7 +127,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, g := range h.extra {
 			mfs, err := g.Gather()
 			if err != nil {
-				h.fallback(w, r, "a gathering error")
+				h.fallback(w, r, "a gathering error", rm)
 				return
 			}
 			for _, mf := range mfs {
@@ -114,13 +136,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		slices.SortFunc(entries, func(x, y entry) int { return strings.Compare(x.name, y.name) })
 		if reason := mergeConflict(entries); reason != "" {
-			h.fallback(w, r, reason)
+			h.fallback(w, r, reason, rm)
 			return
 		}
 	}
 	h.fast.Add(1)
 	h.write(w, r, format, om, entries)
 }
+
+func entryName(e entry) string { return e.name }
 
 // mergeConflict says why families from several sources cannot simply be
 // interleaved: a name twice (prometheus.Gatherers merges or refuses them)
@@ -130,12 +154,8 @@ func mergeConflict(entries []entry) string {
 		if i > 0 && entries[i-1].name == entries[i].name {
 			return "two sources of the family " + entries[i].name
 		}
-		for _, suffix := range []string{"_count", "_sum", "_bucket"} {
-			if base, ok := strings.CutSuffix(entries[i].name, suffix); ok {
-				if _, found := slices.BinarySearchFunc(entries, base, func(e entry, n string) int { return strings.Compare(e.name, n) }); found {
-					return "a family whose name is another's with " + suffix
-				}
-			}
+		if suffix := histogramSuffix(entries, entryName, entries[i].name); suffix != "" {
+			return "a family whose name is another's with " + suffix
 		}
 	}
 	return ""

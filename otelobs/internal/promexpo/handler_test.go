@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -244,12 +245,26 @@ func TestFallback(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			src, mp, ctx := newProvider(t, resource.NewSchemaless(attribute.String("service.name", "f")), tc.views...)
 			tc.record(ctx, mp)
+			// Every scrape runs the callbacks once, however it is served.
+			var callbacks atomic.Int64
+			if _, err := mp.Meter("cb").Int64ObservableGauge("cb", metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+				callbacks.Add(1)
+				o.Observe(1)
+				return nil
+			})); err != nil {
+				t.Fatal(err)
+			}
 			var fastLog, refLog logLines
 			h := Handler(src, tc.extra, &fastLog)
 			ref := promhttp.HandlerFor(append(prometheus.Gatherers{src}, tc.extra...), promhttp.HandlerOpts{
 				EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError, ErrorLog: &refLog})
 			for _, accept := range []string{"text/plain", "application/openmetrics-text;version=1.0.0"} {
-				got, want := serve(t, h, accept, "gzip", ""), serve(t, ref, accept, "gzip", "")
+				before := callbacks.Load()
+				got := serve(t, h, accept, "gzip", "")
+				if n := callbacks.Load() - before; n != 1 {
+					t.Errorf("%s: a scrape ran the callbacks %d times", accept, n)
+				}
+				want := serve(t, ref, accept, "gzip", "")
 				if tc.random {
 					if got.code != want.code || len(fastLog.lines) != len(refLog.lines) {
 						t.Errorf("%s: %d, %d lines logged; want %d, %d", accept, got.code, len(fastLog.lines), want.code, len(refLog.lines))

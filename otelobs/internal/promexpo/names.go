@@ -1,6 +1,7 @@
 package promexpo
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -85,4 +86,20 @@ func (n *names) store(f func()) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	f()
+}
+
+// histogramSuffix returns the suffix (_count, _sum or _bucket) whose
+// removal turns name into the name of another element of sorted (sorted by
+// nameOf), or "": client_golang refuses one of two such families when
+// either is a histogram, so neither the builder nor the merge with other
+// gatherers writes them side by side.
+func histogramSuffix[T any](sorted []T, nameOf func(T) string, name string) string {
+	for _, suffix := range []string{"_count", "_sum", "_bucket"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok {
+			if _, found := slices.BinarySearchFunc(sorted, base, func(x T, n string) int { return strings.Compare(nameOf(x), n) }); found {
+				return suffix
+			}
+		}
+	}
+	return ""
 }
