@@ -27,7 +27,8 @@ import (
 // same name[] filter, the same bytes. Text and OpenMetrics scrapes are
 // written by the fast encoder; protobuf scrapes, gatherers other than
 // *prometheus.Registry, gathering errors and data the encoder does not
-// reproduce exactly are served by promhttp itself (collecting again).
+// reproduce exactly are served by promhttp itself, from the same
+// collection: observable callbacks run once a scrape, on either path.
 func Handler(src *Source, extra []prometheus.Gatherer, errLog promhttp.Logger) http.Handler {
 	opts := promhttp.HandlerOpts{
 		EnableOpenMetrics: true,
@@ -39,7 +40,6 @@ func Handler(src *Source, extra []prometheus.Gatherer, errLog promhttp.Logger) h
 		extra:      extra,
 		log:        errLog,
 		opts:       opts,
-		slow:       promhttp.HandlerFor(append(prometheus.Gatherers{src}, extra...), opts),
 		registries: true,
 	}
 	for _, g := range extra {
@@ -56,7 +56,6 @@ type handler struct {
 	registries bool
 	log        promhttp.Logger
 	opts       promhttp.HandlerOpts
-	slow       http.Handler // collects for itself
 
 	// For tests: scrapes each path served, and the last fallback's reason.
 	fast, fallbacks atomic.Int64
@@ -70,16 +69,11 @@ type entry struct {
 	mf   *dto.MetricFamily
 }
 
-// fallback serves a scrape through promhttp and the reference path. Given
-// the data this scrape collected, it serves that, rather than collecting
-// again: observable callbacks run once a scrape on either path.
+// fallback serves the data this scrape collected (nil: none) through
+// promhttp and the reference path.
 func (h *handler) fallback(w http.ResponseWriter, r *http.Request, reason string, rm *metricdata.ResourceMetrics) {
 	h.fallbacks.Add(1)
 	h.reason.Store(&reason)
-	if rm == nil {
-		h.slow.ServeHTTP(w, r)
-		return
-	}
 	promhttp.HandlerFor(append(prometheus.Gatherers{gathered{h.src, rm}}, h.extra...), h.opts).ServeHTTP(w, r)
 }
 
@@ -94,6 +88,9 @@ type gathered struct {
 func (c gathered) Gather() ([]*dto.MetricFamily, error) { return c.src.gatherCollected(c.rm) }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The exporter collects with context.TODO(): a scraper that goes away
+	// does not cut a collection short.
+	rm := h.src.collect(context.WithoutCancel(r.Context()))
 	format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultOpenMetricsAcceptedFormats()...)
 	var om bool
 	switch format.FormatType() {
@@ -101,18 +98,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case expfmt.TypeOpenMetrics:
 		om = true
 	default:
-		h.fallback(w, r, "a protobuf scrape", nil)
+		h.fallback(w, r, "a protobuf scrape", rm)
 		return
 	}
 	if !h.registries {
-		h.fallback(w, r, "a gatherer that is not a *prometheus.Registry", nil)
+		h.fallback(w, r, "a gatherer that is not a *prometheus.Registry", rm)
 		return
 	}
 	var entries []entry
-	// The exporter collects with context.TODO(): a scraper that goes away
-	// does not cut a collection short.
-	rm, ok := h.src.collect(context.WithoutCancel(r.Context()))
-	if ok {
+	if rm != nil {
 		fams, reason := build(&h.src.names, rm)
 		if reason != "" {
 			h.fallback(w, r, reason, rm)

@@ -285,6 +285,33 @@ func TestFallback(t *testing.T) {
 	}
 }
 
+// TestAfterShutdown: once the MeterProvider is shut down, every format
+// serves what promhttp serves over the Source (the extra registry alone).
+func TestAfterShutdown(t *testing.T) {
+	src, mp, ctx := newProvider(t, resource.NewSchemaless(attribute.String("service.name", "f")))
+	c, _ := mp.Meter("f").Int64Counter("c")
+	c.Add(ctx, 1)
+	extra := prometheus.NewRegistry()
+	extra.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "extra", Help: "e"}, func() float64 { return 2 }))
+	if err := mp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var fastLog, refLog logLines
+	h := Handler(src, []prometheus.Gatherer{extra}, &fastLog)
+	ref := promhttp.HandlerFor(prometheus.Gatherers{src, extra}, promhttp.HandlerOpts{
+		EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError, ErrorLog: &refLog})
+	for _, accept := range []string{"text/plain", "application/openmetrics-text;version=1.0.0",
+		"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"} {
+		got, want := serve(t, h, accept, "", ""), serve(t, ref, accept, "", "")
+		if got.code != want.code || got.body != want.body || strings.Contains(got.body, "c_total") || !strings.Contains(got.body, "extra") {
+			t.Errorf("%s: %d %q; want %d %q without c_total", accept, got.code, got.body, want.code, want.body)
+		}
+	}
+	if len(fastLog.lines) != 0 || len(refLog.lines) != 0 {
+		t.Errorf("logged %q and %q, want nothing", fastLog.lines, refLog.lines)
+	}
+}
+
 // TestParsersAcceptEveryByte: Prometheus's own parsers (textparse for
 // both formats, as the scrape loop uses them, and expfmt's) read every
 // line of the fast path's output, with the exemplars.

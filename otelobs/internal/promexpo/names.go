@@ -41,21 +41,12 @@ func newNames() names {
 // false when it would not be a valid legacy name (an error, or escaping
 // the text formats would apply to it).
 func (n *names) metric(name, unit string, t otlptranslator.MetricType) (string, bool) {
-	k := metricKey{name, unit, t}
-	n.mu.RLock()
-	v, ok := n.metrics[k]
-	n.mu.RUnlock()
-	if ok {
-		return v, v != ""
-	}
-	v, err := n.metricN.Build(otlptranslator.Metric{Name: name, Unit: unit, Type: t})
-	if err != nil || !model.LegacyValidation.IsValidMetricName(v) {
-		v = ""
-	}
-	n.store(func() {
-		if len(n.metrics) < maxNames {
-			n.metrics[k] = v
+	v := cached(&n.mu, n.metrics, metricKey{name, unit, t}, func() string {
+		v, err := n.metricN.Build(otlptranslator.Metric{Name: name, Unit: unit, Type: t})
+		if err != nil || !model.LegacyValidation.IsValidMetricName(v) {
+			return ""
 		}
+		return v
 	})
 	return v, v != ""
 }
@@ -64,28 +55,32 @@ func (n *names) metric(name, unit string, t otlptranslator.MetricType) (string, 
 // when that is not a valid legacy label name or starts with "__" (which
 // client_golang refuses).
 func (n *names) label(key attribute.Key) (string, bool) {
-	n.mu.RLock()
-	v, ok := n.labels[key]
-	n.mu.RUnlock()
-	if ok {
-		return v, v != ""
-	}
-	v, err := n.labelN.Build(string(key))
-	if err != nil || !model.LegacyValidation.IsValidLabelName(v) || strings.HasPrefix(v, model.ReservedLabelPrefix) {
-		v = ""
-	}
-	n.store(func() {
-		if len(n.labels) < maxNames {
-			n.labels[key] = v
+	v := cached(&n.mu, n.labels, key, func() string {
+		v, err := n.labelN.Build(string(key))
+		if err != nil || !model.LegacyValidation.IsValidLabelName(v) || strings.HasPrefix(v, model.ReservedLabelPrefix) {
+			return ""
 		}
+		return v
 	})
 	return v, v != ""
 }
 
-func (n *names) store(f func()) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	f()
+// cached returns m[k], translating and storing it (below maxNames entries)
+// on a miss.
+func cached[K comparable](mu *sync.RWMutex, m map[K]string, k K, translate func() string) string {
+	mu.RLock()
+	v, ok := m[k]
+	mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = translate()
+	mu.Lock()
+	if len(m) < maxNames {
+		m[k] = v
+	}
+	mu.Unlock()
+	return v
 }
 
 // histogramSuffix returns the suffix (_count, _sum or _bucket) whose

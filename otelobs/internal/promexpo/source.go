@@ -57,32 +57,33 @@ func New() *Source {
 func (s *Source) Reader() metric.Reader { return s.reader }
 
 // collect reads the SDK's data the way the exporter does: a reader shut
-// down or not registered yields nothing, any other error (a failing
-// callback, say) goes to the global error handler and what was collected
-// is served.
-func (s *Source) collect(ctx context.Context) (*metricdata.ResourceMetrics, bool) {
+// down or not registered yields nil (nothing to serve), any other error (a
+// failing callback, say) goes to the global error handler and what was
+// collected is served.
+func (s *Source) collect(ctx context.Context) *metricdata.ResourceMetrics {
 	rm := &metricdata.ResourceMetrics{}
 	if err := s.reader.Collect(ctx, rm); err != nil {
 		if errors.Is(err, metric.ErrReaderShutdown) || errors.Is(err, metric.ErrReaderNotRegistered) {
-			return nil, false
+			return nil
 		}
 		otel.Handle(err)
 	}
-	return rm, true
+	return rm
 }
 
 // Gather implements prometheus.Gatherer through the OTel Prometheus
 // exporter itself: the reference output, and the path Handler takes for
 // data the fast path does not reproduce exactly.
 func (s *Source) Gather() ([]*dto.MetricFamily, error) {
-	rm, ok := s.collect(context.Background())
-	if !ok {
-		return nil, nil
-	}
-	return s.gatherCollected(rm)
+	return s.gatherCollected(s.collect(context.Background()))
 }
 
+// gatherCollected renders collected data through the reference path; nil
+// data (a reader shut down) gathers nothing.
 func (s *Source) gatherCollected(rm *metricdata.ResourceMetrics) ([]*dto.MetricFamily, error) {
+	if rm == nil {
+		return nil, nil
+	}
 	s.refOnce.Do(func() { s.ref, s.refErr = newReference(rm.Resource) })
 	if s.refErr != nil {
 		return nil, s.refErr
